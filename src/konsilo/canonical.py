@@ -1,0 +1,91 @@
+"""Canonical JSON: the one byte encoding of everything konsilo records or recounts.
+
+Sorted keys, UTF-8, no insignificant whitespace, and no floats: numbers are integers, and
+exact fractions are strings such as ``"14/11"``. Two values that are equal encode to the same
+bytes, so a verifier can compare encodings instead of parsing them.
+
+>>> dumps({"b": Fraction(14, 11), "a": [1, "x"]})
+b'{"a":[1,"x"],"b":"14/11"}'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
+from typing import Any
+
+__all__ = ["CanonicalError", "dumps", "dumps_str", "fraction", "loads", "to_jsonable"]
+
+JSONValue = None | bool | int | str | list["JSONValue"] | dict[str, "JSONValue"]
+
+
+class CanonicalError(ValueError):
+    """A value cannot be put in canonical form (a float, a non-string key, ...)."""
+
+
+def fraction(value: Fraction | int) -> str:
+    """Encode an exact number as a string: ``"3"``, ``"-7/2"``."""
+    return str(Fraction(value))
+
+
+def to_jsonable(value: Any, *, path: str = "$") -> JSONValue:
+    """Convert a value to plain JSON data with no floats, failing loudly on anything inexact."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Fraction):
+        return fraction(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CanonicalError(f"{path}: {value} is not a finite number")
+        return fraction(Fraction(value))
+    if isinstance(value, float):
+        raise CanonicalError(f"{path}: floats are not allowed in canonical JSON, got {value!r}")
+    if isinstance(value, Enum):
+        return to_jsonable(value.value, path=path)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise CanonicalError(f"{path}: datetimes must carry a time zone, got {value}")
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        raise CanonicalError(f"{path}: bytes must be encoded (hex or base64) before recording")
+    as_dict = getattr(value, "to_canonical", None)
+    if callable(as_dict):
+        return to_jsonable(as_dict(), path=path)
+    if isinstance(value, Mapping):
+        out: dict[str, JSONValue] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"{path}: keys must be strings, got {key!r}")
+            out[key] = to_jsonable(item, path=f"{path}.{key}")
+        return out
+    if isinstance(value, Sequence | set | frozenset):
+        items = sorted(value) if isinstance(value, set | frozenset) else value
+        return [to_jsonable(item, path=f"{path}[{i}]") for i, item in enumerate(items)]
+    raise CanonicalError(f"{path}: cannot encode {type(value).__name__} in canonical JSON")
+
+
+def dumps_str(value: Any) -> str:
+    """Encode a value as canonical JSON text."""
+    return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> bytes:
+    """Encode a value as canonical JSON bytes (UTF-8)."""
+    return dumps_str(value).encode("utf-8")
+
+
+def _no_float(text: str) -> Any:
+    raise CanonicalError(f"floats are not allowed in canonical JSON, got {text}")
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode canonical JSON, refusing floats so that nothing inexact sneaks back in."""
+    return json.loads(data, parse_float=_no_float, parse_constant=_no_float)

@@ -1,0 +1,1 @@
+"""Pure governance rules: the council graph, apportionment, census and policies."""

@@ -1,0 +1,1 @@
+"""The Django layer over konsilo's pure core: models, actions, selectors, API and pages."""
