@@ -64,9 +64,14 @@ INSTALLED_APPS = [
     "konsilo.web.councils",
     "konsilo.web.api",
 ]
+if not PRODUCTION:
+    INSTALLED_APPS.remove("django.contrib.staticfiles")
+    INSTALLED_APPS.insert(0, "whitenoise.runserver_nostatic")
+    INSTALLED_APPS.append("django.contrib.staticfiles")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,6 +157,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve the few static files straight from the package, with or without collectstatic.
+WHITENOISE_USE_FINDERS = True
 
 TASKS = {
     "default": {

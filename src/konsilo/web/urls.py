@@ -1,3 +1,11 @@
 """URL map: pages, the JSON API under /api/v1/, and the record's static log."""
 
-urlpatterns: list[object] = []
+from django.urls import include, path
+
+from konsilo.web.api.api import api
+
+urlpatterns = [
+    path("accounts/", include("konsilo.web.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("", include("konsilo.web.councils.urls")),
+]

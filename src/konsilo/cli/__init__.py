@@ -1,0 +1,1 @@
+"""The ``konsilo`` command line."""

@@ -1,0 +1,5 @@
+import sys
+
+from konsilo.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""Shared test settings: fast password hashing in tests only."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings: pytest.FixtureRequest) -> None:
+    # Argon2 is deliberately slow; tests that do not test hashing need no such cost.
+    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]
