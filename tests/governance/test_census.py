@@ -1,0 +1,300 @@
+"""Tests for konsilo.governance.census: membership checks and the frozen census."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from konsilo import canonical
+from konsilo.governance.census import (
+    Census,
+    MembershipSpec,
+    take_census,
+    validate_memberships,
+)
+from konsilo.governance.errors import CensusError
+from konsilo.governance.graph import CouncilGraph, CouncilSpec
+
+JAN = date(2026, 1, 1)
+JUN = date(2026, 6, 1)
+DEC = date(2026, 12, 1)
+
+
+def _dag() -> CouncilGraph:
+    """factory belongs to both the territorial and the industrial council; coop stands apart."""
+    return CouncilGraph.build(
+        levels=("assembly", "council", "congress"),
+        parent_rule="dag",
+        councils=[
+            CouncilSpec("congress", "congress"),
+            CouncilSpec("territorial", "council", ("congress",)),
+            CouncilSpec("industrial", "council", ("congress",)),
+            CouncilSpec("factory", "assembly", ("territorial", "industrial")),
+            CouncilSpec("street", "assembly", ("territorial",)),
+            CouncilSpec("chamber_b", "council"),
+            CouncilSpec("coop", "assembly", ("chamber_b",)),
+        ],
+    )
+
+
+def M(
+    member: str,
+    council: str,
+    *,
+    primary: bool = True,
+    start: date = JAN,
+    end: date | None = None,
+    status: str = "good_standing",
+) -> MembershipSpec:
+    return MembershipSpec(member, council, primary, start, end, status)
+
+
+def test_secondary_memberships_vote_locally_but_never_add_to_represented_counts() -> None:
+    census = take_census(
+        _dag(),
+        [
+            M("ana", "factory"),
+            M("ana", "street", primary=False),
+            M("ben", "street"),
+            M("cai", "coop"),
+            M("cai", "factory", primary=False),
+        ],
+        on=JUN,
+    )
+    assert census.voters("street") == {"ana", "ben"}
+    assert census.voters("factory") == {"ana", "cai"}
+    assert census.primary_members("street") == {"ben"}
+    assert census.represented("street") == 1
+    assert census.represented("factory") == 1
+    assert census.represented("territorial") == 2
+    assert census.represented("congress") == 2
+    assert census.represented("chamber_b") == 1
+    assert census.primary_base("cai") == "coop"
+    assert census.primary_base("nobody") is None
+
+
+def test_a_dag_double_path_counts_each_member_once() -> None:
+    """factory reaches congress through territorial and industrial: its members count once."""
+    census = take_census(_dag(), [M(f"w{i}", "factory") for i in range(7)], on=JUN)
+    assert census.represented("territorial") == 7
+    assert census.represented("industrial") == 7
+    assert census.represented("congress") == 7
+    assert dict(census.represented_by_council()) == {
+        "chamber_b": 0,
+        "congress": 7,
+        "coop": 0,
+        "factory": 7,
+        "industrial": 7,
+        "street": 0,
+        "territorial": 7,
+    }
+
+
+def test_census_date_freezes_joins_and_departures() -> None:
+    memberships = [
+        M("early", "street", start=JAN),
+        M("late", "street", start=JUN + timedelta(days=1)),
+        M("gone", "street", start=JAN, end=JUN - timedelta(days=1)),
+        M("leaves_that_day", "street", start=JAN, end=JUN),
+        M("joins_that_day", "street", start=JUN),
+        M("leaves_later", "street", start=JAN, end=DEC),
+    ]
+    census = take_census(_dag(), memberships, on=JUN)
+    assert census.voters("street") == {"early", "joins_that_day", "leaves_later"}
+    assert census.represented("street") == 3
+    later = take_census(_dag(), memberships, on=DEC)
+    assert later.voters("street") == {"early", "late", "joins_that_day"}
+
+
+@pytest.mark.parametrize(
+    ("basis", "expected"),
+    [
+        ("members", {"good", "probation", "suspended"}),
+        ("members_in_good_standing", {"good"}),
+        ("voters_in_instruction_vote", {"good"}),
+    ],
+)
+def test_basis_decides_which_statuses_count(basis: str, expected: set[str]) -> None:
+    memberships = [
+        M("good", "street"),
+        M("probation", "street", status="probation"),
+        M("suspended", "street", status="suspended"),
+        M("left", "street", status="left"),
+    ]
+    census = take_census(_dag(), memberships, on=JUN, basis=basis)
+    assert census.voters("street") == expected
+    assert census.represented("street") == len(expected)
+    assert census.basis == basis
+
+
+def test_take_census_refuses_an_unknown_basis_and_a_member_without_primary() -> None:
+    with pytest.raises(CensusError, match="members_in_good_standing") as err:
+        take_census(_dag(), [], on=JUN, basis="everyone")
+    assert err.value.field == "represented_count_basis"
+    with pytest.raises(CensusError, match="'ana'") as err:
+        take_census(_dag(), [M("ana", "street", primary=False)], on=JUN)
+    assert err.value.code == "no_primary"
+    with pytest.raises(CensusError, match="two primary bases") as err:
+        take_census(_dag(), [M("ana", "street"), M("ana", "factory")], on=JUN)
+
+
+def test_census_lookups_refuse_unknown_councils_and_councils_above_have_no_voters() -> None:
+    census = take_census(_dag(), [M("ana", "street")], on=JUN)
+    assert census.voters("congress") == frozenset()
+    with pytest.raises(CensusError, match="'atlantis'"):
+        census.represented("atlantis")
+    with pytest.raises(CensusError, match="'atlantis'"):
+        census.voters("atlantis")
+
+
+def test_census_canonical_form_is_sorted_and_replays() -> None:
+    memberships = [M("zoe", "street"), M("ana", "street"), M("ana", "factory", primary=False)]
+    census = take_census(_dag(), memberships, on=JUN)
+    data = census.to_canonical()
+    assert data["voters"]["street"] == ["ana", "zoe"]
+    assert list(data["represented"]) == sorted(data["represented"])
+    encoded = canonical.dumps(census)
+    assert Census.from_canonical(canonical.loads(encoded)) == census
+    shuffled = take_census(_dag(), list(reversed(memberships)), on=JUN)
+    assert canonical.dumps(shuffled) == encoded
+    with pytest.raises(CensusError, match="expected census data"):
+        Census.from_canonical({"on": "2026-06-01"})
+
+
+# -- validation ---------------------------------------------------------------------------
+
+
+def test_valid_histories_pass() -> None:
+    validate_memberships(
+        _dag(),
+        [
+            M("ana", "street", end=JUN),
+            M("ana", "factory", start=JUN),  # primary moves the day the old one ends
+            M("ana", "coop", primary=False),
+            M("ben", "street", status="left"),
+            M("cai", "factory", status="probation"),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("memberships", "multi_base", "code", "words"),
+    [
+        ([M("ana", "territorial")], "allow_with_primary", "not_a_base", ["'territorial'"]),
+        ([M("ana", "atlantis")], "allow_with_primary", "unknown_council", ["'atlantis'"]),
+        ([M("ana", "street", start=JUN, end=JAN)], "allow_with_primary", "end_before_start", []),
+        ([M("ana", "street", status="honorary")], "allow_with_primary", "invalid_choice", []),
+        (
+            [M("ana", "street", primary=False)],
+            "allow_with_primary",
+            "no_primary",
+            ["'ana'", "2026-01-01", "street"],
+        ),
+        (
+            [M("ana", "street", end=JUN), M("ana", "factory", primary=False)],
+            "allow_with_primary",
+            "no_primary",
+            ["2026-06-01", "factory"],
+        ),
+        (
+            [M("ana", "street"), M("ana", "factory", start=JUN)],
+            "allow_with_primary",
+            "two_primaries",
+            ["'street'", "'factory'"],
+        ),
+        (
+            [M("ana", "street"), M("ana", "street", primary=False, start=JUN)],
+            "allow_with_primary",
+            "duplicate_membership",
+            [],
+        ),
+        (
+            [M("ana", "street"), M("ana", "factory", primary=False)],
+            "forbid",
+            "secondary_forbidden",
+            ["'forbid'"],
+        ),
+        ([], "sometimes", "invalid_choice", ["allow_with_primary"]),
+    ],
+)
+def test_inconsistent_memberships_are_refused(
+    memberships: list[MembershipSpec], multi_base: str, code: str, words: list[str]
+) -> None:
+    with pytest.raises(CensusError) as err:
+        validate_memberships(_dag(), memberships, multi_base=multi_base)
+    assert err.value.code == code
+    assert err.value.field is not None
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_left_memberships_are_never_active_and_forbid_allows_moves() -> None:
+    validate_memberships(
+        _dag(),
+        [
+            M("ana", "street", status="left"),
+            M("ana", "factory"),
+            M("ben", "street", end=JUN),
+            M("ben", "coop", start=JUN),
+        ],
+        multi_base="forbid",
+    )
+
+
+# -- invariants -----------------------------------------------------------------------------
+
+BASES = ["factory", "street", "coop"]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[MembershipSpec]:
+    """Members each with one primary base and any number of secondary ones, random dates."""
+    out: list[MembershipSpec] = []
+    for i in range(draw(st.integers(0, 12))):
+        bases = draw(st.lists(st.sampled_from(BASES), min_size=1, max_size=3, unique=True))
+        start = JAN + timedelta(days=draw(st.integers(0, 300)))
+        length = draw(st.one_of(st.none(), st.integers(0, 300)))
+        end = None if length is None else start + timedelta(days=length)
+        status = draw(st.sampled_from(["probation", "good_standing", "suspended", "left"]))
+        for j, base in enumerate(bases):
+            out.append(MembershipSpec(f"m{i}", base, j == 0, start, end, status))
+    return out
+
+
+@settings(max_examples=80)
+@given(histories(), st.integers(0, 500), st.randoms())
+def test_represented_counts_match_primary_members_and_ignore_order(
+    memberships: list[MembershipSpec], offset: int, rnd: random.Random
+) -> None:
+    graph = _dag()
+    validate_memberships(graph, memberships)
+    on = JAN + timedelta(days=offset)
+    census = take_census(graph, memberships, on=on, basis="members")
+    primaries = {b: census.primary_members(b) for b in BASES}
+    # Each counted member has exactly one primary base.
+    everyone = census.members()
+    assert sum(len(p) for p in primaries.values()) == len(everyone)
+    for key in graph:
+        below = graph.bases_below(key)
+        assert census.represented(key) == len(set().union(*(primaries[b] for b in below)))
+    assert census.represented("congress") <= len(everyone)
+    shuffled = list(memberships)
+    rnd.shuffle(shuffled)
+    assert take_census(graph, shuffled, on=on, basis="members") == census
+
+
+@settings(max_examples=60)
+@given(histories(), st.integers(0, 500))
+def test_dropping_secondary_memberships_never_changes_represented_counts(
+    memberships: list[MembershipSpec], offset: int
+) -> None:
+    on = JAN + timedelta(days=offset)
+    full = take_census(_dag(), memberships, on=on, basis="members")
+    primaries_only = take_census(
+        _dag(), [m for m in memberships if m.primary], on=on, basis="members"
+    )
+    assert full.represented_by_council() == primaries_only.represented_by_council()
