@@ -11,3 +11,15 @@ def _fast_hasher(settings: pytest.FixtureRequest) -> None:
     settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
         "django.contrib.auth.hashers.MD5PasswordHasher"
     ]
+
+
+from tests.personas import (  # noqa: E402  (fixtures shared by web and CLI tests)
+    anonymous_api,
+    delegate_api,
+    fed,
+    member_api,
+    outsider_api,
+    steward_api,
+)
+
+__all__ = ["anonymous_api", "delegate_api", "fed", "member_api", "outsider_api", "steward_api"]

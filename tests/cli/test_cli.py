@@ -12,7 +12,7 @@ import pytest
 
 from konsilo.cli.main import main
 from konsilo.web.councils.models import Member
-from tests.web.conftest import Federation
+from tests.personas import Federation
 
 
 def konsilo(
@@ -153,3 +153,57 @@ def test_unusable_import_input_is_one_line_and_status_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert expected in err[0]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_serves_the_federation_over_http(tmp_path: Path) -> None:
+    """README's first command: load the demo and serve it; a member can log in."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "konsilo.cli", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_sqlite_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "running at" in line:
+                break
+        assert f"http://127.0.0.1:{port}/" in "".join(lines)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        login_url = f"http://127.0.0.1:{port}/accounts/login/"
+        page = opener.open(login_url, timeout=30).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+        form = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token.group(1),
+                "username": "member",
+                "password": "konsilo-member",
+            }
+        ).encode()
+        request = urllib.request.Request(login_url, data=form, headers={"Referer": login_url})
+        opener.open(request, timeout=30)
+        tree = opener.open(f"http://127.0.0.1:{port}/o/demo/", timeout=30).read().decode()
+        assert "Federation of Workplace Cooperatives" in tree
+        assert "Congress" in tree
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

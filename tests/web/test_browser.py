@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import build_federation
+from tests.personas import build_federation
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -21,7 +21,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(tmp_path: Any) -> Any:
+def page() -> Any:
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
@@ -37,7 +37,6 @@ def page(tmp_path: Any) -> Any:
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                f"--user-data-dir={tmp_path / 'profile'}",
             ],
         )
         context = browser.new_context(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from konsilo.web.ledger.models import Entry
-from tests.web.conftest import Api, Federation
+from tests.personas import Api, Federation
 
 
 def test_a_steward_adds_a_base_council_under_a_region(steward_api: Api, fed: Federation) -> None:

@@ -10,12 +10,14 @@ from konsilo.web.councils import actions
 from konsilo.web.errors import KonsiloError
 from konsilo.web.ledger.actions import LedgerError, append
 from konsilo.web.ledger.models import Entry
-from tests.web.conftest import Federation
+from tests.personas import Federation
 
 
-def test_append_outside_a_transaction_is_refused(fed: Federation) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_append_outside_a_transaction_is_refused() -> None:
+    org = actions.create_organisation(actor=None, slug="solo", name="Solo", levels=["base"])
     with pytest.raises(LedgerError):
-        append("test.entry", {"a": 1}, organisation=fed.org)
+        append("test.entry", {"a": 1}, organisation=org)
 
 
 def test_floats_never_reach_the_record(fed: Federation) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 from konsilo.web.councils import member_import
 from konsilo.web.councils.models import Member, Membership
 from konsilo.web.ledger.models import Entry
-from tests.web.conftest import Federation
+from tests.personas import Federation
 
 GOOD = (
     "name,email,base,secondary,categories\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from konsilo.web.councils.models import Membership
 from konsilo.web.ledger.models import Entry
-from tests.web.conftest import Api, Federation
+from tests.personas import Api, Federation
 
 
 def _add(api: Api, **overrides: object) -> tuple[int, dict]:
@@ -20,7 +20,7 @@ def test_a_steward_adds_a_member_with_a_secondary_base(steward_api: Api, fed: Fe
         ("press", True),
         ("dairy", False),
     }
-    entry = Entry.objects.get(entry_type="member.joined", data__contains="nora")
+    entry = Entry.objects.get(entry_type="member.joined", data__contains="Nora Quispe")
     assert "nora@example.org" not in entry.data  # emails never reach the public record
 
 
@@ -74,9 +74,7 @@ def test_secondary_bases_can_be_forbidden_by_policy(steward_api: Api) -> None:
 
 def test_changing_the_primary_base_ends_the_old_one(steward_api: Api, fed: Federation) -> None:
     member_id = fed.plain_member.record_id
-    status, _ = steward_api.post(
-        f"/orgs/fed/members/{member_id}/primary", {"council": "dairy"}
-    )
+    status, _ = steward_api.post(f"/orgs/fed/members/{member_id}/primary", {"council": "dairy"})
     assert status == 200
     open_primary = Membership.objects.filter(
         member=fed.plain_member, primary=True, end__isnull=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from tests.web.conftest import Federation
+from tests.personas import Federation
 
 
 def _client(user: object) -> Client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import Api, Federation
+from tests.personas import Api, Federation
 
 
 def test_outsider_cannot_see_that_the_organisation_exists(outsider_api: Api) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import Api
+from tests.personas import Api
 
 
 def _values(api: Api, query: str = "") -> dict[str, dict]:

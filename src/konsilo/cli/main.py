@@ -60,7 +60,7 @@ def migrate(verbosity: int = 0) -> None:
 
 def _serve(host: str, port: int, threads: int) -> int:
     from django.conf import settings
-    from waitress import serve
+    from waitress import create_server
 
     from konsilo.web.checks import production_problems
     from konsilo.web.wsgi import application
@@ -72,8 +72,13 @@ def _serve(host: str, port: int, threads: int) -> int:
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)
+    try:
+        server = create_server(application, host=host, port=port, threads=threads, ident="konsilo")
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # Announce the address only once the socket is bound, so it is true when read.
     print(f"konsilo is running at http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
-    serve(application, host=host, port=port, threads=threads, ident="konsilo")
+    server.run()
     return 0
 
 

@@ -22,7 +22,11 @@ class KonsiloError(Exception):
 
     @classmethod
     def from_governance(cls, exc: GovernanceError) -> KonsiloError:
-        return InvalidInputError(exc.message, field=exc.field, code=exc.code)
+        """The core's refusal, with the field named in the message as well."""
+        message = exc.message
+        if exc.field and exc.field not in message:
+            message = f"{exc.field}: {message}"
+        return InvalidInputError(message, field=exc.field, code=exc.code)
 
 
 class InvalidInputError(KonsiloError):

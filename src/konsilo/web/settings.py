@@ -8,6 +8,7 @@ in ``konsilo.web.checks`` (secret key, allowed hosts, HTTPS cookies).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -116,7 +117,9 @@ def _database() -> dict[str, object]:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),
         },
-        "TEST": {"NAME": DATA_DIR / "test-konsilo.sqlite3"},
+        # A file (not memory) so that live-server tests share it; in the temp directory so
+        # that tests never need or touch an operator's data directory.
+        "TEST": {"NAME": Path(tempfile.gettempdir()) / f"konsilo-test-{os.getuid()}.sqlite3"},
     }
 
 
@@ -156,7 +159,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = DATA_DIR / "static" if PRODUCTION else None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve the few static files straight from the package, with or without collectstatic.
 WHITENOISE_USE_FINDERS = True

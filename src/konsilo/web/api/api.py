@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import File, NinjaAPI, Query, Router
+from ninja import File, NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.security import APIKeyCookie, HttpBearer
@@ -67,7 +67,7 @@ def _konsilo_error(request: HttpRequest, exc: KonsiloError) -> HttpResponse:
 
 @api.exception_handler(gov.GovernanceError)
 def _governance_error(request: HttpRequest, exc: gov.GovernanceError) -> HttpResponse:
-    return _error(request, 400, exc.code, exc.message, exc.field)  # type: ignore[no-any-return]
+    return _konsilo_error(request, KonsiloError.from_governance(exc))
 
 
 @api.exception_handler(ValidationError)
@@ -132,7 +132,7 @@ def list_orgs(request: HttpRequest) -> list[dict[str, Any]]:
     response={201: s.OrganisationOut, 403: s.ErrorOut, 409: s.ErrorOut},
     tags=["organisations"],
 )
-def create_org(request: HttpRequest, payload: s.OrganisationIn) -> tuple[int, dict[str, Any]]:
+def create_org(request: HttpRequest, payload: s.OrganisationIn) -> Status[Any]:
     if not request.user.is_staff:
         raise PermissionDeniedError("only the platform's operators may found organisations")
     organisation = actions.create_organisation(
@@ -144,7 +144,7 @@ def create_org(request: HttpRequest, payload: s.OrganisationIn) -> tuple[int, di
         preset=payload.preset,
         timezone_name=payload.timezone,
     )
-    return 201, _org_out(request, organisation)
+    return Status(201, _org_out(request, organisation))
 
 
 @router.get(
@@ -188,7 +188,7 @@ def list_councils(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
 
 
 @router.post("/orgs/{slug}/councils", response={201: s.CouncilOut}, tags=["councils"])
-def create_council(request: HttpRequest, slug: str, payload: s.CouncilIn) -> tuple[int, Any]:
+def create_council(request: HttpRequest, slug: str, payload: s.CouncilIn) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     council = actions.add_council(
         actor=request.user,
@@ -199,7 +199,7 @@ def create_council(request: HttpRequest, slug: str, payload: s.CouncilIn) -> tup
         parents=payload.parents,
     )
     graph = selectors.load_graph(organisation)
-    return 201, _council_out(graph, selectors.take_census(organisation), council)
+    return Status(201, _council_out(graph, selectors.take_census(organisation), council))
 
 
 @router.get("/orgs/{slug}/councils/{key}", response=s.CouncilOut, tags=["councils"])
@@ -242,9 +242,7 @@ def list_delegations(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
 
 
 @router.post("/orgs/{slug}/delegations", response={201: s.DelegationOut}, tags=["councils"])
-def create_delegation(
-    request: HttpRequest, slug: str, payload: s.DelegationIn
-) -> tuple[int, dict[str, Any]]:
+def create_delegation(request: HttpRequest, slug: str, payload: s.DelegationIn) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     delegation: Delegation = actions.add_delegation(
         actor=request.user,
@@ -258,14 +256,17 @@ def create_delegation(
         for v in tree.nodes[payload.from_council].delegations_up
         if v.delegation.pk == delegation.pk
     )
-    return 201, {
-        "id": delegation.pk,
-        "from_council": payload.from_council,
-        "to_council": payload.to_council,
-        "seats": view.seats,
-        "represented": view.represented,
-        "delegates": [],
-    }
+    return Status(
+        201,
+        {
+            "id": delegation.pk,
+            "from_council": payload.from_council,
+            "to_council": payload.to_council,
+            "seats": view.seats,
+            "represented": view.represented,
+            "delegates": [],
+        },
+    )
 
 
 # -- members --------------------------------------------------------------------------------
@@ -306,9 +307,7 @@ def list_members(
 
 
 @router.post("/orgs/{slug}/members", response={201: s.MemberOut}, tags=["members"])
-def create_member(
-    request: HttpRequest, slug: str, payload: s.MemberIn
-) -> tuple[int, dict[str, Any]]:
+def create_member(request: HttpRequest, slug: str, payload: s.MemberIn) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     member = actions.add_member(
         actor=request.user,
@@ -319,7 +318,25 @@ def create_member(
         secondary=payload.secondary,
         categories=payload.categories,
     )
-    return 201, _member_out(request, member)
+    return Status(201, _member_out(request, member))
+
+
+@router.post("/orgs/{slug}/members/import", response=s.ImportReport, tags=["members"])
+def import_members(
+    request: HttpRequest,
+    slug: str,
+    file: File[UploadedFile],
+    skip_invalid: bool = False,
+) -> dict[str, Any]:
+    organisation = _org(request, slug, change=True)
+    report = member_import.import_members(
+        actor=request.user,
+        organisation=organisation,
+        stream=file.file,
+        size=file.size,
+        skip_invalid=skip_invalid,
+    )
+    return report.as_dict()
 
 
 @router.get("/orgs/{slug}/members/{member_id}", response=s.MemberOut, tags=["members"])
@@ -335,13 +352,13 @@ def get_member(request: HttpRequest, slug: str, member_id: str) -> dict[str, Any
 )
 def add_membership(
     request: HttpRequest, slug: str, member_id: str, payload: s.MembershipIn
-) -> tuple[int, dict[str, Any]]:
+) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     member = selectors.get_member(organisation=organisation, member_id=member_id)
     actions.add_membership(
         actor=request.user, member=member, council_key=payload.council, start=payload.start
     )
-    return 201, _member_out(request, member)
+    return Status(201, _member_out(request, member))
 
 
 @router.post("/orgs/{slug}/members/{member_id}/primary", response=s.MemberOut, tags=["members"])
@@ -382,24 +399,6 @@ def end_membership(
     return _member_out(request, membership.member)
 
 
-@router.post("/orgs/{slug}/members/import", response=s.ImportReport, tags=["members"])
-def import_members(
-    request: HttpRequest,
-    slug: str,
-    file: File[UploadedFile],
-    skip_invalid: bool = False,
-) -> dict[str, Any]:
-    organisation = _org(request, slug, change=True)
-    report = member_import.import_members(
-        actor=request.user,
-        organisation=organisation,
-        stream=file.file,
-        size=file.size,
-        skip_invalid=skip_invalid,
-    )
-    return report.as_dict()
-
-
 # -- offices --------------------------------------------------------------------------------
 
 
@@ -426,7 +425,7 @@ def list_offices(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
 
 
 @router.post("/orgs/{slug}/offices", response={201: s.OfficeOut}, tags=["offices"])
-def create_office(request: HttpRequest, slug: str, payload: s.OfficeIn) -> tuple[int, Any]:
+def create_office(request: HttpRequest, slug: str, payload: s.OfficeIn) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     member = selectors.get_member(organisation=organisation, member_id=payload.member)
     office = actions.assign_office(
@@ -438,7 +437,7 @@ def create_office(request: HttpRequest, slug: str, payload: s.OfficeIn) -> tuple
         start=payload.start,
         scheduled_end=payload.scheduled_end,
     )
-    return 201, _office_out(office)
+    return Status(201, _office_out(office))
 
 
 # -- policies -------------------------------------------------------------------------------
@@ -488,7 +487,7 @@ def list_policy_versions(
 
 
 @router.post("/orgs/{slug}/policy", response={201: s.PolicyVersionOut}, tags=["policies"])
-def set_policy(request: HttpRequest, slug: str, payload: s.PolicyIn) -> tuple[int, dict[str, Any]]:
+def set_policy(request: HttpRequest, slug: str, payload: s.PolicyIn) -> Status[Any]:
     organisation = _org(request, slug, change=True)
     version = actions.set_policy(
         actor=request.user,
@@ -500,15 +499,18 @@ def set_policy(request: HttpRequest, slug: str, payload: s.PolicyIn) -> tuple[in
         preset=payload.preset,
         reason=payload.reason,
     )
-    return 201, {
-        "scope": version.scope,
-        "target": version.target,
-        "number": version.number,
-        "preset": version.preset or None,
-        "values": version.values,
-        "reason": version.reason,
-        "created_at": version.created_at,
-    }
+    return Status(
+        201,
+        {
+            "scope": version.scope,
+            "target": version.target,
+            "number": version.number,
+            "preset": version.preset or None,
+            "values": version.values,
+            "reason": version.reason,
+            "created_at": version.created_at,
+        },
+    )
 
 
 @router.get("/presets", response=list[s.PresetOut], tags=["policies"])
@@ -549,13 +551,13 @@ def get_census(request: HttpRequest, slug: str, on: Query[s.CensusIn]) -> dict[s
 
 
 @router.post("/orgs/{slug}/census", response={201: s.CensusOut}, tags=["councils"])
-def freeze_census(
-    request: HttpRequest, slug: str, payload: s.CensusIn
-) -> tuple[int, dict[str, Any]]:
+def freeze_census(request: HttpRequest, slug: str, payload: s.CensusIn) -> Status[Any]:
     snapshot = actions.freeze_census(
         actor=request.user, organisation=_org(request, slug, change=True), on=payload.on
     )
-    return 201, {"on": snapshot.on, "basis": snapshot.basis, "represented": snapshot.represented}
+    return Status(
+        201, {"on": snapshot.on, "basis": snapshot.basis, "represented": snapshot.represented}
+    )
 
 
 api.add_router("", router)

@@ -214,6 +214,8 @@ def add_council(
     _require_steward(actor, organisation)
     key = _check_slug(key, "key")
     name = _check_name(name)
+    if Council.objects.filter(organisation=organisation, key=key).exists():
+        raise ConflictError(f"a council with key {key!r} already exists", field="key")
     graph = selectors.load_graph(organisation)
     try:
         graph.with_council(gov.CouncilSpec(key=key, level=level, parents=tuple(parents)))
@@ -588,7 +590,9 @@ def _parse_values(values: Mapping[str, Any]) -> dict[str, Any]:
         try:
             parsed[name] = gov.parse_value(name, raw)
         except gov.GovernanceError as exc:
-            raise InvalidInputError(exc.message, field=exc.field or name, code=exc.code) from None
+            if not exc.field:
+                exc.field = name
+            raise _governance(exc) from None
     return parsed
 
 

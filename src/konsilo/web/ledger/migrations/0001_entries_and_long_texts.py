@@ -5,36 +5,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('councils', '0001_organisations_councils_members_policies'),
+        ("councils", "0001_organisations_councils_members_policies"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LongText',
+            name="LongText",
             fields=[
-                ('sha256', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('text', models.TextField()),
+                ("sha256", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("text", models.TextField()),
             ],
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.BigIntegerField(blank=True, null=True)),
-                ('entry_type', models.CharField(max_length=64)),
-                ('council', models.CharField(blank=True, default='', max_length=64)),
-                ('actor', models.CharField(blank=True, default='', max_length=64)),
-                ('recorded_at', models.DateTimeField()),
-                ('data', models.TextField()),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='councils.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.BigIntegerField(blank=True, null=True)),
+                ("entry_type", models.CharField(max_length=64)),
+                ("council", models.CharField(blank=True, default="", max_length=64)),
+                ("actor", models.CharField(blank=True, default="", max_length=64)),
+                ("recorded_at", models.DateTimeField()),
+                ("data", models.TextField()),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="councils.organisation",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['organisation', 'entry_type'], name='ledger_entr_organis_ac16b7_idx')],
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'index'), name='ledger_entry_unique_index')],
+                "indexes": [
+                    models.Index(
+                        fields=["organisation", "entry_type"], name="ledger_entr_organis_ac16b7_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "index"), name="ledger_entry_unique_index"
+                    )
+                ],
             },
         ),
     ]

@@ -1,4 +1,4 @@
-"""A small federation and the fixed personas of the web tests: steward, delegate, member,
+"""A small federation and the fixed personas of the web and CLI tests: steward, delegate, member,
 outsider (healthchecks' alice/bob/charlie pattern)."""
 
 from __future__ import annotations
