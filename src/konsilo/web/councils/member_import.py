@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from konsilo.web.councils import actions, selectors
@@ -323,30 +324,13 @@ def _apply(
             open_memberships.setdefault(ms.member_id, {})[ms.council.key] = ms
 
     new_rows = [r for r in rows if r.email not in existing]
-    new_members = [
-        Member(organisation=organisation, name=r.name, email=r.email, categories=list(r.categories))
-        for r in new_rows
-    ]
-    Member.objects.bulk_create(new_members, batch_size=2000)
-    if any(m.pk is None for m in new_members):
-        # Backends that cannot return ids from a bulk insert: fetch them by email.
-        ids = dict(
-            Member.objects.filter(
-                organisation=organisation, email__in=[r.email for r in new_rows]
-            ).values_list("email", "pk")
-        )
-        for m in new_members:
-            m.pk = ids[m.email]
-    memberships = []
+    members = _insert_members(organisation, new_rows)
+    memberships: list[tuple[int, int, bool]] = []
     entries = []
-    for done, (row, member) in enumerate(zip(new_rows, new_members, strict=True), start=1):
-        memberships.append(
-            Membership(member=member, council=councils[row.base], primary=True, start=today)
-        )
-        memberships.extend(
-            Membership(member=member, council=councils[key], primary=False, start=today)
-            for key in row.secondary
-        )
+    for done, row in enumerate(new_rows, start=1):
+        member = members[row.email]
+        memberships.append((member.pk, councils[row.base].pk, True))
+        memberships.extend((member.pk, councils[key].pk, False) for key in row.secondary)
         entries.append(
             (
                 "member.joined",
@@ -356,7 +340,7 @@ def _apply(
         )
         if progress and done % 1000 == 0:
             progress(1000)
-    Membership.objects.bulk_create(memberships, batch_size=5000)
+    _insert_memberships(memberships, today)
     append_many(entries, organisation=organisation, actor=ident)
     report.created = len(new_rows)
     if progress:
@@ -375,6 +359,63 @@ def _apply(
             report.unchanged += 1
         if progress:
             progress(1)
+
+
+def _executemany(model: type[Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows with one prepared statement (no per-row model objects).
+
+    Values are converted by each field's own ``get_db_prep_save`` so every backend stores
+    exactly what the ORM would.
+    """
+    if not rows:
+        return
+    fields = [model._meta.get_field(c) for c in columns]
+    quote = connection.ops.quote_name
+    # Only identifiers from the model's own metadata, quoted by the backend; values are bound.
+    sql = (  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    prepared = [
+        tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True))
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        for start in range(0, len(prepared), 5000):
+            cursor.executemany(sql, prepared[start : start + 5000])
+
+
+def _insert_members(organisation: Organisation, rows: list[Row]) -> dict[str, Member]:
+    """Insert the new members and return them by email, with their database ids."""
+    now = timezone.now()
+    fresh = [
+        Member(organisation=organisation, name=r.name, email=r.email, categories=list(r.categories))
+        for r in rows
+    ]
+    _executemany(
+        Member,
+        ["organisation", "public_id", "name", "email", "user", "status", "categories", "joined_at"],
+        [
+            (organisation.pk, m.public_id, m.name, m.email, None, m.status, m.categories, now)
+            for m in fresh
+        ],
+    )
+    ids = dict(
+        Member.objects.filter(organisation=organisation, joined_at=now).values_list("email", "pk")
+    )
+    for member in fresh:
+        member.pk = ids[member.email]
+        member.joined_at = now
+    return {m.email: m for m in fresh}
+
+
+def _insert_memberships(rows: list[tuple[int, int, bool]], start: Any) -> None:
+    _executemany(
+        Membership,
+        ["member", "council", "primary", "start", "end"],
+        [(member, council, primary, start, None) for member, council, primary in rows],
+    )
 
 
 def _update_existing(  # noqa: PLR0917 (a private helper of _apply, called once)
