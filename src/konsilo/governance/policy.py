@@ -584,8 +584,8 @@ def _combination_problems(
         return set_names is None or any(n in set_names for n in names) or seats is not None
 
     def add(message: str, names: Sequence[str], code: str = "incompatible") -> None:
-        field_name = names[0] if len(names) == 1 else " + ".join(names)
-        problems.append(GovernanceError(message, field=field_name, code=code))
+        # The field is the first parameter named (the one to change); the message names all.
+        problems.append(GovernanceError(message, field=names[0], code=code))
 
     co_chairs = v.get("representation.co_chairs")
     if (
