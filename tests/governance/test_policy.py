@@ -401,6 +401,21 @@ def test_resolve_reports_every_bad_layer_value_at_once() -> None:
         PolicyLayer("federation", "x", {})
 
 
+def test_validate_applies_decision_type_defaults() -> None:
+    """An election's ballot is secret by default, so a consent rule there is refused."""
+    assert validate({"decision_rule.rule": "consent"}) == []
+    problems = validate({"decision_rule.rule": "consent"}, decision_type="election_single")
+    assert [p.field for p in problems] == ["decision_rule.rule"]
+    assert "secrecy.ballot" in problems[0].message
+    assert [p.code for p in validate({}, decision_type="coup")] == ["unknown_decision_type"]
+    policy = resolve(
+        [PolicyLayer("decision_type", "election_single", {"decision_rule.rule": "consent"})],
+        preset=None,
+        decision_type="election_single",
+    )
+    assert [p.field for p in policy.problems()] == ["decision_rule.rule"]
+
+
 def test_resolved_policy_is_canonical_and_refuses_unknown_names() -> None:
     policy = resolve([], preset="cnt")
     data = canonical.loads(canonical.dumps(policy))
@@ -412,6 +427,9 @@ def test_resolved_policy_is_canonical_and_refuses_unknown_names() -> None:
     }
     with pytest.raises(GovernanceError, match="unknown parameter"):
         policy.value("quorum.nope")
+    assert "quorum.nope" not in policy
+    assert policy.get("quorum.nope") is None
+    assert "quorum.fraction" in policy
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -452,6 +470,11 @@ COMBINATIONS: list[tuple[dict[str, Any], int | None, list[str]]] = [
     ),
     ({"recall.petition_threshold": "3/5"}, None, ["below recall.petition_threshold 3/5"]),
     ({"quorum.on_failure": ["second_call(1/2, P1D)"]}, None, ["quorum.fraction 1/2"]),
+    (
+        {"structure.delegation_seats": "apportioned(50, dhondt, min=2)"},
+        None,
+        ["structure.min_seats_per_base is 1", "min=2"],
+    ),
 ]
 
 
@@ -482,6 +505,14 @@ WORKABLE: list[tuple[dict[str, Any], int | None]] = [
     ({"quorum.on_failure": ["second_call(1/3, P1D)", "adjourn"]}, None),
     ({"decision_rule.rule": "supermajority(1)"}, None),
     ({}, 1),
+    (
+        {
+            "structure.delegation_seats": "apportioned(50, dhondt, min=2)",
+            "structure.min_seats_per_base": 2,
+        },
+        None,
+    ),
+    ({"structure.delegation_seats": "fixed(3)", "structure.min_seats_per_base": 0}, None),
 ]
 
 

@@ -102,7 +102,8 @@ _p(
     "structure.min_seats_per_base",
     "int",
     1,
-    "Minimum seats per base; stops small bases from vanishing.",
+    "Minimum seats per base; stops small bases from vanishing. Must equal the min=m of a "
+    "per_members or apportioned delegation_seats, which is the minimum actually applied.",
     minimum=0,
     source="§2.1",
 )

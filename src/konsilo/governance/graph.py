@@ -49,6 +49,13 @@ class CouncilSpec:
 
     def __post_init__(self) -> None:
         # Accept any iterable of keys (a list from JSON) but store a tuple, so specs hash.
+        given: object = self.parents  # typed as a tuple, but JSON may bring a bare string
+        if isinstance(given, str):
+            raise GraphError(
+                f"expected a list of parent keys, got the single string {given!r}",
+                field=f"councils.{self.key}.parents",
+                code="invalid_parents",
+            )
         object.__setattr__(self, "parents", tuple(self.parents))
 
     def to_canonical(self) -> dict[str, Any]:

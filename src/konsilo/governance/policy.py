@@ -45,6 +45,7 @@ from konsilo.governance._values import (
     parse_duration,
     parse_fraction,
 )
+from konsilo.governance.apportionment import Apportioned, PerMembers, format_seat_policy
 from konsilo.governance.errors import GovernanceError, PolicyError
 
 __all__ = [
@@ -396,6 +397,13 @@ class ResolvedPolicy(Mapping[str, ResolvedValue]):
             _parameter(name)  # raises the unknown-parameter error
             raise
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The resolved value record for ``name``, or ``default`` if there is no such parameter."""
+        return self._items.get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
@@ -478,7 +486,7 @@ def resolve(
                 resolved[name] = ResolvedValue(
                     name, type_defaults[name], "default", f"decision type {decision_type}"
                 )
-            elif level_rank is not None and level_rank > 0 and param.default_above_base:
+            elif level_rank is not None and level_rank > 0 and param.default_above_base is not None:
                 resolved[name] = ResolvedValue(
                     name, param.default_above_base, "default", "above the base level"
                 )
@@ -508,12 +516,14 @@ def validate(
     *,
     seats: int | None = None,
     preset: str | None = None,
+    decision_type: str | None = None,
 ) -> list[GovernanceError]:
     """Every problem with a set of policy values; an empty list means they can work.
 
     Each value is parsed (unknown names, wrong kinds and out-of-range values are problems).
     Then the combinations are checked on the values over the ``preset`` and the platform
-    defaults, so that a value which conflicts with a default is caught too (§2.0.3):
+    defaults (for ``decision_type`` when given), so that a value which conflicts with a
+    default is caught too (§2.0.3):
 
     * ``representation.co_chairs`` ``pair_required`` on a body of fewer than 2 seats;
     * ``representation.group_min_share``: the shares must sum to at most 1 and, for a body
@@ -528,6 +538,9 @@ def validate(
       ``structure.apportionment_method`` to round with;
     * ``recall.immediate_recall_threshold`` below ``recall.petition_threshold``;
     * a ``second_call`` quorum not lower than ``quorum.fraction``;
+    * ``structure.min_seats_per_base`` different from the ``min=`` of a ``per_members`` or
+      ``apportioned`` ``structure.delegation_seats`` (the seat policy's own minimum is the
+      one :func:`~konsilo.governance.apportionment.delegation_seats` applies);
     * ``seats`` (when given) not a whole number ≥ 1.
 
     Ranges checked by the parameters themselves include ``quorum.fraction`` in (0, 1] and a
@@ -548,9 +561,20 @@ def validate(
     except GovernanceError as err:
         problems.append(err)
         chosen = None
+    if decision_type is not None and decision_type not in DECISION_TYPES:
+        problems.append(
+            GovernanceError(
+                f"unknown decision type {decision_type!r}; expected one of "
+                f"{', '.join(DECISION_TYPES)}",
+                field="decision_type",
+                code="unknown_decision_type",
+            )
+        )
+        decision_type = None
     parsed, found = _parse_all(values)
     problems.extend(found)
     merged = {name: p.default for name, p in PARAMETERS.items()}
+    merged.update(DECISION_TYPE_DEFAULTS.get(decision_type or "", {}))
     if chosen is not None:
         merged.update(chosen.values)
     merged.update(parsed)
@@ -563,9 +587,10 @@ def check(
     *,
     seats: int | None = None,
     preset: str | None = None,
+    decision_type: str | None = None,
 ) -> None:
     """Raise one :class:`PolicyError` listing every problem :func:`validate` finds."""
-    problems = validate(values, seats=seats, preset=preset)
+    problems = validate(values, seats=seats, preset=preset, decision_type=decision_type)
     if problems:
         raise PolicyError.from_problems(problems)
 
@@ -705,6 +730,20 @@ def _combination_problems(
                 f"quorum.fraction {quorum}",
                 ["quorum.on_failure", "quorum.fraction"],
             )
+    seat_policy = v.get("structure.delegation_seats")
+    min_per_base = v.get("structure.min_seats_per_base")
+    if (
+        isinstance(seat_policy, PerMembers | Apportioned)
+        and isinstance(min_per_base, int)
+        and seat_policy.min_seats != min_per_base
+        and involved("structure.delegation_seats", "structure.min_seats_per_base")
+    ):
+        add(
+            f"structure.min_seats_per_base is {min_per_base} but structure.delegation_seats "
+            f"{format_seat_policy(seat_policy)} guarantees min={seat_policy.min_seats}; "
+            "expected the same minimum in both",
+            ["structure.min_seats_per_base", "structure.delegation_seats"],
+        )
     return problems
 
 
