@@ -14,6 +14,7 @@ from konsilo import canonical
 from konsilo.governance.apportionment import Apportioned, ApportionmentMethod, Fixed, PerMembers
 from konsilo.governance.errors import GovernanceError, PolicyError
 from konsilo.governance.policy import (
+    DECISION_TYPES,
     PARAMETERS,
     PRESETS,
     Choice,
@@ -381,6 +382,38 @@ def test_defaults_depend_on_level_decision_type_and_rule() -> None:
         preset=None,
     )  # fmt: skip
     assert set_limit.value("consent.stand_aside_limit") == Fraction(1, 4)
+
+
+@pytest.mark.parametrize("preset", [None, *PRESET_NAMES])
+def test_every_preset_resolves_to_a_workable_policy_for_every_decision_type(
+    preset: str | None,
+) -> None:
+    for decision_type in [None, *DECISION_TYPES]:
+        for level_rank in (0, 1):
+            policy = resolve([], preset=preset, decision_type=decision_type, level_rank=level_rank)
+            assert policy.problems() == [], (decision_type, level_rank)
+            assert validate({}, preset=preset, decision_type=decision_type) == []
+
+
+def test_type_specific_values_beat_a_presets_general_rule() -> None:
+    """A preset's "simple majority" is for ordinary decisions: statutes still need 2/3."""
+    statutes = resolve([], preset="council_communist", decision_type="statutes")
+    assert statutes["decision_rule.rule"].value == Choice("supermajority", (Fraction(2, 3),))
+    assert statutes["decision_rule.rule"].label == "decision type statutes"
+    ordinary = resolve([], preset="council_communist", decision_type="ordinary_motion")
+    assert ordinary["decision_rule.rule"].source == "preset"
+    election = resolve([], preset="rojava", decision_type="election_single")
+    assert election.value("decision_rule.rule") == Choice("preferential", ("irv",))
+    assert election.value("secrecy.ballot") == "secret"
+    circle = resolve([], preset="sociocracy", decision_type="election_single")
+    assert circle.value("secrecy.ballot") == "open"
+    assert circle["secrecy.ballot"].label == "sociocracy (election_single)"
+    overridden = resolve(
+        [PolicyLayer("organisation", "Union", {"decision_rule.rule": "simple_majority"})],
+        preset="sociocracy",
+        decision_type="election_single",
+    )
+    assert overridden["decision_rule.rule"].source == "organisation"
 
 
 def test_resolve_reports_every_bad_layer_value_at_once() -> None:

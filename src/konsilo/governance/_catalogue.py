@@ -1099,7 +1099,9 @@ DECISION_TYPE_DEFAULTS: MappingProxyType[str, MappingProxyType[str, Any]] = Mapp
         "decision_rule.rule": Choice("preferential", ("irv",)), "secrecy.ballot": "secret"}),
     "election_multi": MappingProxyType({
         "decision_rule.rule": Choice("preferential", ("stv",)), "secrecy.ballot": "secret"}),
-    "recall": MappingProxyType({"secrecy.ballot": "secret"}),
+    "recall": MappingProxyType(
+        {"decision_rule.rule": Choice("simple_majority"), "secrecy.ballot": "secret"}
+    ),
     "amend_or_rescind": MappingProxyType({
         "decision_rule.rule": Choice("supermajority", (Fraction(2, 3),))}),
     "policy": MappingProxyType({}),

@@ -145,15 +145,39 @@ def _parse_all(raw: object) -> tuple[dict[str, Any], list[GovernanceError]]:
 
 @dataclass(frozen=True, slots=True)
 class Preset:
-    """A documented model (domain-rules §2.18): only the values §2.18 gives; the rest default."""
+    """A documented model (domain-rules §2.18): only the values §2.18 gives; the rest default.
+
+    ``values`` hold for every decision; ``by_decision_type`` holds values for one decision
+    type only (a sociocratic election is open), which take precedence over ``values`` and
+    over the platform's defaults for that type.
+    """
 
     name: str
     title: str
     description: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    by_decision_type: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(parse_values(self.values)))
+        unknown = sorted(set(self.by_decision_type) - set(DECISION_TYPES))
+        if unknown:
+            raise GovernanceError(
+                f"unknown decision types {', '.join(unknown)}; expected some of "
+                f"{', '.join(DECISION_TYPES)}",
+                field=f"presets.{self.name}.by_decision_type",
+                code="unknown_decision_type",
+            )
+        object.__setattr__(
+            self,
+            "by_decision_type",
+            MappingProxyType(
+                {
+                    kind: MappingProxyType(parse_values(values))
+                    for kind, values in sorted(self.by_decision_type.items())
+                }
+            ),
+        )
 
     def to_canonical(self) -> dict[str, Any]:
         return {
@@ -161,6 +185,9 @@ class Preset:
             "title": self.title,
             "description": self.description,
             "values": dump_values(self.values),
+            "by_decision_type": {
+                kind: dump_values(values) for kind, values in self.by_decision_type.items()
+            },
         }
 
 
@@ -310,7 +337,7 @@ _PRESET_LIST = [
         "Sociocracy",
         "Circles decide policy by consent; representatives are full members of the higher "
         "circle (double link); the leader is selected by the lower circle; role terms are "
-        "renewable (§1.9).",
+        "renewable; recall and elections are open consent processes (§1.9, §2.12).",
         {
             "mandate.mode": "free",
             "decision_rule.rule": "consent",
@@ -318,6 +345,15 @@ _PRESET_LIST = [
             "terms.max_consecutive_terms": None,
             "structure.down_link_seat": True,
             "structure.leader_selected_by": "lower_circle",
+            "recall.recall_ballot_rule": "consent",
+            "recall.recall_ballot_secret": False,
+        },
+        by_decision_type={
+            # §2.12: elections in the sociocracy preset are open selection processes.
+            "election_single": {"decision_rule.rule": "consent", "secrecy.ballot": "open"},
+            "election_multi": {"secrecy.ballot": "open"},
+            # §2.18: recall by circle consent, open like every consent round.
+            "recall": {"decision_rule.rule": "consent", "secrecy.ballot": "open"},
         },
     ),
 ]
@@ -440,10 +476,13 @@ def resolve(
     """Resolve every parameter through the layers, the preset and the defaults (§2.0.1).
 
     ``layers`` come highest precedence first: item, decision type, council, organisation.
-    Then the ``preset``; then the platform default for ``decision_type`` (statutes need
-    2/3 and 30 days' notice, elections are secret, ...); then the default for the council's
-    level (``level_rank`` 0 is the base level; above it mandates default to
-    ``bound_proportional`` and quorums to enrolled delegates); then the global default.
+    Then the ``preset``, then the platform default. When ``decision_type`` is given, values
+    specific to it come before general ones within each of those two: the preset's values
+    for the type, the platform's defaults for the type (statutes need 2/3 and 30 days'
+    notice, elections are secret, ...), then the preset's general values (the "simple
+    majority" of a preset is for ordinary decisions, not for statutes). ``level_rank`` 0 is
+    the base level; above it mandates default to ``bound_proportional`` and quorums to
+    enrolled delegates.
     Defaults that depend on another value (a 1/3 stand-aside limit under consensus) follow
     the resolved value. Every layer value is parsed; all problems are raised together as a
     :class:`PolicyError`. Combination checks are left to :meth:`ResolvedPolicy.problems`.
@@ -472,26 +511,15 @@ def resolve(
         parsed_layers.append((layer, values))
     if problems:
         raise PolicyError.from_problems(problems)
-    type_defaults: Mapping[str, Any] = DECISION_TYPE_DEFAULTS.get(decision_type or "", {})
+    fallback = _fallbacks(chosen, decision_type=decision_type, level_rank=level_rank)
     resolved: dict[str, ResolvedValue] = {}
-    for name, param in PARAMETERS.items():
+    for name in PARAMETERS:
         for layer, values in parsed_layers:
             if name in values:
                 resolved[name] = ResolvedValue(name, values[name], layer.source, layer.label)
                 break
         else:
-            if chosen is not None and name in chosen.values:
-                resolved[name] = ResolvedValue(name, chosen.values[name], "preset", chosen.name)
-            elif name in type_defaults:
-                resolved[name] = ResolvedValue(
-                    name, type_defaults[name], "default", f"decision type {decision_type}"
-                )
-            elif level_rank is not None and level_rank > 0 and param.default_above_base is not None:
-                resolved[name] = ResolvedValue(
-                    name, param.default_above_base, "default", "above the base level"
-                )
-            else:
-                resolved[name] = ResolvedValue(name, param.default, "default", "platform")
+            resolved[name] = fallback[name]
     for name, param in PARAMETERS.items():
         if resolved[name].source != "default":
             continue
@@ -500,6 +528,41 @@ def resolve(
                 resolved[name] = ResolvedValue(name, default, "default", f"{other} {when}")
                 break
     return ResolvedPolicy(resolved)
+
+
+def _fallbacks(
+    preset: Preset | None, *, decision_type: str | None, level_rank: int | None
+) -> dict[str, ResolvedValue]:
+    """What each parameter is when no layer sets it: the more specific source wins.
+
+    Order: the preset's value for the decision type, the platform default for the decision
+    type, the preset's general value, the platform default above the base level, the
+    platform default.
+    """
+    kind = decision_type or ""
+    preset_typed: Mapping[str, Any] = (
+        preset.by_decision_type.get(kind, {}) if preset is not None else {}
+    )
+    platform_typed: Mapping[str, Any] = DECISION_TYPE_DEFAULTS.get(kind, {})
+    out: dict[str, ResolvedValue] = {}
+    for name, param in PARAMETERS.items():
+        if preset is not None and name in preset_typed:
+            out[name] = ResolvedValue(
+                name, preset_typed[name], "preset", f"{preset.name} ({decision_type})"
+            )
+        elif name in platform_typed:
+            out[name] = ResolvedValue(
+                name, platform_typed[name], "default", f"decision type {decision_type}"
+            )
+        elif preset is not None and name in preset.values:
+            out[name] = ResolvedValue(name, preset.values[name], "preset", preset.name)
+        elif level_rank is not None and level_rank > 0 and param.default_above_base is not None:
+            out[name] = ResolvedValue(
+                name, param.default_above_base, "default", "above the base level"
+            )
+        else:
+            out[name] = ResolvedValue(name, param.default, "default", "platform")
+    return out
 
 
 def _matches(value: Any, when: str) -> bool:
@@ -517,13 +580,14 @@ def validate(
     seats: int | None = None,
     preset: str | None = None,
     decision_type: str | None = None,
+    level_rank: int | None = None,
 ) -> list[GovernanceError]:
     """Every problem with a set of policy values; an empty list means they can work.
 
     Each value is parsed (unknown names, wrong kinds and out-of-range values are problems).
     Then the combinations are checked on the values over the ``preset`` and the platform
-    defaults (for ``decision_type`` when given), so that a value which conflicts with a
-    default is caught too (§2.0.3):
+    defaults (for ``decision_type`` and ``level_rank`` when given, as :func:`resolve`
+    would), so that a value which conflicts with a default is caught too (§2.0.3):
 
     * ``representation.co_chairs`` ``pair_required`` on a body of fewer than 2 seats;
     * ``representation.group_min_share``: the shares must sum to at most 1 and, for a body
@@ -573,10 +637,8 @@ def validate(
         decision_type = None
     parsed, found = _parse_all(values)
     problems.extend(found)
-    merged = {name: p.default for name, p in PARAMETERS.items()}
-    merged.update(DECISION_TYPE_DEFAULTS.get(decision_type or "", {}))
-    if chosen is not None:
-        merged.update(chosen.values)
+    fallback = _fallbacks(chosen, decision_type=decision_type, level_rank=level_rank)
+    merged = {name: item.value for name, item in fallback.items()}
     merged.update(parsed)
     problems.extend(_combination_problems(merged, seats=seats, set_names=set(parsed)))
     return problems
@@ -588,9 +650,12 @@ def check(
     seats: int | None = None,
     preset: str | None = None,
     decision_type: str | None = None,
+    level_rank: int | None = None,
 ) -> None:
     """Raise one :class:`PolicyError` listing every problem :func:`validate` finds."""
-    problems = validate(values, seats=seats, preset=preset, decision_type=decision_type)
+    problems = validate(
+        values, seats=seats, preset=preset, decision_type=decision_type, level_rank=level_rank
+    )
     if problems:
         raise PolicyError.from_problems(problems)
 
