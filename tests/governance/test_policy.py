@@ -704,3 +704,10 @@ def test_the_highest_layer_that_sets_a_value_wins(
     else:
         assert resolved.source == "default"
         assert resolved.value == Fraction(1, 2)
+
+
+def test_dump_value_normalises_written_forms_and_refuses_invalid_ones() -> None:
+    assert dump_value("quorum.fraction", "0.75") == "3/4"
+    assert dump_value("timing.vote_window", "PT168H") == "P7D"
+    with pytest.raises(GovernanceError, match=r"\(0, 1\]"):
+        dump_value("quorum.fraction", "5/4")

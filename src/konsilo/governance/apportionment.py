@@ -467,8 +467,9 @@ def apportion(
       already holds: each remaining seat goes to the highest ``population / d(seats)``, with
       ``d(s) = s + 1`` (D'Hondt) or ``2s + 1`` (Sainte-Laguë). This is the usual divisor
       method with a floor: for one common divisor D each party ends with
-      ``max(min_seats, ⌊p / D⌋)`` (D'Hondt) or ``max(min_seats, p / D rounded half up)``
-      (Sainte-Laguë), so the minimums are paid for by the largest parties' shares;
+      ``max(min_seats, ⌊p / D⌋)`` (D'Hondt) or ``max(min_seats, p / D rounded to the
+      nearest whole number)`` (Sainte-Laguë): a party whose share already exceeds the
+      minimum keeps its share, and the seats the minimums take come out of the others';
     * largest remainder holds every party whose Hare entitlement is below the minimum at
       the minimum, and shares the rest among the others by Hare (see ``_hare``).
     Ties: tied parties all get a seat when enough seats are left; an exact tie for the last

@@ -106,12 +106,16 @@ def parse_value(name: str, raw: Any) -> Any:
 
 
 def dump_value(name: str, value: Any) -> Any:
-    """The JSON-able form of a parsed value (no floats); ``parse_value`` reads it back.
+    """The JSON-able form of a value (no floats); ``parse_value`` reads it back.
+
+    The value is checked first, so a written form is normalised (``"0.75"`` → ``"3/4"``)
+    and an invalid value raises instead of reaching the record.
 
     >>> dump_value("decision_rule.rule", parse_value("decision_rule.rule", "supermajority(0.75)"))
     'supermajority(3/4)'
     """
-    return _parameter(name).dump(value)
+    param = _parameter(name)
+    return param.dump(param.parse(value))
 
 
 def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
