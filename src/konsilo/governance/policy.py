@@ -463,7 +463,7 @@ class ResolvedPolicy(Mapping[str, ResolvedValue]):
 
     def problems(self, *, seats: int | None = None) -> list[GovernanceError]:
         """Combinations that cannot work in the effective policy (see :func:`validate`)."""
-        return _combination_problems(self.as_values(), seats=seats, set_names=None)
+        return _combination_problems(self.as_values(), seats=seats)
 
     def to_canonical(self) -> dict[str, Any]:
         """Every value with its source, sorted by name."""
@@ -644,7 +644,7 @@ def validate(
     fallback = _fallbacks(chosen, decision_type=decision_type, level_rank=level_rank)
     merged = {name: item.value for name, item in fallback.items()}
     merged.update(parsed)
-    problems.extend(_combination_problems(merged, seats=seats, set_names=set(parsed)))
+    problems.extend(_combination_problems(merged, seats=seats))
     return problems
 
 
@@ -664,18 +664,9 @@ def check(
         raise PolicyError.from_problems(problems)
 
 
-def _combination_problems(
-    v: Mapping[str, Any], *, seats: int | None, set_names: set[str] | None
-) -> list[GovernanceError]:
-    """Combination checks over a full set of values.
-
-    ``set_names`` (when given) limits the checks to combinations involving at least one
-    value that was set explicitly, so that defaults never report against themselves.
-    """
+def _combination_problems(v: Mapping[str, Any], *, seats: int | None) -> list[GovernanceError]:
+    """Combination checks over a full set of values (every preset passes them, tested)."""
     problems: list[GovernanceError] = []
-
-    def involved(*names: str) -> bool:
-        return set_names is None or any(n in set_names for n in names) or seats is not None
 
     def add(message: str, names: Sequence[str], code: str = "incompatible") -> None:
         # The field is the first parameter named (the one to change); the message names all.
@@ -695,7 +686,7 @@ def _combination_problems(
         )
 
     shares: Mapping[str, Fraction] = v.get("representation.group_min_share") or {}
-    if shares and involved("representation.group_min_share"):
+    if shares:
         total = sum(shares.values(), Fraction(0))
         if total > 1:
             add(
@@ -724,7 +715,7 @@ def _combination_problems(
 
     reserved: Mapping[str, Fraction] = v.get("representation.reserved_share") or {}
     total_reserved = sum(reserved.values(), Fraction(0))
-    if total_reserved > 1 and involved("representation.reserved_share"):
+    if total_reserved > 1:
         add(
             f"representation.reserved_share reserves {total_reserved} of the seats; expected "
             "a sum ≤ 1",
@@ -736,7 +727,6 @@ def _combination_problems(
         isinstance(rule, Choice)
         and rule.name in {"consent", "consensus"}
         and v.get("secrecy.ballot") == "secret"
-        and involved("decision_rule.rule", "secrecy.ballot")
     ):
         add(
             f"decision_rule.rule {rule} needs open stances and objections, but secrecy.ballot "
@@ -748,7 +738,6 @@ def _combination_problems(
         isinstance(recall_rule, Choice)
         and recall_rule.name in {"consent", "consensus"}
         and v.get("recall.recall_ballot_secret") is True
-        and involved("recall.recall_ballot_rule", "recall.recall_ballot_secret")
     ):
         add(
             f"recall.recall_ballot_rule {recall_rule} needs open stances, but "
@@ -761,7 +750,6 @@ def _combination_problems(
         v.get("mandate.mode") == "bound_proportional"
         and v.get("mandate.weights") == "whole_votes"
         and v.get("structure.apportionment_method") is None
-        and involved("mandate.mode", "mandate.weights", "structure.apportionment_method")
     ):
         add(
             "mandate.mode bound_proportional with mandate.weights whole_votes must round the "
@@ -772,12 +760,7 @@ def _combination_problems(
 
     petition = v.get("recall.petition_threshold")
     immediate = v.get("recall.immediate_recall_threshold")
-    if (
-        isinstance(petition, Fraction)
-        and isinstance(immediate, Fraction)
-        and immediate < petition
-        and involved("recall.petition_threshold", "recall.immediate_recall_threshold")
-    ):
+    if isinstance(petition, Fraction) and isinstance(immediate, Fraction) and immediate < petition:
         add(
             f"recall.immediate_recall_threshold {immediate} is below "
             f"recall.petition_threshold {petition}: a petition would recall at once before it "
@@ -792,7 +775,6 @@ def _combination_problems(
             and step.name == "second_call"
             and isinstance(quorum, Fraction)
             and step.args[0] >= quorum
-            and involved("quorum.on_failure", "quorum.fraction")
         ):
             add(
                 f"quorum.on_failure {step} is not a reduced quorum: expected a fraction below "
@@ -805,7 +787,6 @@ def _combination_problems(
         isinstance(seat_policy, PerMembers | Apportioned)
         and isinstance(min_per_base, int)
         and seat_policy.min_seats != min_per_base
-        and involved("structure.delegation_seats", "structure.min_seats_per_base")
     ):
         add(
             f"structure.min_seats_per_base is {min_per_base} but structure.delegation_seats "
