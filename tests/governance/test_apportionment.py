@@ -16,6 +16,7 @@ from konsilo.governance.apportionment import (
     ApportionmentMethod,
     Fixed,
     PerMembers,
+    SeatPolicy,
     apportion,
     delegation_seats,
     format_seat_policy,
@@ -410,3 +411,19 @@ def test_per_members_is_a_floor_division_with_a_minimum(
 ) -> None:
     result = delegation_seats(PerMembers(k, m), pops)
     assert _as_dict(result.seats) == {key: max(m, p // k) for key, p in pops.items()}
+
+
+seat_policies = st.one_of(
+    st.builds(Fixed, st.integers(1, 1_000)),
+    st.builds(PerMembers, st.integers(1, 10**6), st.integers(0, 5)),
+    st.builds(Apportioned, st.integers(1, 1_000), st.sampled_from(list(ApportionmentMethod)),
+              st.integers(0, 5)),
+)  # fmt: skip
+
+
+@settings(max_examples=200)
+@given(seat_policies)
+def test_every_seat_policy_round_trips_through_its_text(policy: SeatPolicy) -> None:
+    text = format_seat_policy(policy)
+    assert parse_seat_policy(text) == policy
+    assert parse_seat_policy(text.replace(", ", " , ").replace("(", " ( ")) == policy

@@ -131,6 +131,20 @@ def test_basis_decides_which_statuses_count(basis: str, expected: set[str]) -> N
     assert census.basis == basis
 
 
+def test_suspended_in_the_primary_base_counts_nowhere_upward() -> None:
+    memberships = [
+        M("ana", "street", status="suspended"),
+        M("ana", "factory", primary=False),
+        M("ben", "street"),
+    ]
+    census = take_census(_dag(), memberships, on=JUN)
+    assert census.voters("factory") == {"ana"}
+    assert census.voters("street") == {"ben"}
+    assert census.represented("factory") == 0
+    assert census.represented("congress") == 1
+    assert take_census(_dag(), memberships, on=JUN, basis="members").represented("congress") == 2
+
+
 def test_take_census_refuses_an_unknown_basis_and_a_member_without_primary() -> None:
     with pytest.raises(CensusError, match="members_in_good_standing") as err:
         take_census(_dag(), [], on=JUN, basis="everyone")
@@ -138,6 +152,8 @@ def test_take_census_refuses_an_unknown_basis_and_a_member_without_primary() -> 
     with pytest.raises(CensusError, match="'ana'") as err:
         take_census(_dag(), [M("ana", "street", primary=False)], on=JUN)
     assert err.value.code == "no_primary"
+    with pytest.raises(CensusError, match="no primary base") as err:
+        take_census(_dag(), [M("ana", "street", primary=False, status="suspended")], on=JUN)
     with pytest.raises(CensusError, match="two primary bases") as err:
         take_census(_dag(), [M("ana", "street"), M("ana", "factory")], on=JUN)
 

@@ -282,3 +282,9 @@ def test_adding_a_back_edge_is_always_refused(
     with pytest.raises(GraphError) as err:
         g.with_parents(high, (*g.parents(high), low))
     assert err.value.code == "cycle"
+
+
+def test_a_single_string_of_parents_is_refused_not_split_into_letters() -> None:
+    with pytest.raises(GraphError, match="single string 'congress'") as err:
+        CouncilSpec("mill", "assembly", "congress")  # type: ignore[arg-type]
+    assert err.value.field == "councils.mill.parents"

@@ -102,7 +102,8 @@ _p(
     "structure.min_seats_per_base",
     "int",
     1,
-    "Minimum seats per base; stops small bases from vanishing.",
+    "Minimum seats per base; stops small bases from vanishing. Must equal the min=m of a "
+    "per_members or apportioned delegation_seats, which is the minimum actually applied.",
     minimum=0,
     source="§2.1",
 )
@@ -1098,7 +1099,9 @@ DECISION_TYPE_DEFAULTS: MappingProxyType[str, MappingProxyType[str, Any]] = Mapp
         "decision_rule.rule": Choice("preferential", ("irv",)), "secrecy.ballot": "secret"}),
     "election_multi": MappingProxyType({
         "decision_rule.rule": Choice("preferential", ("stv",)), "secrecy.ballot": "secret"}),
-    "recall": MappingProxyType({"secrecy.ballot": "secret"}),
+    "recall": MappingProxyType(
+        {"decision_rule.rule": Choice("simple_majority"), "secrecy.ballot": "secret"}
+    ),
     "amend_or_rescind": MappingProxyType({
         "decision_rule.rule": Choice("supermajority", (Fraction(2, 3),))}),
     "policy": MappingProxyType({}),

@@ -552,6 +552,27 @@ class Parameter:
             text = "a list of " + _forms_text(self.forms)
         return text + (" or none" if self.nullable else "")
 
+    def to_canonical(self) -> dict[str, Any]:
+        """The parameter's description as plain data (for a policy editor or the docs)."""
+        return {
+            "name": self.name,
+            "section": self.section,
+            "kind": self.kind,
+            "expected": self.expected(),
+            "choices": list(self.choices) if self.kind != "text" else [],
+            "forms": {form: [a.name for a in args] for form, args in sorted(self.forms.items())},
+            "default": self.dump(self.default),
+            "default_above_base": self.dump(self.default_above_base),
+            "minimum": None if self.minimum is None else _fmt_bound(self.minimum),
+            "maximum": None if self.maximum is None else _fmt_bound(self.maximum),
+            "min_open": self.min_open,
+            "max_open": self.max_open,
+            "nullable": self.nullable,
+            "fixed": self.fixed,
+            "description": self.description,
+            "source": self.source,
+        }
+
     def dump(self, value: Any) -> Any:
         """The JSON-able form of a parsed value: no floats, canonical text for the rest."""
         if value is None:

@@ -22,6 +22,7 @@ seeded, recorded lot (:class:`konsilo.counting.tiebreak.Lot`).
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -353,16 +354,24 @@ def _divisor(
     A set of tied parties that fits in the seats left gets one seat each (the sequential
     order among them would not matter); a tie larger than the seats left is drawn by lot.
     """
+
+    def quotient(key: str) -> Fraction:
+        held = seats[key]
+        return Fraction(
+            pops[key], held + 1 if method is ApportionmentMethod.DHONDT else 2 * held + 1
+        )
+
+    # A max-heap of (quotient, key); the key order only makes the heap deterministic, ties
+    # are collected whole below and never settled by key.
+    heap = [(-quotient(k), k) for k in sorted(pops)]
+    heapq.heapify(heap)
     left = total - sum(seats.values())
     while left > 0:
-        quotients = {
-            k: Fraction(
-                p, seats[k] + 1 if method is ApportionmentMethod.DHONDT else 2 * seats[k] + 1
-            )
-            for k, p in pops.items()
-        }
-        best = max(quotients.values())
-        tied = [k for k in sorted(quotients) if quotients[k] == best]
+        top, first = heapq.heappop(heap)
+        tied = [first]
+        while heap and heap[0][0] == top:
+            tied.append(heapq.heappop(heap)[1])
+        best = -top
         if len(tied) > left:
             tied = tiebreak.choose(
                 tied,
@@ -371,6 +380,7 @@ def _divisor(
             )
         for k in tied:
             seats[k] += 1
+            heapq.heappush(heap, (-quotient(k), k))
         left -= len(tied)
 
 
@@ -414,9 +424,14 @@ def _hare(
         seats[k] = int(entitlement[k])  # floor: entitlements are never negative
     left = seats_free - sum(seats[k] for k in free)
     remainders = {k: entitlement[k] - seats[k] for k in free}
+    ordered = sorted(free, key=lambda k: (-remainders[k], k))
+    i = 0
     while left > 0:
-        best = max(remainders[k] for k in remainders)
-        tied = [k for k in sorted(remainders) if remainders[k] == best]
+        best = remainders[ordered[i]]
+        j = i
+        while j < len(ordered) and remainders[ordered[j]] == best:
+            j += 1
+        tied = ordered[i:j]
         if len(tied) > left:
             tied = tiebreak.choose(
                 tied,
@@ -425,8 +440,8 @@ def _hare(
             )
         for k in tied:
             seats[k] += 1
-            del remainders[k]
         left -= len(tied)
+        i = j
     return sorted(held)
 
 
@@ -452,8 +467,9 @@ def apportion(
       already holds: each remaining seat goes to the highest ``population / d(seats)``, with
       ``d(s) = s + 1`` (D'Hondt) or ``2s + 1`` (Sainte-Laguë). This is the usual divisor
       method with a floor: for one common divisor D each party ends with
-      ``max(min_seats, ⌊p / D⌋)`` (D'Hondt) or ``max(min_seats, p / D rounded half up)``
-      (Sainte-Laguë), so the minimums are paid for by the largest parties' shares;
+      ``max(min_seats, ⌊p / D⌋)`` (D'Hondt) or ``max(min_seats, p / D rounded to the
+      nearest whole number)`` (Sainte-Laguë): a party whose share already exceeds the
+      minimum keeps its share, and the seats the minimums take come out of the others';
     * largest remainder holds every party whose Hare entitlement is below the minimum at
       the minimum, and shares the rest among the others by Hare (see ``_hare``).
     Ties: tied parties all get a seat when enough seats are left; an exact tie for the last

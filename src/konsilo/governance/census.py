@@ -323,8 +323,10 @@ def take_census(
     ``"members_in_good_standing"`` (default) only members in good standing;
     ``"voters_in_instruction_vote"`` counts members in good standing here and leaves the
     turnout weighting to the tally. Status ``left`` never counts. Each membership is checked
-    as by :func:`validate_memberships`, and every counted member must have exactly one
-    active primary base on ``on``.
+    as by :func:`validate_memberships`, and every member with an active membership must have
+    exactly one active primary base on ``on``. A member counted in a secondary base whose
+    primary membership is not counted (suspended there, under the good-standing basis) votes
+    in the secondary base but adds to no represented count.
     """
     if basis not in _COUNTED:
         raise CensusError(
@@ -338,13 +340,14 @@ def take_census(
     voters: dict[str, set[str]] = {k: set() for k in graph if graph.is_base(k)}
     primary: dict[str, set[str]] = {k: set() for k in voters}
     primary_of: dict[str, str] = {}
-    counted_members: set[str] = set()
+    active_members: set[str] = set()
     for i, m in enumerate(memberships):
         _check_one(graph, m, i)
-        if not m.active_on(on) or m.status not in counted:
+        if not m.active_on(on):
             continue
-        voters[m.council].add(m.member)
-        counted_members.add(m.member)
+        # The structure (one primary base per member) holds whatever the statuses are; the
+        # basis only decides who is counted.
+        active_members.add(m.member)
         if m.primary:
             if m.member in primary_of and primary_of[m.member] != m.council:
                 raise CensusError(
@@ -354,12 +357,16 @@ def take_census(
                     code="two_primaries",
                 )
             primary_of[m.member] = m.council
+        if m.status not in counted:
+            continue
+        voters[m.council].add(m.member)
+        if m.primary:
             primary[m.council].add(m.member)
-    missing = sorted(counted_members - primary_of.keys())
+    missing = sorted(active_members - primary_of.keys())
     if missing:
         raise CensusError(
-            f"members {', '.join(map(repr, missing))} are counted on {on.isoformat()} but have "
-            "no primary base counted that day; expected exactly one primary membership each",
+            f"members {', '.join(map(repr, missing))} belong to a base on {on.isoformat()} but "
+            "have no primary base that day; expected exactly one primary membership each",
             field=f"members.{missing[0]}",
             code="no_primary",
         )

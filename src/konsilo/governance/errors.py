@@ -80,7 +80,11 @@ class PolicyError(GovernanceError):
         problems: Iterable[GovernanceError] = (),
     ) -> None:
         super().__init__(message, field=field, code=code)
-        self.problems: tuple[GovernanceError, ...] = tuple(problems)
+        found = tuple(problems)
+        # A PolicyError always lists its problems, even when raised for a single one.
+        self.problems: tuple[GovernanceError, ...] = found or (
+            GovernanceError(message, field=field, code=code),
+        )
 
     @classmethod
     def from_problems(cls, problems: Iterable[GovernanceError]) -> PolicyError:

@@ -49,6 +49,13 @@ class CouncilSpec:
 
     def __post_init__(self) -> None:
         # Accept any iterable of keys (a list from JSON) but store a tuple, so specs hash.
+        given: object = self.parents  # typed as a tuple, but JSON may bring a bare string
+        if isinstance(given, str):
+            raise GraphError(
+                f"expected a list of parent keys, got the single string {given!r}",
+                field=f"councils.{self.key}.parents",
+                code="invalid_parents",
+            )
         object.__setattr__(self, "parents", tuple(self.parents))
 
     def to_canonical(self) -> dict[str, Any]:
@@ -62,7 +69,7 @@ class CouncilGraph:
     :class:`GraphError` naming the key when it is unknown.
     """
 
-    __slots__ = ("_children", "_levels", "_parent_rule", "_rank", "_specs")
+    __slots__ = ("_children", "_closures", "_levels", "_parent_rule", "_rank", "_specs")
 
     def __init__(
         self,
@@ -83,6 +90,8 @@ class CouncilGraph:
             for parent in spec.parents:
                 children[parent].append(spec.key)
         self._children = MappingProxyType({k: tuple(sorted(v)) for k, v in children.items()})
+        # The graph never changes, so closures are computed once per council and direction.
+        self._closures: dict[tuple[str, str], frozenset[str]] = {}
 
     # -- construction -------------------------------------------------------------------
 
@@ -246,14 +255,18 @@ class CouncilGraph:
 
     def ancestors(self, key: str) -> frozenset[str]:
         """Every council above ``key`` (parents, their parents, ...), not ``key`` itself."""
-        return self._closure(key, self.parents)
+        return self._closure(key, "up")
 
     def descendants(self, key: str) -> frozenset[str]:
         """Every council below ``key`` (children, their children, ...), not ``key`` itself."""
-        return self._closure(key, self.children)
+        return self._closure(key, "down")
 
-    def _closure(self, key: str, step: Any) -> frozenset[str]:
+    def _closure(self, key: str, direction: str) -> frozenset[str]:
         self._require(key)
+        cached = self._closures.get((key, direction))
+        if cached is not None:
+            return cached
+        step = self.parents if direction == "up" else self.children
         seen: set[str] = set()
         stack = list(step(key))
         while stack:
@@ -261,7 +274,9 @@ class CouncilGraph:
             if current not in seen:
                 seen.add(current)
                 stack.extend(step(current))
-        return frozenset(seen)
+        result = frozenset(seen)
+        self._closures[(key, direction)] = result
+        return result
 
     def is_base(self, key: str) -> bool:
         """Whether ``key`` is a base council: no council sends a delegation to it."""

@@ -45,6 +45,7 @@ from konsilo.governance._values import (
     parse_duration,
     parse_fraction,
 )
+from konsilo.governance.apportionment import Apportioned, PerMembers, format_seat_policy
 from konsilo.governance.errors import GovernanceError, PolicyError
 
 __all__ = [
@@ -105,12 +106,16 @@ def parse_value(name: str, raw: Any) -> Any:
 
 
 def dump_value(name: str, value: Any) -> Any:
-    """The JSON-able form of a parsed value (no floats); ``parse_value`` reads it back.
+    """The JSON-able form of a value (no floats); ``parse_value`` reads it back.
+
+    The value is checked first, so a written form is normalised (``"0.75"`` → ``"3/4"``)
+    and an invalid value raises instead of reaching the record.
 
     >>> dump_value("decision_rule.rule", parse_value("decision_rule.rule", "supermajority(0.75)"))
     'supermajority(3/4)'
     """
-    return _parameter(name).dump(value)
+    param = _parameter(name)
+    return param.dump(param.parse(value))
 
 
 def parse_values(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -144,15 +149,39 @@ def _parse_all(raw: object) -> tuple[dict[str, Any], list[GovernanceError]]:
 
 @dataclass(frozen=True, slots=True)
 class Preset:
-    """A documented model (domain-rules §2.18): only the values §2.18 gives; the rest default."""
+    """A documented model (domain-rules §2.18): only the values §2.18 gives; the rest default.
+
+    ``values`` hold for every decision; ``by_decision_type`` holds values for one decision
+    type only (a sociocratic election is open), which take precedence over ``values`` and
+    over the platform's defaults for that type.
+    """
 
     name: str
     title: str
     description: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    by_decision_type: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(parse_values(self.values)))
+        unknown = sorted(set(self.by_decision_type) - set(DECISION_TYPES))
+        if unknown:
+            raise GovernanceError(
+                f"unknown decision types {', '.join(unknown)}; expected some of "
+                f"{', '.join(DECISION_TYPES)}",
+                field=f"presets.{self.name}.by_decision_type",
+                code="unknown_decision_type",
+            )
+        object.__setattr__(
+            self,
+            "by_decision_type",
+            MappingProxyType(
+                {
+                    kind: MappingProxyType(parse_values(values))
+                    for kind, values in sorted(self.by_decision_type.items())
+                }
+            ),
+        )
 
     def to_canonical(self) -> dict[str, Any]:
         return {
@@ -160,6 +189,9 @@ class Preset:
             "title": self.title,
             "description": self.description,
             "values": dump_values(self.values),
+            "by_decision_type": {
+                kind: dump_values(values) for kind, values in self.by_decision_type.items()
+            },
         }
 
 
@@ -309,7 +341,7 @@ _PRESET_LIST = [
         "Sociocracy",
         "Circles decide policy by consent; representatives are full members of the higher "
         "circle (double link); the leader is selected by the lower circle; role terms are "
-        "renewable (§1.9).",
+        "renewable; recall and elections are open consent processes (§1.9, §2.12).",
         {
             "mandate.mode": "free",
             "decision_rule.rule": "consent",
@@ -317,6 +349,15 @@ _PRESET_LIST = [
             "terms.max_consecutive_terms": None,
             "structure.down_link_seat": True,
             "structure.leader_selected_by": "lower_circle",
+            "recall.recall_ballot_rule": "consent",
+            "recall.recall_ballot_secret": False,
+        },
+        by_decision_type={
+            # §2.12: elections in the sociocracy preset are open selection processes.
+            "election_single": {"decision_rule.rule": "consent", "secrecy.ballot": "open"},
+            "election_multi": {"secrecy.ballot": "open"},
+            # §2.18: recall by circle consent, open like every consent round.
+            "recall": {"decision_rule.rule": "consent", "secrecy.ballot": "open"},
         },
     ),
 ]
@@ -396,6 +437,13 @@ class ResolvedPolicy(Mapping[str, ResolvedValue]):
             _parameter(name)  # raises the unknown-parameter error
             raise
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The resolved value record for ``name``, or ``default`` if there is no such parameter."""
+        return self._items.get(name, default)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
@@ -415,7 +463,7 @@ class ResolvedPolicy(Mapping[str, ResolvedValue]):
 
     def problems(self, *, seats: int | None = None) -> list[GovernanceError]:
         """Combinations that cannot work in the effective policy (see :func:`validate`)."""
-        return _combination_problems(self.as_values(), seats=seats, set_names=None)
+        return _combination_problems(self.as_values(), seats=seats)
 
     def to_canonical(self) -> dict[str, Any]:
         """Every value with its source, sorted by name."""
@@ -432,10 +480,13 @@ def resolve(
     """Resolve every parameter through the layers, the preset and the defaults (§2.0.1).
 
     ``layers`` come highest precedence first: item, decision type, council, organisation.
-    Then the ``preset``; then the platform default for ``decision_type`` (statutes need
-    2/3 and 30 days' notice, elections are secret, ...); then the default for the council's
-    level (``level_rank`` 0 is the base level; above it mandates default to
-    ``bound_proportional`` and quorums to enrolled delegates); then the global default.
+    Then the ``preset``, then the platform default. When ``decision_type`` is given, values
+    specific to it come before general ones within each of those two: the preset's values
+    for the type, the platform's defaults for the type (statutes need 2/3 and 30 days'
+    notice, elections are secret, ...), then the preset's general values (the "simple
+    majority" of a preset is for ordinary decisions, not for statutes). ``level_rank`` 0 is
+    the base level; above it mandates default to ``bound_proportional`` and quorums to
+    enrolled delegates.
     Defaults that depend on another value (a 1/3 stand-aside limit under consensus) follow
     the resolved value. Every layer value is parsed; all problems are raised together as a
     :class:`PolicyError`. Combination checks are left to :meth:`ResolvedPolicy.problems`.
@@ -464,26 +515,15 @@ def resolve(
         parsed_layers.append((layer, values))
     if problems:
         raise PolicyError.from_problems(problems)
-    type_defaults: Mapping[str, Any] = DECISION_TYPE_DEFAULTS.get(decision_type or "", {})
+    fallback = _fallbacks(chosen, decision_type=decision_type, level_rank=level_rank)
     resolved: dict[str, ResolvedValue] = {}
-    for name, param in PARAMETERS.items():
+    for name in PARAMETERS:
         for layer, values in parsed_layers:
             if name in values:
                 resolved[name] = ResolvedValue(name, values[name], layer.source, layer.label)
                 break
         else:
-            if chosen is not None and name in chosen.values:
-                resolved[name] = ResolvedValue(name, chosen.values[name], "preset", chosen.name)
-            elif name in type_defaults:
-                resolved[name] = ResolvedValue(
-                    name, type_defaults[name], "default", f"decision type {decision_type}"
-                )
-            elif level_rank is not None and level_rank > 0 and param.default_above_base:
-                resolved[name] = ResolvedValue(
-                    name, param.default_above_base, "default", "above the base level"
-                )
-            else:
-                resolved[name] = ResolvedValue(name, param.default, "default", "platform")
+            resolved[name] = fallback[name]
     for name, param in PARAMETERS.items():
         if resolved[name].source != "default":
             continue
@@ -492,6 +532,41 @@ def resolve(
                 resolved[name] = ResolvedValue(name, default, "default", f"{other} {when}")
                 break
     return ResolvedPolicy(resolved)
+
+
+def _fallbacks(
+    preset: Preset | None, *, decision_type: str | None, level_rank: int | None
+) -> dict[str, ResolvedValue]:
+    """What each parameter is when no layer sets it: the more specific source wins.
+
+    Order: the preset's value for the decision type, the platform default for the decision
+    type, the preset's general value, the platform default above the base level, the
+    platform default.
+    """
+    kind = decision_type or ""
+    preset_typed: Mapping[str, Any] = (
+        preset.by_decision_type.get(kind, {}) if preset is not None else {}
+    )
+    platform_typed: Mapping[str, Any] = DECISION_TYPE_DEFAULTS.get(kind, {})
+    out: dict[str, ResolvedValue] = {}
+    for name, param in PARAMETERS.items():
+        if preset is not None and name in preset_typed:
+            out[name] = ResolvedValue(
+                name, preset_typed[name], "preset", f"{preset.name} ({decision_type})"
+            )
+        elif name in platform_typed:
+            out[name] = ResolvedValue(
+                name, platform_typed[name], "default", f"decision type {decision_type}"
+            )
+        elif preset is not None and name in preset.values:
+            out[name] = ResolvedValue(name, preset.values[name], "preset", preset.name)
+        elif level_rank is not None and level_rank > 0 and param.default_above_base is not None:
+            out[name] = ResolvedValue(
+                name, param.default_above_base, "default", "above the base level"
+            )
+        else:
+            out[name] = ResolvedValue(name, param.default, "default", "platform")
+    return out
 
 
 def _matches(value: Any, when: str) -> bool:
@@ -508,12 +583,15 @@ def validate(
     *,
     seats: int | None = None,
     preset: str | None = None,
+    decision_type: str | None = None,
+    level_rank: int | None = None,
 ) -> list[GovernanceError]:
     """Every problem with a set of policy values; an empty list means they can work.
 
     Each value is parsed (unknown names, wrong kinds and out-of-range values are problems).
     Then the combinations are checked on the values over the ``preset`` and the platform
-    defaults, so that a value which conflicts with a default is caught too (§2.0.3):
+    defaults (for ``decision_type`` and ``level_rank`` when given, as :func:`resolve`
+    would), so that a value which conflicts with a default is caught too (§2.0.3):
 
     * ``representation.co_chairs`` ``pair_required`` on a body of fewer than 2 seats;
     * ``representation.group_min_share``: the shares must sum to at most 1 and, for a body
@@ -528,6 +606,9 @@ def validate(
       ``structure.apportionment_method`` to round with;
     * ``recall.immediate_recall_threshold`` below ``recall.petition_threshold``;
     * a ``second_call`` quorum not lower than ``quorum.fraction``;
+    * ``structure.min_seats_per_base`` different from the ``min=`` of a ``per_members`` or
+      ``apportioned`` ``structure.delegation_seats`` (the seat policy's own minimum is the
+      one :func:`~konsilo.governance.apportionment.delegation_seats` applies);
     * ``seats`` (when given) not a whole number ≥ 1.
 
     Ranges checked by the parameters themselves include ``quorum.fraction`` in (0, 1] and a
@@ -548,13 +629,22 @@ def validate(
     except GovernanceError as err:
         problems.append(err)
         chosen = None
+    if decision_type is not None and decision_type not in DECISION_TYPES:
+        problems.append(
+            GovernanceError(
+                f"unknown decision type {decision_type!r}; expected one of "
+                f"{', '.join(DECISION_TYPES)}",
+                field="decision_type",
+                code="unknown_decision_type",
+            )
+        )
+        decision_type = None
     parsed, found = _parse_all(values)
     problems.extend(found)
-    merged = {name: p.default for name, p in PARAMETERS.items()}
-    if chosen is not None:
-        merged.update(chosen.values)
+    fallback = _fallbacks(chosen, decision_type=decision_type, level_rank=level_rank)
+    merged = {name: item.value for name, item in fallback.items()}
     merged.update(parsed)
-    problems.extend(_combination_problems(merged, seats=seats, set_names=set(parsed)))
+    problems.extend(_combination_problems(merged, seats=seats))
     return problems
 
 
@@ -563,29 +653,24 @@ def check(
     *,
     seats: int | None = None,
     preset: str | None = None,
+    decision_type: str | None = None,
+    level_rank: int | None = None,
 ) -> None:
     """Raise one :class:`PolicyError` listing every problem :func:`validate` finds."""
-    problems = validate(values, seats=seats, preset=preset)
+    problems = validate(
+        values, seats=seats, preset=preset, decision_type=decision_type, level_rank=level_rank
+    )
     if problems:
         raise PolicyError.from_problems(problems)
 
 
-def _combination_problems(
-    v: Mapping[str, Any], *, seats: int | None, set_names: set[str] | None
-) -> list[GovernanceError]:
-    """Combination checks over a full set of values.
-
-    ``set_names`` (when given) limits the checks to combinations involving at least one
-    value that was set explicitly, so that defaults never report against themselves.
-    """
+def _combination_problems(v: Mapping[str, Any], *, seats: int | None) -> list[GovernanceError]:
+    """Combination checks over a full set of values (every preset passes them, tested)."""
     problems: list[GovernanceError] = []
 
-    def involved(*names: str) -> bool:
-        return set_names is None or any(n in set_names for n in names) or seats is not None
-
     def add(message: str, names: Sequence[str], code: str = "incompatible") -> None:
-        field_name = names[0] if len(names) == 1 else " + ".join(names)
-        problems.append(GovernanceError(message, field=field_name, code=code))
+        # The field is the first parameter named (the one to change); the message names all.
+        problems.append(GovernanceError(message, field=names[0], code=code))
 
     co_chairs = v.get("representation.co_chairs")
     if (
@@ -601,7 +686,7 @@ def _combination_problems(
         )
 
     shares: Mapping[str, Fraction] = v.get("representation.group_min_share") or {}
-    if shares and involved("representation.group_min_share"):
+    if shares:
         total = sum(shares.values(), Fraction(0))
         if total > 1:
             add(
@@ -630,7 +715,7 @@ def _combination_problems(
 
     reserved: Mapping[str, Fraction] = v.get("representation.reserved_share") or {}
     total_reserved = sum(reserved.values(), Fraction(0))
-    if total_reserved > 1 and involved("representation.reserved_share"):
+    if total_reserved > 1:
         add(
             f"representation.reserved_share reserves {total_reserved} of the seats; expected "
             "a sum ≤ 1",
@@ -642,7 +727,6 @@ def _combination_problems(
         isinstance(rule, Choice)
         and rule.name in {"consent", "consensus"}
         and v.get("secrecy.ballot") == "secret"
-        and involved("decision_rule.rule", "secrecy.ballot")
     ):
         add(
             f"decision_rule.rule {rule} needs open stances and objections, but secrecy.ballot "
@@ -654,7 +738,6 @@ def _combination_problems(
         isinstance(recall_rule, Choice)
         and recall_rule.name in {"consent", "consensus"}
         and v.get("recall.recall_ballot_secret") is True
-        and involved("recall.recall_ballot_rule", "recall.recall_ballot_secret")
     ):
         add(
             f"recall.recall_ballot_rule {recall_rule} needs open stances, but "
@@ -667,7 +750,6 @@ def _combination_problems(
         v.get("mandate.mode") == "bound_proportional"
         and v.get("mandate.weights") == "whole_votes"
         and v.get("structure.apportionment_method") is None
-        and involved("mandate.mode", "mandate.weights", "structure.apportionment_method")
     ):
         add(
             "mandate.mode bound_proportional with mandate.weights whole_votes must round the "
@@ -678,12 +760,7 @@ def _combination_problems(
 
     petition = v.get("recall.petition_threshold")
     immediate = v.get("recall.immediate_recall_threshold")
-    if (
-        isinstance(petition, Fraction)
-        and isinstance(immediate, Fraction)
-        and immediate < petition
-        and involved("recall.petition_threshold", "recall.immediate_recall_threshold")
-    ):
+    if isinstance(petition, Fraction) and isinstance(immediate, Fraction) and immediate < petition:
         add(
             f"recall.immediate_recall_threshold {immediate} is below "
             f"recall.petition_threshold {petition}: a petition would recall at once before it "
@@ -698,13 +775,25 @@ def _combination_problems(
             and step.name == "second_call"
             and isinstance(quorum, Fraction)
             and step.args[0] >= quorum
-            and involved("quorum.on_failure", "quorum.fraction")
         ):
             add(
                 f"quorum.on_failure {step} is not a reduced quorum: expected a fraction below "
                 f"quorum.fraction {quorum}",
                 ["quorum.on_failure", "quorum.fraction"],
             )
+    seat_policy = v.get("structure.delegation_seats")
+    min_per_base = v.get("structure.min_seats_per_base")
+    if (
+        isinstance(seat_policy, PerMembers | Apportioned)
+        and isinstance(min_per_base, int)
+        and seat_policy.min_seats != min_per_base
+    ):
+        add(
+            f"structure.min_seats_per_base is {min_per_base} but structure.delegation_seats "
+            f"{format_seat_policy(seat_policy)} guarantees min={seat_policy.min_seats}; "
+            "expected the same minimum in both",
+            ["structure.min_seats_per_base", "structure.delegation_seats"],
+        )
     return problems
 
 
