@@ -21,6 +21,7 @@ from konsilo.record.tiles import (
     Tile,
     TileError,
     TileHashReader,
+    changed_tiles,
     decode_entry_bundle,
     encode_entry_bundle,
     entry_bundles_for_size,
@@ -194,3 +195,12 @@ def test_malformed_entry_bundles_are_rejected(data: bytes, reason: str) -> None:
 @given(st.lists(st.binary(max_size=600), max_size=256))
 def test_any_entry_bundle_round_trips(entries: list[bytes]) -> None:
     assert decode_entry_bundle(encode_entry_bundle(entries), width=len(entries)) == entries
+
+
+@given(st.integers(0, 200_000), st.integers(0, 70_000))
+def test_changed_tiles_are_exactly_the_tiles_the_old_tree_lacks(old: int, growth: int) -> None:
+    new = old + growth
+    before = {*tiles_for_size(old), *entry_bundles_for_size(old)}
+    after = {*tiles_for_size(new), *entry_bundles_for_size(new)}
+    assert set(changed_tiles(old, new)) == after - before
+    assert len(changed_tiles(old, new)) == len(after - before)

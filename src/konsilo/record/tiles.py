@@ -40,6 +40,7 @@ __all__ = [
     "Tile",
     "TileError",
     "TileHashReader",
+    "changed_tiles",
     "decode_entry_bundle",
     "encode_entry_bundle",
     "entry_bundles_for_size",
@@ -188,6 +189,33 @@ def entry_bundles_for_size(size: int) -> list[Tile]:
     if partial:
         bundles.append(Tile(0, full, partial, entries=True))
     return bundles
+
+
+def changed_tiles(old_size: int, new_size: int) -> list[Tile]:
+    """Return the hash tiles and entry bundles of ``new_size`` that ``old_size`` lacks.
+
+    After a batch grows the tree, these are the only files to write: every other tile of
+    the new tree already exists with the same contents.
+
+    >>> [t.path for t in changed_tiles(250, 260)]
+    ['tile/0/000', 'tile/0/001.p/4', 'tile/1/000.p/1', 'tile/entries/000', 'tile/entries/001.p/4']
+    """
+    if not 0 <= old_size <= new_size:
+        raise TileError(
+            f"tree sizes: expected 0 <= old_size <= new_size, got {old_size} and {new_size}"
+        )
+    hash_tiles: list[Tile] = []
+    level = 0
+    while new_size >> (TILE_HEIGHT * level):
+        first = (old_size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT
+        last = (new_size >> (TILE_HEIGHT * level)) >> TILE_HEIGHT
+        for index in range(first, last + 1):
+            width = tile_width(level, index, new_size)
+            if width and width != tile_width(level, index, old_size):
+                hash_tiles.append(Tile(level, index, width))
+        level += 1
+    bundles = [Tile(0, t.index, t.width, entries=True) for t in hash_tiles if t.level == 0]
+    return [*hash_tiles, *bundles]
 
 
 def tile_hash_ids(tile: Tile) -> list[HashId]:
