@@ -164,9 +164,12 @@ def run(size: int, proofs: int, reader: NumpyHashReader | SqliteHashReader) -> N
         )
     report("consistency proof + old root (read + build)", cons_ms)
 
-    worst = statistics.quantiles(proof_ms, n=100)[98]
-    verdict = "meets" if worst < FLOOR_MS else "MISSES"
-    print(f"p99 inclusion proof {worst:.3f} ms {verdict} the {FLOOR_MS:.0f} ms floor")
+    for label, value in [
+        ("mean", statistics.fmean(proof_ms)),
+        ("p99", statistics.quantiles(proof_ms, n=100)[98]),
+    ]:
+        verdict = "meets" if value < FLOOR_MS else "MISSES"
+        print(f"{label} inclusion proof {value:.3f} ms {verdict} the {FLOOR_MS:.0f} ms floor")
 
 
 def report(label: str, ms: list[float]) -> None:
