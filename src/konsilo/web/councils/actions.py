@@ -650,13 +650,17 @@ def set_policy(
         )
         own = gov.PolicyLayer(source=scope, label="new version", values=version.values)
         layers = [own, *[layer for layer in layers if layer.source != scope]]
+        decision_type = target if scope == PolicyVersion.Scope.DECISION_TYPE else None
         effective = gov.resolve(
             layers,
             preset=keep_preset or selectors.organisation_preset(organisation)
             if scope == PolicyVersion.Scope.ORGANISATION
             else selectors.organisation_preset(organisation),
+            decision_type=decision_type,
         )
-        gov.check({name: rv.value for name, rv in effective.items()})
+        problems = effective.problems()
+        if problems:
+            raise gov.PolicyError.from_problems(problems)
     except gov.GovernanceError as exc:
         raise _governance(exc) from None
     stored = {name: gov.dump_value(name, value) for name, value in version.values.items()}

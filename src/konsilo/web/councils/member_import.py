@@ -372,8 +372,8 @@ def _executemany(model: type[Model], columns: list[str], rows: list[tuple[Any, .
     fields = [model._meta.get_field(c) for c in columns]
     quote = connection.ops.quote_name
     # Only identifiers from the model's own metadata, quoted by the backend; values are bound.
-    sql = (  # noqa: S608
-        f"INSERT INTO {quote(model._meta.db_table)} "
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )

@@ -207,9 +207,15 @@ def resolve_policy(
     council: Council | None = None,
     decision_type: str | None = None,
 ) -> gov.ResolvedPolicy:
+    level_rank = None
+    if council is not None:
+        levels = list(organisation.levels)
+        level_rank = levels.index(council.level) if council.level in levels else None
     return gov.resolve(
         policy_layers(organisation, council=council, decision_type=decision_type),
         preset=organisation_preset(organisation),
+        level_rank=level_rank,
+        decision_type=decision_type,
     )
 
 
