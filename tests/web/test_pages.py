@@ -38,7 +38,8 @@ def test_tree_shows_seats_and_represented_members(fed: Federation) -> None:
     assert response.status_code == 200
     html = response.content.decode()
     assert "North Region" in html
-    assert "represents 9" in html
+    assert "represents 9" in html  # the region: primary members of its workplaces
+    assert "6 members" in html  # the bakery
     assert "1 seat in North Region" in html
 
 
@@ -49,6 +50,7 @@ def test_council_page_shows_members_delegations_and_policy_sources(fed: Federati
     assert "Bakery Worker 3" in html
     assert "North Region" in html
     assert "platform default" in html
+    assert "<details" in html  # policy sections open without JavaScript
     assert "bakery0@example.org" not in html  # contact details are for stewards
 
 

@@ -104,6 +104,8 @@ def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # One test database per test process, so that concurrent runs never collide.
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -119,7 +121,7 @@ def _database() -> dict[str, object]:
         },
         # A file (not memory) so that live-server tests share it; in the temp directory so
         # that tests never need or touch an operator's data directory.
-        "TEST": {"NAME": Path(tempfile.gettempdir()) / f"konsilo-test-{os.getuid()}.sqlite3"},
+        "TEST": {"NAME": Path(tempfile.gettempdir()) / f"konsilo-test-{os.getpid()}.sqlite3"},
     }
 
 

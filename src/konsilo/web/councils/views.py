@@ -12,6 +12,7 @@ from django.shortcuts import render
 
 from konsilo import governance as gov
 from konsilo.web.councils import member_import, permissions, selectors
+from konsilo.web.councils.models import Organisation
 from konsilo.web.errors import KonsiloError
 
 SOURCE_TEXT = {
@@ -65,21 +66,57 @@ def tree(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _policy_rows(resolved: gov.ResolvedPolicy) -> list[dict[str, Any]]:
-    rows = []
+def _display(value: Any) -> str:
+    """A policy value as people read it (the API gives the exact canonical form)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_display(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_display(v)}" for k, v in value.items()) or "none"
+    return str(value)
+
+
+def _policy_sections(
+    resolved: gov.ResolvedPolicy, organisation: Organisation
+) -> list[dict[str, Any]]:
+    """The effective policy grouped by section, each value with where it comes from."""
+    # The graph's shape is stored on the organisation itself, not in its policy versions.
+    structural = {
+        "structure.levels": organisation.levels,
+        "structure.parent_rule": organisation.parent_rule,
+    }
+    sections: dict[str, list[dict[str, Any]]] = {}
     for name, rv in sorted(resolved.items()):
+        section, _, short = name.partition(".")
         source_text = SOURCE_TEXT.get(rv.source, rv.source)
         if rv.label and rv.source in {"preset", "organisation", "council", "decision_type"}:
             source_text = f"{source_text}: {rv.label}"
-        rows.append(
+        source = rv.source
+        if name in structural:
+            value, source, source_text = structural[name], "organisation", "organisation"
+        else:
+            value = gov.dump_value(name, rv.value)
+        sections.setdefault(section, []).append(
             {
                 "name": name,
-                "value": gov.dump_value(name, rv.value),
-                "source": rv.source,
+                "short": short.replace("_", " "),
+                "value": _display(value),
+                "source": source,
                 "source_text": source_text,
+                "description": gov.PARAMETERS[name].description if name in gov.PARAMETERS else "",
             }
         )
-    return rows
+    return [
+        {
+            "name": section,
+            "rows": rows,
+            "changed": sum(1 for r in rows if r["source"] != "default"),
+        }
+        for section, rows in sections.items()
+    ]
 
 
 @page
@@ -104,7 +141,9 @@ def council(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             "incoming": incoming,
             "memberships": selectors.list_council_members(council) if node.is_base else [],
             "offices": selectors.list_council_offices(council),
-            "policy": _policy_rows(selectors.resolve_policy(organisation, council=council)),
+            "policy": _policy_sections(
+                selectors.resolve_policy(organisation, council=council), organisation
+            ),
             "show_contact": permissions.can_see_contact_details(request.user, organisation),
         },
     )
