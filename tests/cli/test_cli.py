@@ -207,3 +207,16 @@ def test_demo_serves_the_federation_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_one_gigabyte_file_is_refused_without_reading_it(
+    fed: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as f:
+        f.truncate(1_000_000_000)  # sparse: costs no disk and no time
+    assert main(["import", "members", str(huge), "--org", "fed", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "1.0 GB" in err[0]
+    assert "limit" in err[0]

@@ -150,3 +150,43 @@ def test_openapi_schema_describes_the_api(steward_api: Api) -> None:
     paths = response.json()["paths"]
     assert "/api/v1/orgs/{slug}/councils" in paths
     assert "/api/v1/orgs/{slug}/policy" in paths
+
+
+def test_a_cycle_is_refused_naming_its_path(steward_api: Api, fed: Federation) -> None:
+    status, body = steward_api.post(
+        "/orgs/fed/delegations", {"from_council": "congress", "to_council": "bakery"}
+    )
+    assert status == 400
+    message = body["error"]["message"]
+    assert "cycle" in message
+    assert "congress" in message
+    assert "bakery" in message
+    assert not fed.org.delegations.filter(from_council__key="congress").exists()
+
+
+def test_a_dag_federation_accepts_a_second_parent(steward_api: Api, fed: Federation) -> None:
+    from konsilo.web.councils import actions
+
+    dag = actions.create_organisation(
+        actor=fed.steward,
+        slug="dag",
+        name="Two Chambers",
+        levels=["base", "chamber"],
+        parent_rule="dag",
+    )
+    for key in ("territorial", "industrial"):
+        actions.add_council(actor=fed.steward, organisation=dag, key=key, name=key, level="chamber")
+    actions.add_council(
+        actor=fed.steward,
+        organisation=dag,
+        key="mine",
+        name="Mine",
+        level="base",
+        parents=["territorial"],
+    )
+    status, _ = steward_api.post(
+        "/orgs/dag/delegations", {"from_council": "mine", "to_council": "industrial"}
+    )
+    assert status == 201
+    councils = {c["key"]: c for c in steward_api.get("/orgs/dag/councils")[1]}
+    assert councils["mine"]["parents"] == ["industrial", "territorial"]
