@@ -8,13 +8,20 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konsilo import canonical
 from konsilo.counting.profile import RankedProfile
-from konsilo.counting.schulze import SchulzeError, count, pairwise, strongest_paths
+from konsilo.counting.schulze import (
+    SchulzeError,
+    count,
+    count_arrays,
+    pairwise,
+    strongest_paths,
+)
 
 DATA = Path(__file__).parent / "data" / "schulze"
 CASES = sorted(DATA.glob("*.json"))
@@ -247,3 +254,55 @@ def test_agrees_with_svvamp_on_random_strict_profiles() -> None:
                     assert d[names[a]][names[b]] == int(peer.profile_.matrix_duels_rk[a, b])
         # svvamp breaks ties by index; it must pick one of our potential winners.
         assert names[peer.w_] in ours.details["potential_winners"]
+
+
+@st.composite
+def strict_ballots(draw: st.DrawFn) -> list[list[str]]:
+    out: list[list[str]] = []
+    for _ in range(draw(st.integers(0, 25))):
+        order = draw(st.permutations(NAMES))
+        out.append(list(order[: draw(st.integers(0, len(NAMES)))]))
+    return out
+
+
+@settings(max_examples=60)
+@given(strict_ballots(), st.sampled_from([None, "C"]))
+def test_count_arrays_gives_the_same_result_as_count_of_the_profile(
+    rankings: list[list[str]], status_quo: str | None
+) -> None:
+    profile = RankedProfile.from_rankings(NAMES, rankings)
+    if not profile.rankings:
+        return
+    matrix, weights = profile.strict_arrays()
+    from_arrays = count_arrays(NAMES, matrix, weights, status_quo=status_quo)
+    from_profile = count(profile, status_quo=status_quo)
+    assert from_arrays.details["d"] == from_profile.details["d"]
+    assert from_arrays.winners == from_profile.winners
+    assert from_arrays.details["ranking"] == from_profile.details["ranking"]
+    # Ungrouped rows (one per ballot) count the same as grouped ones.
+    ungrouped = np.repeat(matrix, weights, axis=0)
+    assert (
+        count_arrays(NAMES, ungrouped, status_quo=status_quo).to_json()
+        == count_arrays(NAMES, matrix, weights, status_quo=status_quo).to_json()
+    )
+
+
+def test_count_arrays_leaves_withdrawn_candidates_out() -> None:
+    rows = np.array([[2, 1, 0], [2, 0, 1], [0, 1, -1]])
+    result = count_arrays(["A", "B", "C"], rows, withdrawn=["C"])
+    assert result.winners == ("A",)
+    assert "C" not in result.details["d"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (np.array([[0, 0, 1]]), "row 0 ranks a candidate twice"),
+        (np.array([[0, -1, 1]]), "padding"),
+        (np.array([[0, 5, 1]]), "indices"),
+        (np.array([0, 1, 2]), "2-d"),
+    ],
+)
+def test_count_arrays_refuses_malformed_rows(rows: np.ndarray, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(SchulzeError, match=message):
+        count_arrays(["A", "B", "C"], rows)

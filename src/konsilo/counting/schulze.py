@@ -36,7 +36,7 @@ so the arithmetic stays exact integers; the beat paths are a Floyd-Warshall wide
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from fractions import Fraction
 from itertools import chain
 from typing import Any
@@ -48,9 +48,9 @@ from konsilo.counting.profile import RankedProfile
 from konsilo.counting.result import Draw, Result, Round
 from konsilo.counting.tiebreak import Lot
 
-__all__ = ["SchulzeError", "count", "pairwise", "strongest_paths"]
+__all__ = ["SchulzeError", "count", "count_arrays", "pairwise", "strongest_paths"]
 
-_BLOCK = 255 * 16  # rows per block; 255 keeps the uint8 partial sums from overflowing
+_BLOCK = 1 << 16  # rows per block: long enough to vectorise, short enough to stay in cache
 
 
 class SchulzeError(ValueError):
@@ -88,19 +88,27 @@ def _positions(profile: RankedProfile) -> npt.NDArray[np.int16]:
     return pos
 
 
-def _unit_counts(pos: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-    """``out[x, y]``: how many rows rank x strictly above y, in exact integers."""
-    n = pos.shape[1]
+def _unit_counts(pos: npt.NDArray[Any], *, strict: bool) -> npt.NDArray[np.int64]:
+    """``out[x, y]``: how many rows rank x strictly above y, in exact integers.
+
+    Rows are laid out along the fast axis, so each comparison runs over a long contiguous
+    vector. Only pairs x < y are compared; when every row is strict (no two candidates share
+    a position), the reverse count is the rest of the rows, otherwise it is compared too.
+    """
+    rows, n = pos.shape
     out = np.zeros((n, n), dtype=np.int64)
-    for start in range(0, len(pos), _BLOCK):
-        block = pos[start : start + _BLOCK]
-        above = (block[:, :, None] < block[:, None, :]).view(np.uint8)
-        full = len(block) // 255 * 255
-        if full:
-            partial = above[:full].reshape(-1, 255, n, n).sum(axis=1, dtype=np.uint8)
-            out += partial.sum(axis=0, dtype=np.int64)
-        if full < len(block):
-            out += above[full:].sum(axis=0, dtype=np.int64)
+    by_candidate = np.ascontiguousarray(pos.T)
+    for start in range(0, rows, _BLOCK):
+        block = by_candidate[:, start : start + _BLOCK]
+        size = block.shape[1]
+        for x in range(n - 1):
+            rest = block[x + 1 :]
+            above = np.count_nonzero(block[x] < rest, axis=1)
+            out[x, x + 1 :] += above
+            if strict:
+                out[x + 1 :, x] += size - above
+            else:
+                out[x + 1 :, x] += np.count_nonzero(block[x] > rest, axis=1)
     return out
 
 
@@ -110,7 +118,9 @@ def _pairwise_scaled(profile: RankedProfile) -> tuple[list[list[int]], int, tupl
     n = len(standing)
     if not profile.rankings:
         return [[0] * n for _ in range(n)], 1, standing
-    pos = _positions(profile)[:, list(standing)]
+    full = _positions(profile)
+    strict = bool((full.max(axis=1) == len(profile.candidates) - 1).all())
+    pos = full[:, list(standing)]
     narrow = pos.astype(np.int8) if pos.max(initial=0) < 127 else pos
     if profile.is_integral:
         scale = 1
@@ -118,21 +128,28 @@ def _pairwise_scaled(profile: RankedProfile) -> tuple[list[list[int]], int, tupl
     else:
         scale = math.lcm(*{w.denominator for w in profile.weights})
         scaled = [w.numerator * (scale // w.denominator) for w in profile.weights]
-    # Rows are counted in groups of equal weight, so every sum stays an exact integer.
+    return _weighted_matrix(narrow, scaled, strict=strict), scale, standing
+
+
+def _weighted_matrix(
+    pos: npt.NDArray[Any], weights: Sequence[int], *, strict: bool
+) -> list[list[int]]:
+    """Exact pairwise counts with integer row weights: rows are grouped by equal weight."""
+    n = pos.shape[1]
     total = np.zeros((n, n), dtype=object)
-    distinct = set(scaled)
+    distinct = set(weights)
     if len(distinct) == 1:
-        total += _unit_counts(narrow).astype(object) * scaled[0]
+        total += _unit_counts(pos, strict=strict).astype(object) * next(iter(distinct))
     else:
         by_weight: dict[int, list[int]] = {}
-        for row, weight in enumerate(scaled):
+        for row, weight in enumerate(weights):
             by_weight.setdefault(weight, []).append(row)
         for weight, rows in by_weight.items():
-            total += _unit_counts(narrow[rows]).astype(object) * weight
+            total += _unit_counts(pos[rows], strict=strict).astype(object) * weight
     matrix = [[int(total[x, y]) for y in range(n)] for x in range(n)]
     for x in range(n):
         matrix[x][x] = 0
-    return matrix, scale, standing
+    return matrix
 
 
 def pairwise(profile: RankedProfile) -> dict[str, dict[str, Fraction]]:
@@ -223,7 +240,126 @@ def count(
         if status_quo in profile.withdrawn:
             raise SchulzeError(f"status_quo: {status_quo!r} is withdrawn")
     matrix, scale, standing = _pairwise_scaled(profile)
-    names = [profile.candidates[i] for i in standing]
+    return _decide(
+        names=[profile.candidates[i] for i in standing],
+        matrix=matrix,
+        scale=scale,
+        ballots=profile.num_ballots,
+        empty=profile.empty,
+        status_quo=status_quo,
+        seed=seed,
+        settle_ties_by_lot=settle_ties_by_lot,
+    )
+
+
+def count_arrays(
+    candidates: Sequence[str],
+    rankings: npt.NDArray[np.integer[Any]],
+    weights: npt.NDArray[np.integer[Any]] | None = None,
+    *,
+    withdrawn: Collection[str] = (),
+    status_quo: str | None = None,
+    seed: str | None = None,
+    settle_ties_by_lot: bool = False,
+) -> Result:
+    """Count strict rankings given as a padded index matrix, as ``count`` does for a profile.
+
+    ``rankings[r]`` lists candidate indices, most preferred first, padded with ``-1`` after
+    the last preference: the format of ``RankedProfile.strict_arrays()``. ``weights`` are whole
+    ballot counts per row (default one each). Rows need not be distinct. This is the fast path
+    for very large strict profiles held as arrays; the result is the same as ``count`` of the
+    equivalent profile.
+
+    >>> import numpy as np
+    >>> count_arrays(["A", "B", "C"], np.array([[0, 1, 2], [1, 2, -1], [0, -1, -1]])).winners
+    ('A',)
+    """
+    names = tuple(candidates)
+    n = len(names)
+    if len(set(names)) != n:
+        raise SchulzeError("candidates: a candidate name appears twice")
+    matrix = np.asarray(rankings)
+    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.integer):
+        raise SchulzeError(f"rankings: expected a 2-d integer matrix, got shape {matrix.shape}")
+    lowest = int(matrix.min()) if matrix.size else 0
+    if matrix.size and (lowest < -1 or int(matrix.max()) >= n):
+        raise SchulzeError(f"rankings: candidate indices must be from 0 to {n - 1}, or -1 padding")
+    rows, width = matrix.shape
+    if weights is None:
+        row_weights = np.ones(rows, dtype=np.int64)
+    else:
+        row_weights = np.asarray(weights)
+        if row_weights.shape != (rows,) or not np.issubdtype(row_weights.dtype, np.integer):
+            raise SchulzeError(f"weights: expected {rows} whole numbers, one per ranking")
+        if rows and row_weights.min() < 0:
+            raise SchulzeError("weights: a weight is negative")
+    complete = lowest >= 0  # no padding anywhere: every row has the same length
+    if complete:
+        lengths = np.full(rows, width, dtype=np.int64)
+        target = matrix.astype(np.int64)
+    else:
+        ranked = matrix >= 0
+        if width > 1 and np.any(~ranked[:, :-1] & ranked[:, 1:]):
+            raise SchulzeError("rankings: -1 padding must come after the last preference")
+        lengths = np.count_nonzero(ranked, axis=1)
+        target = np.where(ranked, matrix, n).astype(np.int64)
+    nonempty = lengths > 0
+    # One scatter writes each ranked candidate's position; padding lands in a spare column.
+    small = np.int8 if width < 127 else np.int16
+    target += (np.arange(rows, dtype=np.int64) * (n + 1))[:, None]
+    flat = np.full(rows * (n + 1), -1, dtype=small)
+    flat[target.ravel()] = np.broadcast_to(np.arange(width, dtype=small), (rows, width)).ravel()
+    pos = flat.reshape(rows, n + 1)[:, :n]
+    if complete and width == n:
+        duplicated = pos.min(initial=0) < 0  # a repeated candidate leaves another unplaced
+        placed = lengths
+        if duplicated:
+            placed = np.count_nonzero(pos >= 0, axis=1)
+    else:
+        placed = np.count_nonzero(pos >= 0, axis=1)
+    if np.any(placed != lengths):
+        bad = int(np.flatnonzero(placed != lengths)[0])
+        raise SchulzeError(f"rankings: row {bad} ranks a candidate twice")
+    if not (complete and width == n):
+        pos = np.where(pos < 0, lengths[:, None].astype(small), pos)
+    strict = bool((lengths >= n - 1).all())  # at most one unranked: a strict order
+    unknown = set(withdrawn) - set(names)
+    if unknown:
+        raise SchulzeError(f"withdrawn: unknown candidate(s) {sorted(unknown)}")
+    if status_quo is not None and (status_quo not in names or status_quo in withdrawn):
+        raise SchulzeError(f"status_quo: {status_quo!r} is not a standing alternative")
+    if settle_ties_by_lot and seed is None:
+        raise SchulzeError("seed: settling ties by lot needs a published seed")
+    standing = [i for i, c in enumerate(names) if c not in withdrawn]
+    keep = nonempty & (row_weights > 0)
+    narrow = pos if len(standing) == n and bool(keep.all()) else pos[keep][:, standing]
+    if len(narrow):
+        pairwise_counts = _weighted_matrix(narrow, row_weights[keep].tolist(), strict=strict)
+    else:
+        pairwise_counts = [[0] * len(standing) for _ in standing]
+    return _decide(
+        names=[names[i] for i in standing],
+        matrix=pairwise_counts,
+        scale=1,
+        ballots=Fraction(int(row_weights[nonempty].sum())),
+        empty=Fraction(int(row_weights[~nonempty].sum())),
+        status_quo=status_quo,
+        seed=seed,
+        settle_ties_by_lot=settle_ties_by_lot,
+    )
+
+
+def _decide(
+    *,
+    names: list[str],
+    matrix: list[list[int]],
+    scale: int,
+    ballots: Fraction,
+    empty: Fraction,
+    status_quo: str | None,
+    seed: str | None,
+    settle_ties_by_lot: bool,
+) -> Result:
     if not names:
         raise SchulzeError("candidates: no alternative stands")
     paths = _widest_paths(matrix)
@@ -241,9 +377,7 @@ def count(
         for x in range(n)
     }
     ranking_text = " > ".join(" = ".join(g) for g in groups)
-    lines = [
-        f"Schulze (winning votes) over {_n(profile.num_ballots)} ballots: ranking {ranking_text}"
-    ]
+    lines = [f"Schulze (winning votes) over {_n(ballots)} ballots: ranking {ranking_text}"]
     details: dict[str, Any] = {
         "d": d_exact,
         "p": p_exact,
@@ -309,7 +443,7 @@ def count(
                 explanation=sentence,
                 elected=winners,
                 draws=tuple(draws),
-                exhausted=profile.empty,
+                exhausted=empty,
                 extra={"ranking": groups},
             ),
         ),
