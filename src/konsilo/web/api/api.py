@@ -19,7 +19,14 @@ from konsilo import governance as gov
 from konsilo.web.accounts.models import ApiToken
 from konsilo.web.api import schemas as s
 from konsilo.web.councils import actions, member_import, permissions, selectors
-from konsilo.web.councils.models import Council, Delegation, Member, Membership, Office
+from konsilo.web.councils.models import (
+    Council,
+    Delegation,
+    Member,
+    Membership,
+    Office,
+    PolicyVersion,
+)
 from konsilo.web.errors import KonsiloError, NotFoundError, PermissionDeniedError
 
 
@@ -467,21 +474,25 @@ def get_policy(
     ]
 
 
+def _version_out(version: PolicyVersion) -> dict[str, Any]:
+    return {
+        "scope": version.scope,
+        "target": version.target,
+        "number": version.number,
+        "preset": version.preset or None,
+        "values": version.values,
+        "reason": version.reason,
+        "created_at": version.created_at,
+    }
+
+
 @router.get("/orgs/{slug}/policy/versions", response=list[s.PolicyVersionOut], tags=["policies"])
 def list_policy_versions(
     request: HttpRequest, slug: str, scope: str = "organisation", target: str = ""
 ) -> list[dict[str, Any]]:
     organisation = _org(request, slug)
     return [
-        {
-            "scope": v.scope,
-            "target": v.target,
-            "number": v.number,
-            "preset": v.preset or None,
-            "values": v.values,
-            "reason": v.reason,
-            "created_at": v.created_at,
-        }
+        _version_out(v)
         for v in selectors.list_policy_versions(organisation, scope=scope, target=target)
     ]
 
@@ -499,18 +510,7 @@ def set_policy(request: HttpRequest, slug: str, payload: s.PolicyIn) -> Status[A
         preset=payload.preset,
         reason=payload.reason,
     )
-    return Status(
-        201,
-        {
-            "scope": version.scope,
-            "target": version.target,
-            "number": version.number,
-            "preset": version.preset or None,
-            "values": version.values,
-            "reason": version.reason,
-            "created_at": version.created_at,
-        },
-    )
+    return Status(201, _version_out(version))
 
 
 @router.get("/presets", response=list[s.PresetOut], tags=["policies"])
