@@ -433,3 +433,38 @@ def test_consent_result_bytes_do_not_depend_on_ballot_order(
         count_ballots("consent", {}, ballots).to_json()
         == count_ballots("consent", {}, shuffled).to_json()
     )
+
+
+# -- quorum for every method (§3.8) ----------------------------------------------------------
+
+
+def test_a_ranked_vote_below_its_turnout_quorum_is_no_decision() -> None:
+    rule = {"options": OPTIONS, "quorum": {"fraction": "1/2", "basis": "members"}, "eligible": 7}
+    result = count_ballots("schulze", rule, [({"ranking": [["Ana"]]}, 1)] * 3)
+    assert result.outcome == "no_quorum"
+    assert result.winners == ()
+    assert result.rounds[0].explanation.startswith("3 of 7 members took part")
+
+
+def test_a_consent_round_at_its_quorum_is_counted_and_says_so() -> None:
+    rule = {"quorum": {"fraction": "1/2"}, "eligible": 4}
+    ballots = [({"stance": "consent", "reason": ""}, ONE)] * 2
+    result = count_ballots("consent", rule, ballots)
+    assert result.outcome == "adopted"
+    assert result.details["quorum"]["met"] is True
+
+
+def test_a_weight_quorum_counts_the_weight_that_took_part() -> None:
+    rule = {
+        "options": ["A", "B"],
+        "quorum": {"fraction": "1/2", "basis": "weight"},
+        "eligible_weight": "10",
+    }
+    assert count_ballots("plurality", rule, [({"choice": "A"}, 5)]).outcome == "elected"
+    assert count_ballots("plurality", rule, [({"choice": "A"}, "49/10")]).outcome == "no_quorum"
+
+
+def test_a_votes_cast_quorum_is_refused_outside_motions() -> None:
+    rule = {"options": ["A"], "quorum": {"fraction": "1/2", "basis": "votes_cast"}}
+    with pytest.raises(TallyError, match="takes members or weight"):
+        count_ballots("approval", rule, [({"approve": ["A"]}, 1)])

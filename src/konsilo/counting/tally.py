@@ -34,6 +34,11 @@ Rule keys (unknown keys are refused, so nothing silently changes a count):
   or ``greedy``). The Method of Equal Shares splits the budget per voter, so budget weights
   must be whole numbers (a weight of 3 counts as three voters).
 
+Every method other than ``motion`` (whose count checks its own quorum) also takes ``quorum``
+(``{"fraction", "basis": "members" | "weight", "strict"}``), ``eligible`` and
+``eligible_weight``: without the quorum there is no decision and no count (§3.8), the outcome
+is ``"no_quorum"``; with it, ``details["quorum"]`` says so.
+
 Exact numbers in the rule and weights may be ``int``, ``Fraction`` or their canonical strings
 (``"14/11"``), as the record stores them. Ties follow the method's own rule (see each module);
 no tie is settled here.
@@ -52,13 +57,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
 from konsilo import canonical
 from konsilo.counting import budget, cardinal, consent, motion, schulze
 from konsilo.counting.profile import ProfileError, RankedProfile
-from konsilo.counting.result import Result
+from konsilo.counting.result import Result, Round
 from konsilo.counting.tiebreak import LotRequiredError
 
 __all__ = [
@@ -314,6 +320,12 @@ _RULE_KEYS: Mapping[str, frozenset[str]] = {
     "budget": frozenset({"projects", "budget", "budget_method"}),
 }
 
+_QUORUM_KEYS = frozenset({"quorum", "eligible", "eligible_weight"})
+_RULE_KEYS = {
+    method: keys if method == "motion" else keys | _QUORUM_KEYS
+    for method, keys in _RULE_KEYS.items()
+}
+
 METHODS: tuple[str, ...] = tuple(_SHAPES)
 
 
@@ -353,6 +365,52 @@ def _seats(rule: Mapping[str, Any]) -> int:
     return _whole(rule.get("seats", 1), field="rule.seats", minimum=1)
 
 
+def _quorum(rule: Mapping[str, Any]) -> motion.Quorum | None:
+    raw = rule.get("quorum")
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not set(raw) <= {"fraction", "basis", "strict"}:
+        raise TallyError(f"rule.quorum: expected {{fraction, basis, strict}} or null, got {raw!r}")
+    try:
+        return motion.Quorum(
+            fraction=parse_exact(raw.get("fraction"), field="rule.quorum.fraction"),
+            basis=raw.get("basis", "members"),
+            strict=_flag(raw.get("strict", False), field="rule.quorum.strict"),
+        )
+    except motion.MotionError as exc:
+        raise TallyError(str(exc)) from None
+
+
+def _electorate(rule: Mapping[str, Any]) -> tuple[int | None, Fraction | None]:
+    eligible = rule.get("eligible")
+    if eligible is not None:
+        eligible = _whole(eligible, field="rule.eligible")
+    weight = rule.get("eligible_weight")
+    if weight is not None:
+        weight = parse_exact(weight, field="rule.eligible_weight")
+    return eligible, weight
+
+
+def _turnout_quorum(
+    method: str, rule: Mapping[str, Any], grouped: Grouped, heads: int
+) -> tuple[bool, str] | None:
+    """For methods without their own quorum: whether enough took part (§2.8, §3.8)."""
+    quorum = _quorum(rule)
+    if quorum is None:
+        return None
+    if quorum.basis == "votes_cast":
+        raise TallyError(f"rule.quorum.basis: {method} takes members or weight, not votes_cast")
+    eligible, eligible_weight = _electorate(rule)
+    turnout = motion.MotionBallots(
+        yes=sum((w for _, w in grouped), Fraction(0)),
+        no=0,
+        eligible=eligible,
+        eligible_weight=eligible_weight,
+        participants=heads,
+    )
+    return quorum.check(turnout)
+
+
 # -- counts -----------------------------------------------------------------------------------
 
 Grouped = list[tuple[Any, Fraction]]
@@ -366,28 +424,8 @@ def _count_motion(rule: Mapping[str, Any], grouped: Grouped, heads: int) -> Resu
     the_rule: motion.MotionRule | str = kind
     if rule.get("fraction") is not None:
         the_rule = motion.MotionRule(kind, parse_exact(rule["fraction"], field="rule.fraction"))
-    quorum = None
-    raw_quorum = rule.get("quorum")
-    if raw_quorum is not None:
-        if not isinstance(raw_quorum, Mapping) or not set(raw_quorum) <= {
-            "fraction",
-            "basis",
-            "strict",
-        }:
-            raise TallyError(
-                f"rule.quorum: expected {{fraction, basis, strict}} or null, got {raw_quorum!r}"
-            )
-        quorum = motion.Quorum(
-            fraction=parse_exact(raw_quorum.get("fraction"), field="rule.quorum.fraction"),
-            basis=raw_quorum.get("basis", "members"),
-            strict=_flag(raw_quorum.get("strict", False), field="rule.quorum.strict"),
-        )
-    eligible = rule.get("eligible")
-    if eligible is not None:
-        eligible = _whole(eligible, field="rule.eligible")
-    eligible_weight = rule.get("eligible_weight")
-    if eligible_weight is not None:
-        eligible_weight = parse_exact(eligible_weight, field="rule.eligible_weight")
+    quorum = _quorum(rule)
+    eligible, eligible_weight = _electorate(rule)
     tally = motion.MotionBallots(
         yes=sums["yes"],
         no=sums["no"],
@@ -604,6 +642,7 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
         ballot = shape(number, _check_shape(method, number, raw), rule)
         normalised.append((canonical.dumps(ballot), ballot, weight))
     normalised.sort(key=lambda item: (item[0], item[2]))
+    heads = len(normalised)
     grouped: Grouped = []
     if method == "consent":
         grouped = [(ballot, weight) for _, ballot, weight in normalised]
@@ -617,6 +656,22 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
                 index[key] = len(grouped)
                 grouped.append((ballot, weight))
     try:
-        return _COUNTS[method](rule, grouped, len(normalised))
+        quorum = None if method == "motion" else _turnout_quorum(method, rule, grouped, heads)
+        if quorum is not None and not quorum[0]:
+            sentence = f"{quorum[1]}: no decision"
+            return Result(
+                method=method,
+                rule=dict(rule),
+                winners=(),
+                rounds=(Round(number=1, tallies={}, explanation=sentence),),
+                outcome="no_quorum",
+                summary=sentence,
+                details={"quorum": {"met": False, "sentence": quorum[1]}},
+            )
+        result = _COUNTS[method](rule, grouped, heads)
     except _COUNT_ERRORS as exc:
         raise TallyError(f"{method}: {exc}") from exc
+    if quorum is not None:
+        details = {**result.details, "quorum": {"met": True, "sentence": quorum[1]}}
+        result = replace(result, details=details)
+    return result
