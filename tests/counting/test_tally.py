@@ -17,6 +17,7 @@ from konsilo.counting.tally import (
     METHODS,
     TallyError,
     count_ballots,
+    did_not_prevail,
     normalise_ballot,
 )
 
@@ -468,3 +469,37 @@ def test_a_votes_cast_quorum_is_refused_outside_motions() -> None:
     rule = {"options": ["A"], "quorum": {"fraction": "1/2", "basis": "votes_cast"}}
     with pytest.raises(TallyError, match="takes members or weight"):
         count_ballots("approval", rule, [({"approve": ["A"]}, 1)])
+
+
+# -- who did not prevail (§2.13) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "ballot", "outcome", "winners", "expected"),
+    [
+        ("motion", {"choice": "no"}, "adopted", ["yes"], True),
+        ("motion", {"choice": "yes"}, "adopted", ["yes"], False),
+        ("motion", {"choice": "yes"}, "rejected", ["no"], True),
+        ("motion", {"choice": "no"}, "rejected", ["no"], False),
+        ("motion", {"choice": "abstain"}, "adopted", ["yes"], True),
+        ("motion", {"choice": "yes"}, "no_quorum", [], True),
+        ("consent", {"stance": "object"}, "adopted", [], True),
+        ("consent", {"stance": "stand_aside"}, "adopted", [], True),
+        ("consent", {"stance": "consent"}, "adopted", [], False),
+        ("consent", {"stance": "object"}, "objected", [], False),
+        ("consent", {"stance": "consent"}, "objected", [], True),
+        ("plurality", {"choice": "A"}, "elected", ["A"], False),
+        ("plurality", {"choice": None}, "elected", ["A"], True),
+        ("approval", {"approve": ["B", "A"]}, "elected", ["A"], False),
+        ("budget", {"approve": ["B"]}, "elected", ["A"], True),
+        ("dot_vote", {"dots": {"A": 0, "B": 3}}, "elected", ["A"], True),
+        ("score", {"scores": {"A": 9, "B": 9}}, "elected", ["A"], False),
+        ("score", {"scores": {"A": 2, "B": 9}}, "elected", ["A"], True),
+        ("schulze", {"ranking": [["A", "B"], ["C"]]}, "elected", ["B"], False),
+        ("schulze", {"ranking": [["C"], ["A"]]}, "status_quo", ["sq"], True),
+    ],
+)
+def test_who_did_not_prevail_may_file_a_minority_report(
+    method: str, ballot: dict[str, Any], outcome: str, winners: list[str], expected: bool
+) -> None:
+    assert did_not_prevail(method, ballot, outcome=outcome, winners=winners) is expected

@@ -675,3 +675,47 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
         details = {**result.details, "quorum": {"met": True, "sentence": quorum[1]}}
         result = replace(result, details=details)
     return result
+
+
+def did_not_prevail(
+    method: str, ballot: Mapping[str, Any], *, outcome: str, winners: Sequence[str]
+) -> bool:
+    """Whether a ballot's voter did not prevail, and so may file a minority report (§2.13).
+
+    Abstentions never prevail, and without a decision (no quorum, a tie) nobody prevailed.
+    A motion's "yes" prevails when it is adopted, its "no" otherwise; in a consent round those
+    who objected, blocked, stood aside or consented with a concern did not prevail when the
+    proposal was adopted, and those who consented did not when it was not. Among options, a
+    ballot prevails when it supports a winner: names it, approves it, gives it dots, gives it
+    its highest score, or ranks it first.
+
+    >>> did_not_prevail("motion", {"choice": "no"}, outcome="adopted", winners=["yes"])
+    True
+    """
+    if outcome in ("no_quorum", "tie"):
+        return True
+    won = set(winners)
+    if method == "motion":
+        choice = ballot.get("choice")
+        if choice == "abstain":
+            return True
+        return (choice == "yes") != (outcome == "adopted")
+    if method == "consent":
+        stance = ballot.get("stance")
+        if outcome == "adopted":
+            return stance != "consent"
+        return stance in ("consent", "consent_with_concern")
+    if method == "plurality":
+        return ballot.get("choice") not in won
+    if method in ("approval", "budget"):
+        return not won & set(ballot.get("approve", ()))
+    if method == "dot_vote":
+        return not any(ballot.get("dots", {}).get(w, 0) > 0 for w in won)
+    if method == "score":
+        scores: Mapping[str, int] = ballot.get("scores", {})
+        best = max(scores.values(), default=None)
+        return best is None or not any(scores.get(w) == best for w in won)
+    if method == "schulze":
+        ranking = ballot.get("ranking", [])
+        return not ranking or not won & set(ranking[0])
+    raise TallyError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
