@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,40 @@ def test_plurality_for_two_seats_marks_both_and_shows_the_threshold(
     assert rows["Branden Robinson"].endswith("125 *")
     assert rows["Raphael Hertzog"].endswith("86")
     assert rows["threshold"].endswith("125")
+
+
+WARD_BLT = '4 2\n-4\n3 1 2 0\n2 2 1 3 0\n1 3 0\n1 4 0\n0\n"Ana"\n"Bea"\n"Cem"\n"Dan"\n"Ward 7"\n'
+
+
+def test_seats_come_from_the_blt_header_and_withdrawn_candidates_stand_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ballots = tmp_path / "ward.blt"
+    ballots.write_text(WARD_BLT)
+    assert main(["count", str(ballots), "--method", "plurality", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["rule"]["seats"] == 2
+    assert result["winners"] == ["Ana", "Bea"]
+    assert "Dan" not in result["rounds"][0]["tallies"]  # withdrawn: the one ballot is blank
+    assert result["rounds"][0]["exhausted"] == "1"
+
+
+def test_seats_out_of_range_counts_only_standing_candidates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ballots = tmp_path / "ward.blt"
+    ballots.write_text(WARD_BLT)
+    assert main(["count", str(ballots), "--method", "plurality", "--seats", "4"]) == 2
+    assert "--seats: expected 1 to 3 (the standing candidates), got 4" in capsys.readouterr().err
+
+
+def test_a_bad_blt_file_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ballots = tmp_path / "ward.blt"
+    ballots.write_text(WARD_BLT.replace("1 3 0", "1 3 7 0"))
+    assert main(["count", str(ballots), "--method", "schulze"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"konsilo count: {ballots}: line 5:")
 
 
 def test_a_budget_counts_a_csv_of_approvals(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from fractions import Fraction
 from typing import Any
 
@@ -146,3 +147,17 @@ def test_names_accept_dashes_and_case() -> None:
     assert count_by_name("Equal-Shares", APPROVALS, projects=PROJECTS, budget=100).method == (
         "equal_shares"
     )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_first_preferences_and_approvals_of_array_profiles_match_their_rankings(seed: int) -> None:
+    rng = random.Random(seed)
+    names = ["Ana", "Bea", "Cem", "Dan"]
+    rows = [rng.sample(range(4), rng.randint(1, 4)) for _ in range(60)]
+    profile = RankedProfile.from_indices(names, rows)
+    firsts = [names[r[0]] for r in rows]
+    approved = [{names[c] for c in r} for r in rows]
+    direct_plurality = cardinal.plurality(firsts, candidates=names)
+    direct_approval = cardinal.approval(approved, candidates=names)
+    assert count_by_name("plurality", profile).to_json() == direct_plurality.to_json()
+    assert count_by_name("approval", profile).to_json() == direct_approval.to_json()

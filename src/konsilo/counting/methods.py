@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from konsilo.counting.ballot_csv import ScoredBallots
 from konsilo.counting.profile import ProfileError, RankedProfile
 from konsilo.counting.result import Result
@@ -224,6 +226,9 @@ def _options(ballots: Any, method: str, *, from_ranked: str) -> _Options:
     if isinstance(ballots, Mapping) and _is_ranked_form(ballots):
         ballots = _ranked(ballots, method)
     if isinstance(ballots, RankedProfile):
+        fast = _strict_options(ballots, from_ranked)
+        if fast is not None:
+            return fast
         names = ballots.candidates
         withdrawn = ballots.withdrawn
         for number, (ranking, weight) in enumerate(
@@ -270,6 +275,42 @@ def _options(ballots: Any, method: str, *, from_ranked: str) -> _Options:
         w = _exact(f"ballots[{number}].weight", weight)
         grouped[marks] = grouped.get(marks, Fraction(0)) + w
     return _Options(candidates, tuple(sorted(grouped.items())))
+
+
+def _strict_options(profile: RankedProfile, from_ranked: str) -> _Options | None:
+    """The same grouping as the general path, with numpy, for whole-weight strict profiles.
+
+    A million distinct rankings (a large BLT file) are never turned into tuples this way.
+    """
+    if profile.withdrawn or profile.has_equal_rankings or not profile.is_integral:
+        return None
+    ballots = profile.strict_ballots()
+    if ballots.counts is None:
+        return None
+    names = profile.candidates
+    n = len(names)
+    matrix = np.asarray(ballots.matrix)
+    counts = np.asarray(ballots.counts, dtype=np.int64)
+    grouped: dict[tuple[tuple[str, Fraction], ...], Fraction] = {}
+    if matrix.shape[0]:
+        if from_ranked == "first":
+            totals = np.zeros(n, dtype=np.int64)
+            np.add.at(totals, matrix[:, 0], counts)
+            for i in np.flatnonzero(totals).tolist():
+                grouped[((names[i], Fraction(1)),)] = Fraction(int(totals[i]))
+        else:
+            member = np.zeros((matrix.shape[0], n + 1), dtype=bool)
+            rows = np.repeat(np.arange(matrix.shape[0]), matrix.shape[1])
+            member[rows, np.where(matrix >= 0, matrix, n).ravel()] = True
+            keys, inverse = np.unique(member[:, :n], axis=0, return_inverse=True)
+            totals = np.zeros(len(keys), dtype=np.int64)
+            np.add.at(totals, inverse.ravel(), counts)
+            for key, total in zip(keys.tolist(), totals.tolist(), strict=True):
+                marks = tuple(sorted((names[i], Fraction(1)) for i in range(n) if key[i]))
+                grouped[marks] = Fraction(total)
+    if profile.empty:
+        grouped[()] = grouped.get((), Fraction(0)) + profile.empty
+    return _Options(names, tuple(grouped.items()))
 
 
 def _plurality_ballots(options: _Options, method: str) -> tuple[list[str | None], list[Fraction]]:
