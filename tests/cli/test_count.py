@@ -81,7 +81,7 @@ def test_seats_out_of_range_counts_only_standing_candidates(
 
 def test_a_bad_blt_file_names_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ballots = tmp_path / "ward.blt"
-    ballots.write_text(WARD_BLT.replace("1 3 0", "1 3 7 0"))
+    ballots.write_text(WARD_BLT.replace("\n1 3 0\n", "\n1 3 7 0\n"))
     assert main(["count", str(ballots), "--method", "schulze"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
