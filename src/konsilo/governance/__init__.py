@@ -61,6 +61,7 @@ from konsilo.governance.policy import (
     resolve,
     validate,
 )
+from konsilo.governance.replay import Replay, ReplayError
 
 __all__ = [
     "CENSUS_BASES",
@@ -93,6 +94,8 @@ __all__ = [
     "PolicyLayer",
     "PolicyVersion",
     "Preset",
+    "Replay",
+    "ReplayError",
     "ResolvedPolicy",
     "ResolvedValue",
     "SeatPolicy",
