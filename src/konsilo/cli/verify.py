@@ -212,7 +212,7 @@ def _run_export(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\rverifying: {done:,} of {source.size:,} entries")
                 sys.stderr.flush()
 
-        replay = Replay()
+        replay = Replay(read_text=source.read_text)
         report = verify_record(
             source,
             verifier,

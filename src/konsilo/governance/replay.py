@@ -69,8 +69,23 @@ __all__ = [
 OFFICE_KINDS = ("delegate", "alternate", "co_chair", "officer")
 """The kinds of office a member can be assigned (web councils.Office.Kind)."""
 
-INFORMATIONAL_TYPES: frozenset[str] = frozenset()
-"""Entry types that carry no state to replay; none so far. Add more with ``informational``."""
+INFORMATIONAL_TYPES: frozenset[str] = frozenset(
+    {
+        # The life of a proposal before and around its vote: texts are checked by their
+        # SHA-256 (long-text references), the vote itself by vote.opened and tally.recorded.
+        "proposal.created",
+        "proposal.revised",
+        "proposal.seconded",
+        "proposal.phase_changed",
+        "proposal.withdrawn",
+        "comment.posted",
+        "comment.hidden",
+        "minority_report.filed",
+        "minority_report.cosigned",
+        "decision.superseded",
+    }
+)
+"""Entry types that carry no state the replay rebuilds; add more with ``informational``."""
 
 CountBallots = Callable[[str, Mapping[str, Any], Sequence[tuple[Mapping[str, Any], Fraction]]], Any]
 """``count_ballots(method, rule, ballots) -> Result`` (konsilo.counting.tally)."""
@@ -148,6 +163,8 @@ class VoteState:
     rule: Mapping[str, Any]
     secret: bool
     census: Mapping[str, Any]
+    weights: Mapping[str, Fraction] | None = None
+    closes_at: str = ""
     ballots: dict[str, tuple[Mapping[str, Any], Fraction]] = field(default_factory=dict)
     participated: set[str] = field(default_factory=set)
     tallied_at: int | None = None
@@ -205,7 +222,8 @@ class Replay:
     """The state of one organisation rebuilt from its record entries.
 
     ``count_ballots`` recounts tallies (default: ``konsilo.counting.tally.count_ballots``
-    when installed); ``informational`` names extra entry types to accept without state.
+    when installed); ``informational`` names extra entry types to accept without state;
+    ``read_text`` reads a long text by its SHA-256 (a census's weights may be one).
     """
 
     def __init__(
@@ -213,8 +231,10 @@ class Replay:
         *,
         count_ballots: CountBallots | None = None,
         informational: Collection[str] = (),
+        read_text: Callable[[str], bytes | None] | None = None,
     ) -> None:
         self.count_ballots = count_ballots or _default_count_ballots()
+        self.read_text = read_text
         self.informational = frozenset(INFORMATIONAL_TYPES | set(informational))
         self.slug: str | None = None
         self.name = ""
@@ -250,6 +270,7 @@ class Replay:
             "ballot.cast": self._ballot_cast,
             "ballot.participated": self._ballot_participated,
             "tally.recorded": self._tally_recorded,
+            "vote.extended": self._vote_extended,
         }
 
     # -- the entry point ----------------------------------------------------------------
@@ -629,7 +650,33 @@ class Replay:
             rule=rule,
             secret=bool(data.get("secret", False)),
             census=census,
+            weights=self._weights(census),
+            closes_at=str(data.get("closes_at", "")),
         )
+
+    def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
+        """The census's weights by voter, inline or from the long text they were stored in."""
+        raw: Any = census.get("weights")
+        digest = census.get("weights_sha256")
+        if raw is None and isinstance(digest, str):
+            text = self.read_text(digest) if self.read_text is not None else None
+            if text is None:
+                raise _Refused(f"data.census.weights_sha256: the long text {digest} is missing")
+            try:
+                raw = canonical.loads(text)
+            except ValueError as exc:
+                raise _Refused(f"data.census.weights_sha256: not canonical JSON ({exc})") from None
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise _Refused(f"data.census.weights: expected an object, got {type(raw).__name__}")
+        return {str(k): _fraction(v, f"census weight of {k}") for k, v in raw.items()}
+
+    def _vote_extended(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        vote = self._vote(data)
+        if vote.tallied_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
+        vote.closes_at = _text(data, "closes_at")
 
     def _ballot_cast(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)
@@ -644,22 +691,24 @@ class Replay:
         weight = _fraction(data.get("weight", "1"), "data.weight")
         if weight <= 0:
             raise _Refused(f"data.weight: expected a positive weight, got {weight}")
+        weights = vote.weights
         if vote.secret:
             if "voter" in data:
                 raise _Refused("data.voter: a secret ballot names no voter")
             key = "r:" + _text(data, "receipt")
+            if weights is not None and weights and weight not in set(weights.values()):
+                raise _Refused(f"data.weight: {weight} is no weight of the vote's census")
         else:
             if "receipt" in data:
                 raise _Refused("data.receipt: an open ballot names its voter, not a receipt")
             voter = _text(data, "voter")
-            weights = vote.census.get("weights")
-            if isinstance(weights, Mapping):
+            if weights is not None:
                 if voter not in weights:
                     raise _Refused(f"data.voter: {voter!r} is not in the vote's census")
-                if _fraction(weights[voter], f"census weight of {voter}") != weight:
+                if weights[voter] != weight:
                     raise _Refused(
                         f"data.weight: {voter!r} votes with weight {weights[voter]} in the "
-                        f"census, the ballot says {data.get('weight')}"
+                        f"census, the ballot says {weight}"
                     )
             key = "v:" + voter
         vote.ballots.pop(key, None)
@@ -674,9 +723,10 @@ class Replay:
         if vote.tallied_at is not None:
             raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
         member = _text(data, "member")
-        weights = vote.census.get("weights")
-        if isinstance(weights, Mapping) and member not in weights:
+        if vote.weights is not None and member not in vote.weights:
             raise _Refused(f"data.member: {member!r} is not in the vote's census")
+        if member in vote.participated:
+            raise _Refused(f"{member!r} already took part in the vote on item {vote.item!r}")
         vote.participated.add(member)
 
     def _tally_recorded(
@@ -692,6 +742,9 @@ class Replay:
             )
         if _canonical(rule) != _canonical(vote.rule):
             raise _Refused("data.rule: the tally's rule differs from the rule the vote opened with")
+        census = data.get("census")
+        if census is not None and _canonical(census) != _canonical(vote.census):
+            raise _Refused("data.census: the tally's census differs from the one the vote froze")
         ballots = list(vote.ballots.values())
         if vote.secret and len(ballots) > len(vote.participated):
             raise _Refused(
