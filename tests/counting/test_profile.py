@@ -104,6 +104,31 @@ def test_the_array_path_for_many_ballots_equals_the_path_for_few(
     assert many.strict_ballots().matrix.tolist() == few.strict_ballots().matrix.tolist()
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.permutations(range(16, 30)), st.integers(1, 14)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_long_rankings_sharing_prefixes_sort_and_merge_like_the_python_path(
+    parts: list[tuple[int, list[int], int]],
+) -> None:
+    names = [f"C{i}" for i in range(30)]
+    prefixes = [list(range(16)), list(range(15, -1, -1)), list(range(8)) + list(range(15, 7, -1))]
+    rows = [prefixes[p] + list(tail[:cut]) for p, tail, cut in parts]
+    few = RankedProfile.from_indices(names, rows)
+    original = profile_module._SMALL
+    try:
+        profile_module._SMALL = -1
+        many = RankedProfile.from_indices(names, rows)
+    finally:
+        profile_module._SMALL = original
+    assert many.rankings == few.rankings
+    assert many.weights == few.weights
+
+
 def test_identical_rows_merge_and_keep_the_canonical_order() -> None:
     p = RankedProfile.from_indices(NAMES[:3], [[2, 1], [0], [2, 1], [0, 1, 2], [0]])
     assert p.rankings == (((0,),), ((0,), (1,), (2,)), ((2,), (1,)))

@@ -97,12 +97,18 @@ def _matrix_from_lists(rows: Sequence[Sequence[int]], n: int) -> IntMatrix:
     dtype = _small_dtype(n)
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=count)
     width = int(lengths.max()) if count else 0
+    total = int(lengths.sum())
     try:
-        if count and bool((lengths == width).all()):
-            return np.array(rows, dtype=dtype).reshape(count, width)
-        flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=int(lengths.sum()))
+        try:
+            flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=total)
+        except OverflowError:
+            # An index too large for the narrow type: read it wide, so it is reported.
+            dtype = np.int64
+            flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=total)
     except (OverflowError, TypeError, ValueError) as exc:
         raise ProfileError(f"rankings: candidate indices must be whole numbers ({exc})") from None
+    if count and bool((lengths == width).all()):
+        return flat.reshape(count, width)
     matrix = np.full((count, width), -1, dtype=dtype)
     matrix[np.arange(width) < lengths[:, None]] = flat
     return matrix
@@ -124,12 +130,13 @@ def _check_matrix(matrix: IntMatrix, n: int) -> None:
             _bad_ballot(int(np.flatnonzero(gaps.any(axis=1))[0]), "-1 padding before a preference")
     rows = matrix.shape[0]
     if n <= 63:
-        seen = np.zeros(rows, dtype=np.uint64)
+        bits = np.uint32 if n <= 31 else np.uint64
+        seen = np.zeros(rows, dtype=bits)
         twice = np.zeros(rows, dtype=bool)
-        one = np.uint64(1)
-        for column in matrix.T:
+        one = bits(1)
+        for column in np.ascontiguousarray(matrix.T):
             ranked_here = column >= 0
-            bit = np.left_shift(one, np.where(ranked_here, column, 0).astype(np.uint64))
+            bit = np.left_shift(one, np.where(ranked_here, column, 0).astype(bits))
             bit *= ranked_here
             twice |= (seen & bit) != 0
             seen |= bit
@@ -145,11 +152,12 @@ def _row_keys(matrix: IntMatrix, n: int) -> list[npt.NDArray[np.int64]]:
     bits = max(n.bit_length(), 1)
     per_key = 62 // bits
     keys = []
+    columns = np.ascontiguousarray(matrix.T)
     for start in range(0, matrix.shape[1], per_key):
         key = np.zeros(matrix.shape[0], dtype=np.int64)
-        for column in range(start, min(start + per_key, matrix.shape[1])):
+        for column in columns[start : start + per_key]:
             key <<= bits
-            key |= matrix[:, column].astype(np.int64) + 1
+            key |= column + 1
         keys.append(key)
     return keys
 
@@ -163,7 +171,20 @@ def _merge_rows(
     if not keys:
         order = np.arange(rows, dtype=np.intp)
         return order, np.zeros(min(rows, 1), dtype=np.intp), np.zeros(rows, dtype=np.intp)
-    order = np.argsort(keys[0], kind="stable") if len(keys) == 1 else np.lexsort(keys[::-1])
+    # Sort by the first key alone; only rows that tie on it need the other keys (few, when
+    # rankings are mostly distinct; all of them, at worst).
+    order = np.argsort(keys[0], kind="stable")
+    if len(keys) > 1 and rows > 1:
+        first = keys[0][order]
+        tied = np.zeros(rows, dtype=bool)
+        same = first[1:] == first[:-1]
+        tied[1:] |= same
+        tied[:-1] |= same
+        if tied.any():
+            at = np.flatnonzero(tied)
+            subset = order[at]
+            resolved = np.lexsort([key[subset] for key in keys[::-1]])
+            order[at] = subset[resolved]
     change = np.zeros(rows, dtype=bool)
     if rows:
         change[0] = True
