@@ -130,13 +130,15 @@ def _check_matrix(matrix: IntMatrix, n: int) -> None:
             _bad_ballot(int(np.flatnonzero(gaps.any(axis=1))[0]), "-1 padding before a preference")
     rows = matrix.shape[0]
     if n <= 63:
-        bits = np.uint32 if n <= 31 else np.uint64
-        seen = np.zeros(rows, dtype=bits)
-        twice = np.zeros(rows, dtype=bool)
+        bits: type[np.unsignedinteger[Any]] = np.uint32 if n <= 31 else np.uint64
+        seen: npt.NDArray[np.unsignedinteger[Any]] = np.zeros(rows, dtype=bits)
+        twice: npt.NDArray[np.bool_] = np.zeros(rows, dtype=bool)
         one = bits(1)
         for column in np.ascontiguousarray(matrix.T):
             ranked_here = column >= 0
-            bit = np.left_shift(one, np.where(ranked_here, column, 0).astype(bits))
+            bit: npt.NDArray[np.unsignedinteger[Any]] = np.left_shift(
+                one, np.where(ranked_here, column, 0).astype(bits)
+            )
             bit *= ranked_here
             twice |= (seen & bit) != 0
             seen |= bit
