@@ -522,6 +522,7 @@ def main() -> None:
     parser.add_argument("--candidates", default="10,30", help="comma list of candidate counts")
     parser.add_argument("--cultures", default="ic,pl", help="comma list of ic, pl")
     parser.add_argument("--methods", default=",".join(BY_NAME), help="comma list of methods")
+    parser.add_argument("--peers", help="comma list of peers to run (default: all)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per peer run")
     parser.add_argument("--cli", action="store_true", help="also time konsilo count on 1M BLT")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
@@ -535,6 +536,7 @@ def main() -> None:
     candidate_counts = [int(c) for c in args.candidates.split(",")]
     cultures = [c.strip() for c in args.cultures.split(",")]
     chosen = [BY_NAME[m.strip()] for m in args.methods.split(",")]
+    wanted = {p.strip() for p in args.peers.split(",")} if args.peers else None
     print(f"konsilo counting benchmark: {os.cpu_count()} cores, timeout {args.timeout:.0f} s")
     print("time: from the in-memory list of rankings to the winners; RSS: peak of the process")
     floors: list[tuple[str, bool | None, str]] = []
@@ -551,6 +553,8 @@ def main() -> None:
                     print(f"{spec.name:<14}{'konsilo':<22}{_cell(ours)}")
                     peers: dict[str, Outcome] = {}
                     for peer in spec.peers:
+                        if wanted is not None and peer.partition(":")[0] not in wanted:
+                            continue
                         key = (peer, spec.peer_group or spec.name, culture, candidates, ballots)
                         if key not in cache:
                             cache[key] = measure(
