@@ -10,14 +10,19 @@ stored record no longer matches what was signed, the reader gets `RecordInconsis
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from konsilo.record import (
     EMPTY_ROOT,
     MissingHashError,
+    NoteError,
     ProofError,
+    ReceiptError,
     Tile,
     Verifier,
     consistency_proof,
@@ -25,11 +30,13 @@ from konsilo.record import (
     encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
+    parse_receipt,
     read_tile,
     tile_width,
     tree_root,
     verify_consistency,
     verify_inclusion,
+    verify_receipt,
 )
 from konsilo.web.councils.models import Organisation
 from konsilo.web.errors import ConflictError, InvalidInputError, NotFoundError
@@ -263,3 +270,121 @@ def tile_data(organisation: Organisation, tile: Tile) -> bytes | None:
         return read_tile(tile, StoredHashReader(organisation.pk))
     except MissingHashError as exc:
         raise _inconsistent(organisation, f"{tile.path}: {exc}") from None
+
+
+# -- the member's lookup ---------------------------------------------------------------------
+
+
+@dataclass
+class Lookup:
+    """What the lookup page shows: the entry, its proof, the checkpoint, and the verdict."""
+
+    query: str
+    kind: str = ""  # "index", "receipt" (a tlog-proof file) or "code" (a ballot receipt code)
+    proof: InclusionProof | None = None
+    checkpoint: str | None = None
+    ok: bool = False
+    reason: str = ""
+    receipt: str | None = None
+
+    @property
+    def entry_json(self) -> str:
+        if self.proof is None:
+            return ""
+        return json.dumps(json.loads(self.proof.entry), indent=2, ensure_ascii=False)
+
+
+def _find_receipt_code(organisation: Organisation, code: str) -> int | None:
+    digests = [hashlib.sha256(code.encode("utf-8")).hexdigest()]
+    if re.fullmatch(r"[0-9a-f]{64}", code):
+        digests.append(code)
+    size = signed_size(organisation)
+    for digest in digests:
+        index = (
+            Entry.objects.filter(
+                organisation=organisation,
+                entry_type="ballot.cast",
+                index__isnull=False,
+                index__lt=size,
+                data__contains=f'"receipt":"{digest}"',
+            )
+            .order_by("-index")
+            .values_list("index", flat=True)
+            .first()
+        )
+        if index is not None:
+            return index
+    return None
+
+
+def look_up(organisation: Organisation, query: str) -> Lookup:
+    """Check an entry index, a pasted tlog-proof receipt, or a secret ballot's receipt code."""
+    text = query.replace("\r\n", "\n").strip()
+    result = Lookup(query=text)
+    if not text:
+        result.reason = "Enter an entry number, a receipt code or a receipt file's text."
+        return result
+    if text.startswith("c2sp.org/tlog-proof@v1"):
+        result.kind = "receipt"
+        receipt_text = text + "\n"
+        try:
+            parsed = parse_receipt(receipt_text)
+        except ReceiptError as exc:
+            result.reason = f"This is not a readable receipt: {exc}"
+            return result
+        result.checkpoint = parsed.checkpoint_note
+        try:
+            result.proof = prove_inclusion(organisation, parsed.index)
+        except (InvalidInputError, RecordInconsistentError) as exc:
+            result.reason = f"The receipt names entry {parsed.index}, but {exc.message}"
+            return result
+        try:
+            checkpoint = verify_receipt(
+                receipt_text, entry=result.proof.entry, verifier=verifier(organisation)
+            )
+        except (ReceiptError, NoteError, ValueError) as exc:
+            result.reason = f"Your receipt does not check out: {exc}"
+            return result
+        try:
+            prove_consistency(organisation, checkpoint.size)
+        except (InvalidInputError, RecordInconsistentError) as exc:
+            result.reason = (
+                f"The receipt's checkpoint (size {checkpoint.size}) is signed, but the log "
+                f"cannot prove it still contains it: {exc.message}"
+            )
+            return result
+        result.ok = True
+        result.reason = (
+            f"Your receipt checks out: entry {parsed.index} is in the log, proven against the "
+            f"checkpoint of size {checkpoint.size} signed by {organisation.slug}'s log key, "
+            f"and that checkpoint is consistent with the latest one."
+        )
+        return result
+    if text.isdigit():
+        result.kind = "index"
+        index = int(text)
+    else:
+        result.kind = "code"
+        found = _find_receipt_code(organisation, text)
+        if found is None:
+            result.reason = (
+                "No ballot with this receipt code is in the signed log. Check the code; a ballot "
+                "cast in the last few seconds appears once the next checkpoint is signed."
+            )
+            return result
+        index = found
+    try:
+        result.proof = prove_inclusion(organisation, index)
+    except (InvalidInputError, RecordInconsistentError) as exc:
+        result.reason = exc.message
+        return result
+    result.checkpoint = result.proof.checkpoint
+    assert result.checkpoint is not None
+    result.receipt = create_receipt(index, result.proof.proof, result.checkpoint)
+    result.ok = True
+    what = "Your ballot" if result.kind == "code" else f"Entry {index}"
+    result.reason = (
+        f"{what} checks out: entry {index} is proven in the log of "
+        f"{result.proof.size} entries, against the checkpoint signed by the log key."
+    )
+    return result
