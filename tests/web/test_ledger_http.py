@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from konsilo.record import Checkpoint as CheckpointText
 from konsilo.record import (
     TileHashReader,
     decode_entry_bundle,
@@ -24,7 +25,6 @@ from konsilo.record import (
     verify_inclusion,
     verify_receipt,
 )
-from konsilo.record import Checkpoint as CheckpointText
 from konsilo.web.ledger import keys, selectors
 from konsilo.web.ledger.actions import append
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile
@@ -97,7 +97,7 @@ def test_every_tile_is_served_and_rehashes_to_the_checkpoint_root(log: Federatio
         served[t.path] for t in tiles_for_size(size) if t.level == 0
     )
     assert root_from_leaf_hashes(leaves) == checkpoint.root
-    reader = TileHashReader(size, lambda p: served.get(p))
+    reader = TileHashReader(size, served.get)
     assert tree_root(size, reader) == checkpoint.root
 
 
@@ -179,7 +179,8 @@ def test_consistency_proofs_verify_with_the_pure_package(log: Federation) -> Non
             proof=[base64.b64decode(h) for h in body["proof"]],
         )
     status, body = _api("/proof/consistency?old=0&new=10")
-    assert status == 200 and body["proof"] == []
+    assert status == 200
+    assert body["proof"] == []
 
 
 def test_a_receipt_verifies_offline(log: Federation) -> None:
@@ -196,7 +197,8 @@ def test_a_receipt_verifies_offline(log: Federation) -> None:
 def test_the_log_summary_names_the_key_and_the_latest_checkpoint(log: Federation) -> None:
     status, body = _api("")
     assert status == 200
-    assert body["size"] == 627 and body["origin"] == "127.0.0.1/log/fed"
+    assert body["size"] == 627
+    assert body["origin"] == "127.0.0.1/log/fed"
     assert body["verifier_key"] == selectors.verifier(log.org).vkey
 
 
