@@ -21,7 +21,7 @@ from konsilo.record import (
 )
 from konsilo.web.councils import actions
 from konsilo.web.ledger import selectors
-from konsilo.web.ledger.actions import LedgerError, append
+from konsilo.web.ledger.actions import LedgerError, append, forget_worker_state
 from konsilo.web.ledger.entries import format_time
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile, WorkerHeartbeat
 from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
@@ -149,6 +149,7 @@ def test_an_unlinkable_entry_cannot_name_its_actor(fed: Federation) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_write_path_sequences_on_commit_when_no_worker_runs() -> None:
+    forget_worker_state()  # no worker seen in the last second by an earlier test
     org = actions.create_organisation(actor=None, slug="solo", name="Solo", levels=["base"])
     assert not Entry.objects.filter(organisation=org, index__isnull=True).exists()
     assert selectors.signed_size(org) == 2
@@ -165,6 +166,7 @@ def test_the_write_path_leaves_sequencing_to_a_live_worker() -> None:
 
     tick("w-1")
     assert selectors.signed_size(org) == 2
+    forget_worker_state()
 
 
 @pytest.mark.django_db(transaction=True)

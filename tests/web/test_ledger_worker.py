@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from konsilo.web.councils import actions
 from konsilo.web.ledger import selectors
-from konsilo.web.ledger.actions import append, worker_alive
+from konsilo.web.ledger.actions import append, forget_worker_state, worker_alive
 from konsilo.web.ledger.models import Entry, WorkerHeartbeat
 from konsilo.web.worker import Worker, enqueue_periodic_tasks, tick
 
@@ -43,6 +43,7 @@ def test_a_round_records_a_heartbeat_and_sequences_every_log(db: None) -> None:
     assert tick("w-test") == 1
     assert worker_alive()
     assert selectors.signed_size(org) == 2
+    forget_worker_state()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -51,7 +51,7 @@ def enqueue_periodic_tasks() -> int:
 def tick(worker_id: str) -> int:
     """One round: heartbeat, sequence every log, enqueue the periodic tasks."""
     heartbeat(worker_id)
-    signed = sequence_all()
+    signed = sequence_all(drain=False)
     enqueue_periodic_tasks()
     return signed
 

@@ -171,16 +171,30 @@ def prove_inclusion(
     Against a signed size the proof is checked with the signed root; at any other size the
     root is read from the stored tiles (prove it with a consistency proof to a checkpoint).
     """
-    size = _check_size(organisation, size, "size")
+    latest = require_checkpoint(organisation)
+    if size is None:
+        size = latest.size
+    elif size < 0 or size > latest.size:
+        raise InvalidInputError(
+            f"size: expected a tree size from 0 to {latest.size} (the last signed "
+            f"checkpoint), got {size}",
+            field="size",
+        )
     if index < 0 or index >= size:
         raise InvalidInputError(
             f"index: expected an entry index below the tree size {size}, got {index}",
             field="index",
         )
-    entry = get_entry(organisation, index)
-    body = bytes(entry.body)
+    raw = (
+        Entry.objects.filter(organisation=organisation, index=index)
+        .values_list("body", flat=True)
+        .first()
+    )
+    if raw is None:
+        raise _inconsistent(organisation, f"entry {index} is missing from the stored record")
+    body = bytes(raw)
     reader = StoredHashReader(organisation.pk)
-    checkpoint = checkpoint_of_size(organisation, size)
+    checkpoint = latest if latest.size == size else checkpoint_of_size(organisation, size)
     try:
         proof = inclusion_proof(index, size, reader)
         root = bytes(checkpoint.root) if checkpoint else tree_root(size, reader)

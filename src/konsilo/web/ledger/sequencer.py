@@ -92,30 +92,43 @@ def _ensure_state(organisation: Any) -> None:
         pass  # another sequencer created it first
 
 
-def sequence(organisation: Any, *, batch_size: int = DEFAULT_BATCH) -> list[str]:
-    """Sequence every pending entry of the organisation; return the checkpoint notes signed."""
+def sequence(
+    organisation: Any, *, batch_size: int = DEFAULT_BATCH, drain: bool = True
+) -> list[str]:
+    """Sequence the organisation's pending entries; return the checkpoint notes signed.
+
+    With ``drain`` (the write path) it goes on until nothing is pending, so that entries
+    whose writer found the lock taken are never left behind. Without it (the worker, which
+    comes back every few seconds) it stops after a batch that was not full, so that batches
+    grow with the load instead of chasing every new entry.
+    """
     _ensure_state(organisation)
     notes = []
     while True:
-        note = _sequence_batch(organisation, batch_size)
+        note, count = _sequence_batch(organisation, batch_size)
         if note is None:
             return notes
         notes.append(note)
+        if not drain and count < batch_size:
+            return notes
 
 
-def sequence_all(*, batch_size: int = DEFAULT_BATCH) -> int:
+def sequence_all(*, batch_size: int = DEFAULT_BATCH, drain: bool = True) -> int:
     """Sequence the pending entries of every organisation; return the checkpoints signed."""
     ids = set(Entry.objects.filter(index__isnull=True).values_list("organisation_id", flat=True))
     signed = 0
     for organisation in Organisation.objects.filter(pk__in=ids):
         try:
-            signed += len(sequence(organisation, batch_size=batch_size))
+            signed += len(sequence(organisation, batch_size=batch_size, drain=drain))
         except SequencerRefusedError:
             continue  # logged at ERROR; the other organisations' logs go on
     return signed
 
 
-def _sequence_batch(organisation: Any, batch_size: int) -> str | None:
+def _sequence_batch(organisation: Any, batch_size: int) -> tuple[str | None, int]:
+    pending = Entry.objects.filter(organisation_id=organisation.pk, index__isnull=True)
+    if not connection.in_atomic_block and not pending.exists():
+        return None, 0  # nothing to do: no lock taken, no transaction to commit
     with transaction.atomic():
         state = (
             LogState.objects.select_for_update(skip_locked=True)
@@ -123,16 +136,16 @@ def _sequence_batch(organisation: Any, batch_size: int) -> str | None:
             .first()
         )
         if state is None:
-            return None  # another sequencer holds the lock; it loops until nothing is pending
+            return None, 0  # another sequencer holds the lock; it loops until nothing is pending
         rows = list(
             Entry.objects.filter(organisation_id=organisation.pk, index__isnull=True)
             .order_by("pk")
             .values_list("pk", "entry_type", "council", "actor", "recorded_at", "data")[:batch_size]
         )
         if not rows:
-            return None
+            return None, 0
         secrets.SystemRandom().shuffle(rows)
-        return _append_batch(organisation, state, rows)
+        return _append_batch(organisation, state, rows), len(rows)
 
 
 def _last_signed(organisation: Any) -> Checkpoint | None:
