@@ -101,6 +101,13 @@ def test_every_tile_is_served_and_rehashes_to_the_checkpoint_root(log: Federatio
     assert tree_root(size, reader) == checkpoint.root
 
 
+def test_tiles_answer_head_requests(log: Federation) -> None:
+    response = Client().head("/log/fed/tile/0/000")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert Client().head("/log/fed/checkpoint").status_code == 200
+
+
 def test_tiles_beyond_the_signed_tree_are_not_found(log: Federation) -> None:
     append_one(log.org)  # pending: never served
     for path in [

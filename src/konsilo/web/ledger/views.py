@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from konsilo.record import TileError, parse_tile_path
 from konsilo.web.councils.selectors import list_organisations_for_user
@@ -31,7 +31,7 @@ def _refusal(exc: KonsiloError) -> HttpResponse:
     return _plain(exc.message + "\n", status=exc.status)
 
 
-@require_GET
+@require_safe
 def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         organisation = selectors.get_log_organisation(slug=slug)
@@ -40,7 +40,7 @@ def checkpoint(request: HttpRequest, slug: str) -> HttpResponse:
         return _refusal(exc)
 
 
-@require_GET
+@require_safe
 def verifier_key(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         organisation = selectors.get_log_organisation(slug=slug)
@@ -49,7 +49,7 @@ def verifier_key(request: HttpRequest, slug: str) -> HttpResponse:
         return _refusal(exc)
 
 
-@require_GET
+@require_safe
 def tile(request: HttpRequest, slug: str, path: str) -> HttpResponse:
     try:
         organisation = selectors.get_log_organisation(slug=slug)
@@ -67,7 +67,7 @@ def tile(request: HttpRequest, slug: str, path: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def receipt(request: HttpRequest, slug: str, index: int) -> HttpResponse:
     try:
         organisation = selectors.get_log_organisation(slug=slug)
@@ -79,7 +79,7 @@ def receipt(request: HttpRequest, slug: str, index: int) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("org", "").strip()
     if slug:
