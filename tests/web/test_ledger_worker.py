@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -14,6 +19,7 @@ from konsilo.web.ledger import selectors
 from konsilo.web.ledger.actions import append, forget_worker_state, worker_alive
 from konsilo.web.ledger.models import Entry, WorkerHeartbeat
 from konsilo.web.worker import Worker, enqueue_periodic_tasks, tick
+from tests.cli.test_cli import _sqlite_env
 
 PERIODIC = "tests.web.test_ledger_worker.count_a_round"
 RUNS: list[int] = []
@@ -74,3 +80,36 @@ def test_the_worker_runs_tasks_and_sequences_until_stopped(
     assert not thread.is_alive()
     assert RUNS
     assert not WorkerHeartbeat.objects.filter(worker_id="w-thread").exists()
+
+
+def test_konsilo_worker_sequences_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = _sqlite_env(tmp_path)
+    setup = (
+        "from konsilo.cli.main import setup_django, migrate; setup_django(); migrate();"
+        "from django.utils import timezone;"
+        "from konsilo.web.ledger.models import WorkerHeartbeat;"
+        "WorkerHeartbeat.objects.create(worker_id='other', seen_at=timezone.now());"
+        "from konsilo.web.councils import actions;"
+        "actions.create_organisation(actor=None, slug='solo', name='Solo', levels=['base'])"
+    )
+    subprocess.run([sys.executable, "-c", setup], env=env, check=True, timeout=120)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "konsilo.cli", "worker", "--interval", "0.2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    database = sqlite3.connect(tmp_path / "data" / "konsilo.sqlite3")
+    try:
+        deadline = time.monotonic() + 60
+        while not database.execute("SELECT COUNT(*) FROM ledger_checkpoint").fetchone()[0]:
+            assert worker.poll() is None, worker.stderr.read() if worker.stderr else ""
+            assert time.monotonic() < deadline, "the worker signed no checkpoint"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert "konsilo worker" in out
+    beats = database.execute("SELECT worker_id FROM ledger_workerheartbeat").fetchall()
+    assert beats == [("other",)]  # its own heartbeat is gone
+    pending = database.execute("SELECT COUNT(*) FROM ledger_entry WHERE `index` IS NULL")
+    assert pending.fetchone()[0] == 0
