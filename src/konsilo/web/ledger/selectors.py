@@ -42,7 +42,7 @@ from konsilo.web.councils.models import Organisation
 from konsilo.web.errors import ConflictError, InvalidInputError, NotFoundError
 from konsilo.web.ledger import keys
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState
-from konsilo.web.ledger.store import StoredHashReader
+from konsilo.web.ledger.store import StoredHashReader, entry_body, latest_signed
 
 logger = logging.getLogger("konsilo.record")
 
@@ -171,12 +171,17 @@ def prove_inclusion(
     Against a signed size the proof is checked with the signed root; at any other size the
     root is read from the stored tiles (prove it with a consistency proof to a checkpoint).
     """
-    latest = require_checkpoint(organisation)
+    latest = latest_signed(organisation.pk)
+    if latest is None:
+        raise NotFoundError(
+            f"the log of {organisation.slug!r} has no signed checkpoint yet", field="organisation"
+        )
+    latest_size, latest_root, latest_note = latest
     if size is None:
-        size = latest.size
-    elif size < 0 or size > latest.size:
+        size = latest_size
+    elif size < 0 or size > latest_size:
         raise InvalidInputError(
-            f"size: expected a tree size from 0 to {latest.size} (the last signed "
+            f"size: expected a tree size from 0 to {latest_size} (the last signed "
             f"checkpoint), got {size}",
             field="size",
         )
@@ -185,19 +190,18 @@ def prove_inclusion(
             f"index: expected an entry index below the tree size {size}, got {index}",
             field="index",
         )
-    raw = (
-        Entry.objects.filter(organisation=organisation, index=index)
-        .values_list("body", flat=True)
-        .first()
-    )
-    if raw is None:
+    body = entry_body(organisation.pk, index)
+    if body is None:
         raise _inconsistent(organisation, f"entry {index} is missing from the stored record")
-    body = bytes(raw)
     reader = StoredHashReader(organisation.pk)
-    checkpoint = latest if latest.size == size else checkpoint_of_size(organisation, size)
+    if size == latest_size:
+        signed: tuple[bytes, str] | None = (latest_root, latest_note)
+    else:
+        row = checkpoint_of_size(organisation, size)
+        signed = (bytes(row.root), row.note) if row else None
     try:
         proof = inclusion_proof(index, size, reader)
-        root = bytes(checkpoint.root) if checkpoint else tree_root(size, reader)
+        root = signed[0] if signed else tree_root(size, reader)
         verify_inclusion(index=index, size=size, leaf_hash=leaf_hash(body), proof=proof, root=root)
     except (ProofError, MissingHashError) as exc:
         raise _inconsistent(
@@ -210,7 +214,7 @@ def prove_inclusion(
         leaf_hash=leaf_hash(body),
         proof=proof,
         root=root,
-        checkpoint=checkpoint.note if checkpoint else None,
+        checkpoint=signed[1] if signed else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -21,7 +22,7 @@ from konsilo.record import (
     HashId,
     MissingHashError,
 )
-from konsilo.web.ledger.models import TreeTile
+from konsilo.web.ledger.models import Checkpoint, Entry, TreeTile
 
 _MASK = TILE_WIDTH - 1
 
@@ -41,16 +42,19 @@ def load_tiles(
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    # One statement of primary-key lookups; plain SQL, since this is the proofs' hot path.
+    # One statement of point lookups on the (organisation, level, index) key, joined with
+    # UNION ALL: an OR of conditions makes SQLite scan the whole table. Plain SQL, since this
+    # is the proofs' hot path.
     qn = connection.ops.quote_name
-    match = " OR ".join([f"({qn('level')} = %s AND {qn('index')} = %s)"] * len(wanted))
-    sql = (
+    one = (
         f"SELECT {qn('level')}, {qn('index')}, {qn('data')} FROM "  # noqa: S608
-        f"{qn(TreeTile._meta.db_table)} WHERE {qn('organisation_id')} = %s AND ({match})"
+        f"{qn(TreeTile._meta.db_table)} WHERE {qn('organisation_id')} = %s "
+        f"AND {qn('level')} = %s AND {qn('index')} = %s"
     )
-    params: list[int] = [organisation_id]
+    sql = " UNION ALL ".join([one] * len(wanted))
+    params: list[int] = []
     for level, index in wanted:
-        params += [level, index]
+        params += [organisation_id, level, index]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(level, index): bytes(data) for level, index, data in cursor.fetchall()}
@@ -100,3 +104,33 @@ class StoredHashReader:
             at = (first >> rest) * HASH_SIZE
             out.append(tile_pyramid(data)[rest][at : at + HASH_SIZE])
         return out
+
+
+def _one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return tuple(row) if row is not None else None
+
+
+def latest_signed(organisation_id: int) -> tuple[int, bytes, str] | None:
+    """(size, root, note) of the organisation's latest signed checkpoint, in one cheap query."""
+    qn = connection.ops.quote_name
+    row = _one(
+        f"SELECT {qn('size')}, {qn('root')}, {qn('note')} FROM "  # noqa: S608
+        f"{qn(Checkpoint._meta.db_table)} WHERE {qn('organisation_id')} = %s "
+        f"ORDER BY {qn('size')} DESC LIMIT 1",
+        [organisation_id],
+    )
+    return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
+
+
+def entry_body(organisation_id: int, index: int) -> bytes | None:
+    """The stored bytes of entry ``index``, None if there is no such sequenced entry."""
+    qn = connection.ops.quote_name
+    row = _one(
+        f"SELECT {qn('body')} FROM {qn(Entry._meta.db_table)} "  # noqa: S608
+        f"WHERE {qn('organisation_id')} = %s AND {qn('index')} = %s",
+        [organisation_id, index],
+    )
+    return None if row is None or row[0] is None else bytes(row[0])
