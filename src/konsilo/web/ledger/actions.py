@@ -94,7 +94,8 @@ def append(
 
     ``unlinkable=True`` (secret ballots and participation): the row gets a random primary
     key, no actor and no time of its own; the sequencer gives it its batch's time and
-    shuffles the batch, so nothing in the record links it to the member who acted.
+    shuffles it among the other unlinkable entries written around it, so nothing in the
+    record links it to the member who acted.
     """
     _require_transaction()
     if unlinkable and actor:
@@ -109,11 +110,34 @@ def append(
     )
     if unlinkable:
         entry.pk = _random_pk()
+        entry.position = _next_position()
     entry.pk = _insert(entry)
     entry._state.adding = False
     entry._state.db = connection.alias
     _sequence_on_commit(organisation)
     return entry
+
+
+def _next_position() -> int:
+    """A number from the counter that gives entries their ids: an unlinkable entry's place
+    among the writes, so that the sequencer keeps cause before effect."""
+    table = Entry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return int(cursor.fetchone()[0])
+        if connection.vendor == "sqlite":
+            # AUTOINCREMENT keeps the last id here; the next entry gets a higher one.
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+                [table, table],
+            )
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = %s RETURNING seq", [table]
+            )
+            return int(cursor.fetchone()[0])
+    raise LedgerError(f"unlinkable entries need PostgreSQL or SQLite, not {connection.vendor}")
 
 
 def _insert(entry: Entry) -> int:
@@ -129,8 +153,8 @@ def _insert(entry: Entry) -> int:
         entry.data,
     ]
     if entry.pk is not None:
-        columns.append("id")
-        values.append(entry.pk)
+        columns += ["id", "position"]
+        values += [entry.pk, entry.position]
     sql = (
         f"INSERT INTO {qn(Entry._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING {qn('id')}"
