@@ -371,7 +371,8 @@ for start in range(0, n, 50_000):
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    print(f"   exit {result.returncode}; {result.stdout.strip().splitlines()[-1:]}")
+    lines = result.stdout.strip().splitlines()
+    print(f"   exit {result.returncode}: {lines[0] if lines else result.stderr.strip()}")
     print(
         f"   {seconds:.1f} s ({args.verify_entries / seconds:,.0f} entries/s;"
         f" pure SHA-256 {rate:,.0f} leaf hashes/s)"
