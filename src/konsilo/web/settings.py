@@ -108,7 +108,7 @@ def _database() -> dict[str, object]:
         config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
         return config
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "konsilo.web.sqlite",  # django.db.backends.sqlite3 + a writers queue
         "NAME": DATA_DIR / "konsilo.sqlite3",
         "OPTIONS": {
             # IMMEDIATE takes the write lock when a transaction starts, so two writers queue

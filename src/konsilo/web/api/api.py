@@ -28,6 +28,7 @@ from konsilo.web.councils.models import (
     PolicyVersion,
 )
 from konsilo.web.errors import KonsiloError, NotFoundError, PermissionDeniedError
+from konsilo.web.ledger.api import router as ledger_router
 
 
 class BearerToken(HttpBearer):
@@ -561,3 +562,4 @@ def freeze_census(request: HttpRequest, slug: str, payload: s.CensusIn) -> Statu
 
 
 api.add_router("", router)
+api.add_router("/log", ledger_router)
