@@ -162,3 +162,73 @@ def federation(builder: RecordBuilder) -> dict[str, Any]:
         },
     )
     return {"members": members}
+
+
+def open_vote(
+    builder: RecordBuilder,
+    item: str,
+    *,
+    council: str = "bakery",
+    voters: Mapping[str, str] | None = None,
+    method: str = "motion",
+    rule: Mapping[str, Any] | None = None,
+    secret: bool = False,
+) -> int:
+    """Append vote.opened with a census of ``voters`` (member -> weight)."""
+    voters = dict(voters or {"m-ana": "1", "m-ben": "1"})
+    census = {"basis": "members_in_good_standing", "voters": len(voters), "weights": voters}
+    return builder.add(
+        "vote.opened",
+        {
+            "item": item,
+            "council": council,
+            "method": method,
+            "rule": dict(rule or {"rule": "simple_majority"}),
+            "options": ["yes", "no", "abstain"],
+            "secret": secret,
+            "policy_version": 1,
+            "census": census,
+            "closes_at": "2026-12-08T12:00:00Z",
+        },
+        council=council,
+    )
+
+
+def cast(
+    builder: RecordBuilder, item: str, voter: str, ballot: Mapping[str, Any], **kw: Any
+) -> int:
+    """Append an open ballot.cast (or a secret one with ``receipt=``)."""
+    data: dict[str, Any] = {"item": item, "weight": kw.pop("weight", "1"), "ballot": dict(ballot)}
+    if "receipt" in kw:
+        data["receipt"] = kw.pop("receipt")
+    else:
+        data["voter"] = voter
+    return builder.add("ballot.cast", data, actor="", **kw)
+
+
+def record_tally(
+    builder: RecordBuilder,
+    item: str,
+    ballots: list[tuple[Mapping[str, Any], str]],
+    *,
+    method: str = "motion",
+    rule: Mapping[str, Any] | None = None,
+) -> int:
+    """Append tally.recorded with the result counted from ``ballots`` by count_ballots."""
+    from fractions import Fraction
+
+    from konsilo.counting.tally import count_ballots
+
+    rule = dict(rule or {"rule": "simple_majority"})
+    result = count_ballots(method, rule, [(b, Fraction(w)) for b, w in ballots])
+    return builder.add(
+        "tally.recorded",
+        {
+            "item": item,
+            "method": method,
+            "rule": rule,
+            "result": canonical.loads(canonical.dumps(result)),
+            "ballots": len(ballots),
+        },
+        actor="",
+    )
