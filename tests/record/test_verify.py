@@ -367,3 +367,50 @@ def test_a_ballot_appended_after_the_tally_fails_at_the_ballot(fed: RecordBuilde
     assert report.failure is not None
     assert (report.failure.index, report.failure.code) == (index, "replay")
     assert "after its vote closed" in report.failure.reason
+
+
+# -- batches: the sequencer shuffles them, the replay orders them by the entries' times --------
+
+
+def _resign_in_batches(builder: RecordBuilder, entries: list[dict[str, object]], size: int) -> None:
+    builder.entries = [canonical.dumps({**e, "index": i}) for i, e in enumerate(entries)]
+    builder.checkpoints = []
+    for end in [*range(size, len(entries), size), len(entries)]:
+        builder.sign(builder.entries[:end])
+
+
+def test_a_shuffled_batch_replays_in_the_order_of_its_entries_times() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    entries = [canonical.loads(e) for e in builder.entries]
+    shuffled = [e for start in range(0, 12, 4) for e in reversed(entries[start : start + 4])]
+    assert shuffled[0]["type"] == "council.created"  # before the organisation exists
+    _resign_in_batches(builder, shuffled, 4)
+    report = _verify(builder)
+    assert report.ok, report.failure
+    assert report.summary.checkpoints == 3
+
+
+def test_secret_ballots_with_the_batch_time_replay_before_the_batch_tally() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1", secret=True)
+    batch_time = "2026-12-01T11:00:00.000000Z"  # the sequencer's time, after the tally's own
+    builder.add("ballot.participated", {"item": "i-1", "member": "m-ana"}, time=batch_time)
+    cast(builder, "i-1", "", YES, receipt="a" * 64, time=batch_time)
+    record_tally(builder, "i-1", [(YES, "1")])
+    entries = [canonical.loads(e) for e in builder.entries]
+    entries[-3:] = [entries[-1], entries[-2], entries[-3]]  # tally first, as a shuffle may put it
+    _resign_in_batches(builder, entries, len(entries) - 3)
+    report = _verify(builder)
+    assert report.ok, report.failure
+    assert report.summary.decisions_recounted == 1
+
+
+def test_an_open_ballot_timed_after_the_vote_closed_is_refused(fed: RecordBuilder) -> None:
+    open_vote(fed, "i-1")
+    index = cast(fed, "i-1", "m-ana", YES, time="2026-12-09T09:00:00.000000Z")
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "after the vote closed at 2026-12-08T12:00:00Z" in report.failure.reason

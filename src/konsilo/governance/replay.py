@@ -702,6 +702,11 @@ class Replay:
             if "receipt" in data:
                 raise _Refused("data.receipt: an open ballot names its voter, not a receipt")
             voter = _text(data, "voter")
+            if _after(entry.get("time"), vote.closes_at):
+                raise _Refused(
+                    f"an open ballot on item {vote.item!r} cast at {entry.get('time')}, after "
+                    f"the vote closed at {vote.closes_at}"
+                )
             if weights is not None:
                 if voter not in weights:
                     raise _Refused(f"data.voter: {voter!r} is not in the vote's census")
@@ -771,6 +776,18 @@ class Replay:
         vote.tallied_at = index
         vote.ballots.clear()
         self.decisions_recounted += 1
+
+
+def _after(time: Any, deadline: str) -> bool:
+    """Whether the entry time is after the deadline (both ISO instants; unknown: no)."""
+    try:
+        when = dt.datetime.fromisoformat(str(time))
+        limit = dt.datetime.fromisoformat(deadline)
+    except ValueError:
+        return False
+    if when.tzinfo is None or limit.tzinfo is None:
+        return False
+    return when > limit
 
 
 def _canonical_result(result: Any) -> bytes:

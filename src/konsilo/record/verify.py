@@ -14,7 +14,10 @@ What is checked, in one pass over the entries in order:
   §2.1.4.1) is built from the stored subtree hashes and verified as §2.1.4.2 says;
 - every entry is covered by a signed checkpoint;
 - a `Replayer` (by default konsilo.governance.replay) applies each entry to the state so far
-  and refuses one that cannot apply, or whose recorded result it cannot reproduce.
+  and refuses one that cannot apply, or whose recorded result it cannot reproduce. The
+  sequencer shuffles the entries of each batch, so each signed batch (the entries between
+  two checkpoints) is replayed in the order of the entries' own times, secret ballots before
+  the batch's tallies (`_batch_order`), once its checkpoint has matched.
 
 The result is the first entry index where anything disagrees, with the reason
 (`VerificationFailure`), and a `VerificationSummary`. Ties at one index go to the most
@@ -454,6 +457,48 @@ def _check_consistency(
         )
 
 
+_UNLINKABLE = frozenset({"ballot.participated"})
+_AFTER_BALLOTS = frozenset({"tally.recorded"})
+_AFTER_TALLIES = frozenset({"mandate.derived", "delegation.voted"})
+
+
+def _batch_order(entry: Mapping[str, Any]) -> tuple[int, str, int]:
+    """Where an entry goes when its signed batch is replayed.
+
+    The sequencer shuffles every batch, so the order inside a batch means nothing. Entries
+    keep the time their action appended them, which gives the order of the actions; secret
+    ballots and participation (unlinkable) carry only the batch's time, but were cast while
+    their vote was open, so they come before the batch's tallies, and mandates after those.
+    """
+    kind = entry["type"]
+    if kind in _UNLINKABLE or (kind == "ballot.cast" and "receipt" in entry["data"]):
+        group = 1
+    elif kind in _AFTER_BALLOTS:
+        group = 2
+    elif kind in _AFTER_TALLIES:
+        group = 3
+    else:
+        group = 0
+    return group, entry["time"], entry["index"]
+
+
+def _replay_batch(run: _Run, batch: list[dict[str, Any]]) -> None:
+    """Replay one signed batch in `_batch_order`, up to the first failure found so far."""
+    if run.replayer is None or not batch:
+        return
+    limit = run.best[0] if run.best is not None else None
+    for entry in sorted(batch, key=_batch_order):
+        index = entry["index"]
+        if limit is not None and index >= limit:
+            continue
+        try:
+            run.replayer.apply(index, entry)
+        except ValueError as exc:
+            reason = f"{entry['type']}: {getattr(exc, 'reason', exc)}"
+            run.fail(_REPLAY, VerificationFailure(index, reason, "replay"))
+            return
+
+
 def _claimed_size(note: bytes) -> int | None:
     """The size an unverified checkpoint claims, if its text can be read at all."""
     try:
@@ -513,16 +558,13 @@ def verify_record(
     pending: VerificationFailure | None = None
     complete = True
     count = 0
+    batch: list[dict[str, Any]] = []
     for i, line in enumerate(source.read_entries()):
         count = i + 1
         store.append(hashlib.sha256(b"\x00" + line).digest())
         entry = _check_entry(run, i, line, source, org)
         if entry is not None and run.replaying and run.replayer is not None:
-            try:
-                run.replayer.apply(i, entry)
-            except ValueError as exc:
-                reason = f"{entry['type']}: {getattr(exc, 'reason', exc)}"
-                run.fail(_REPLAY, VerificationFailure(i, reason, "replay"))
+            batch.append(entry)
         if progress is not None and count % 65536 == 0:
             progress(count)
         if nxt is None or nxt.checkpoint is None or count != nxt.checkpoint.size:
@@ -531,6 +573,7 @@ def verify_record(
         assert signed.checkpoint is not None
         start = previous.size if previous else 0
         if store.root() != signed.checkpoint.root:
+            batch.clear()
             if pending is not None:
                 complete = False
                 break  # two mismatches in a row: the entries themselves changed
@@ -562,6 +605,8 @@ def verify_record(
         if previous is not None:
             _check_consistency(run, store, signed, previous)
         previous = signed.checkpoint
+        _replay_batch(run, batch)
+        batch.clear()
         if run.best is not None and run.best[0] < count:
             complete = False
             break  # every later problem would be at a later index
