@@ -9,7 +9,7 @@ import pytest
 
 from konsilo import canonical
 from konsilo.governance.replay import Replay, ReplayError
-from tests.record.records import RecordBuilder, cast, federation, open_vote, record_tally
+from tests.record.records import RecordBuilder, cast, derive, federation, open_vote, record_tally
 
 
 def _entries(builder: RecordBuilder) -> list[dict[str, Any]]:
@@ -415,3 +415,93 @@ def test_a_census_kept_as_a_long_text_is_read_through_read_text() -> None:
     index = cast(builder, "i-1", "m-cy", YES)
     err = _refusal(_entries(builder), read_text=builder.texts.get)
     assert (err.index, "'m-cy' is not in the vote's census" in err.reason) == (index, True)
+
+
+# -- mandates ------------------------------------------------------------------------------
+
+
+def _instructed() -> RecordBuilder:
+    """Bakery votes yes 2 : no 0 on its instruction; the congress-level vote is in north."""
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-base")
+    cast(builder, "i-base", "m-ana", YES)
+    cast(builder, "i-base", "m-ben", YES)
+    record_tally(builder, "i-base", [(YES, "1"), (YES, "1")])
+    open_vote(builder, "i-top", council="north", voters={"bakery->north": "2", "press->north": "1"})
+    return builder
+
+
+def test_a_mandate_is_re_derived_and_the_delegation_vote_is_counted() -> None:
+    builder = _instructed()
+    _, mandate = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    [(ballot, weight)] = mandate.votes
+    builder.add(
+        "delegation.voted",
+        {
+            "item": "i-top",
+            "delegation": "bakery->north",
+            "ballot": ballot,
+            "weight": str(weight),
+            "cast_by": "system",
+            "explanation": "bound",
+        },
+    )
+    record_tally(builder, "i-top", [(YES, "2")])
+    replay = _replay(_entries(builder))
+    assert replay.counts()["mandates_rederived"] == 1
+    assert replay.counts()["decisions_recounted"] == 2
+
+
+def test_a_recorded_mandate_that_does_not_follow_from_the_base_vote_is_refused() -> None:
+    builder = _instructed()
+    forged = {"votes": [{"ballot": NO, "weight": "2"}]}
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], forge=forged)
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "recorded mandate of bakery->north on item 'i-top' differs" in err.reason
+
+
+def test_a_base_vote_with_more_ballots_than_its_tally_counted_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "3")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "more than the tally of 'i-base'" in err.reason
+
+
+def test_a_mandate_for_a_base_that_never_voted_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-nowhere", ballots=[(YES, "2")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "no tally of the base's item 'i-nowhere'" in err.reason
+
+
+def test_a_delegation_vote_against_its_binding_mandate_is_refused() -> None:
+    builder = _instructed()
+    derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    index = builder.add(
+        "delegation.voted",
+        {
+            "item": "i-top",
+            "delegation": "bakery->north",
+            "ballot": NO,
+            "weight": "2",
+            "cast_by": "m-ana",
+            "explanation": "own judgement",
+        },
+    )
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "against its binding mandate" in err.reason
+
+
+def test_a_mandate_of_a_delegation_that_does_not_exist_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(
+        builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], delegation="north->bakery"
+    )
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "'north' sends no delegation to 'bakery'" in err.reason

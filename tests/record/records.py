@@ -232,3 +232,59 @@ def record_tally(
         },
         actor="",
     )
+
+
+def derive(
+    builder: RecordBuilder,
+    *,
+    item: str,
+    base_item: str,
+    ballots: list[tuple[Mapping[str, Any], str]],
+    delegation: str = "bakery->north",
+    weight: str = "2",
+    mode: str = "bound_majority",
+    forge: Mapping[str, Any] | None = None,
+) -> tuple[int, Any]:
+    """Append mandate.derived, derived with konsilo.governance.mandates; return (index, mandate)."""
+    import datetime as dt
+    from fractions import Fraction
+
+    from konsilo.governance.mandates import BaseVote, MandatePolicy, derive_mandate
+
+    policy = MandatePolicy(mode=mode)
+    base = BaseVote(
+        base=delegation.split("->", maxsplit=1)[0],
+        item=base_item,
+        content_hash="h-1",
+        method="motion",
+        ballots=tuple((dict(b), Fraction(w)) for b, w in ballots),
+        eligible=3,
+        closed_at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+    )
+    mandate = derive_mandate(
+        base,
+        delegation=delegation,
+        content_hash="h-1",
+        weight=Fraction(weight),
+        policy=policy,
+        item=item,
+    )
+    recorded = canonical.loads(canonical.dumps(mandate))
+    recorded.update(forge or {})
+    index = builder.add(
+        "mandate.derived",
+        {
+            "item": item,
+            "delegation": delegation,
+            "policy": canonical.loads(canonical.dumps(policy)),
+            "base_vote": canonical.loads(canonical.dumps(base)),
+            "content_hash": "h-1",
+            "weight": weight,
+            "seats": None,
+            "seed": None,
+            "window": None,
+            "mandate": recorded,
+        },
+        actor="",
+    )
+    return index, mandate

@@ -29,6 +29,7 @@ from konsilo.record.verify import (
 from tests.record.records import (
     RecordBuilder,
     cast,
+    derive,
     entry_bytes,
     federation,
     open_vote,
@@ -414,3 +415,14 @@ def test_an_open_ballot_timed_after_the_vote_closed_is_refused(fed: RecordBuilde
     assert report.failure is not None
     assert (report.failure.index, report.failure.code) == (index, "replay")
     assert "after the vote closed at 2026-12-08T12:00:00Z" in report.failure.reason
+
+
+def test_mandates_are_re_derived_and_counted_in_the_summary(fed: RecordBuilder) -> None:
+    open_vote(fed, "i-base")
+    cast(fed, "i-base", "m-ana", YES)
+    cast(fed, "i-base", "m-ben", NO)
+    record_tally(fed, "i-base", [(YES, "1"), (NO, "1")])
+    derive(fed, item="i-top", base_item="i-base", ballots=[(YES, "1"), (NO, "1")])
+    report = _verify(fed)
+    assert report.ok, report.failure
+    assert (report.summary.decisions_recounted, report.summary.mandates_rederived) == (1, 1)

@@ -52,6 +52,14 @@ from konsilo.governance._catalogue import DECISION_TYPES
 from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
 from konsilo.governance.errors import GovernanceError
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
+from konsilo.governance.mandates import (
+    BaseVote,
+    Mandate,
+    MandatePolicy,
+    VoteWindow,
+    derive_mandate,
+    group_ballots,
+)
 from konsilo.governance.policy import PolicyVersion, validate
 
 __all__ = [
@@ -168,6 +176,8 @@ class VoteState:
     ballots: dict[str, tuple[Mapping[str, Any], Fraction]] = field(default_factory=dict)
     participated: set[str] = field(default_factory=set)
     tallied_at: int | None = None
+    counted: tuple[tuple[Mapping[str, Any], Fraction], ...] = ()
+    result: Any = None
 
 
 def _canonical(value: Any) -> bytes:
@@ -271,7 +281,11 @@ class Replay:
             "ballot.participated": self._ballot_participated,
             "tally.recorded": self._tally_recorded,
             "vote.extended": self._vote_extended,
+            "mandate.derived": self._mandate_derived,
+            "delegation.voted": self._delegation_voted,
         }
+        self.mandates: dict[tuple[str, str], Mandate] = {}
+        self._last_mandate: dict[str, Mandate] = {}
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -774,8 +788,179 @@ class Replay:
                 f"{len(ballots)} ballots"
             )
         vote.tallied_at = index
+        vote.counted = group_ballots(ballots)
+        vote.result = result
         vote.ballots.clear()
+        vote.participated.clear()
         self.decisions_recounted += 1
+
+    # -- mandates ---------------------------------------------------------------------------
+
+    def _delegation(self, data: Mapping[str, Any]) -> tuple[str, str, str]:
+        key = _text(data, "delegation")
+        lower, arrow, higher = key.partition("->")
+        graph = self._require_graph()
+        if not arrow or lower not in graph or higher not in graph:
+            raise _Refused(f"data.delegation: expected '<lower>-><higher>' councils, got {key!r}")
+        if higher not in graph.parents(lower):
+            raise _Refused(f"data.delegation: {lower!r} sends no delegation to {higher!r}")
+        return key, lower, higher
+
+    def _mandate_derived(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key, lower, _ = self._delegation(data)
+        item = _text(data, "item")
+        recorded = data.get("mandate")
+        if not isinstance(recorded, Mapping):
+            raise _Refused(f"data.mandate: expected an object, got {recorded!r}")
+        policy = _mandate_policy(data.get("policy"))
+        raw_vote = data.get("base_vote")
+        base_vote = None
+        if raw_vote is not None:
+            base_item = raw_vote.get("item") if isinstance(raw_vote, Mapping) else None
+            tallied = self.votes.get(base_item) if isinstance(base_item, str) else None
+            if tallied is None or tallied.tallied_at is None:
+                raise _Refused(
+                    f"data.base_vote: the record holds no tally of the base's item {base_item!r}"
+                )
+            if tallied.council and tallied.council != lower:
+                raise _Refused(
+                    f"data.base_vote: item {base_item!r} was voted in {tallied.council!r}, "
+                    f"not in the base {lower!r}"
+                )
+            base_vote = _base_vote(raw_vote, tallied.result)
+            # Every ballot carried up was counted in the base's tally (a secondary member's
+            # ballot counts there but carries no weight up, so it may be missing here).
+            counted = {_canonical(dict(b)): w for b, w in tallied.counted}
+            for ballot, weight in base_vote.ballots:
+                if weight > counted.get(_canonical(dict(ballot)), Fraction(0)):
+                    raise _Refused(
+                        f"data.base_vote: {weight} for {_canonical(dict(ballot)).decode()} is "
+                        f"more than the tally of {base_item!r} at entry {tallied.tallied_at} "
+                        "counted"
+                    )
+        seats = data.get("seats")
+        mandate = derive_mandate(
+            base_vote,
+            delegation=key,
+            content_hash=_text(data, "content_hash"),
+            weight=_fraction(data.get("weight"), "data.weight"),
+            policy=policy,
+            item=item,
+            method=str(recorded.get("method", "motion")),
+            window=_window(data.get("window")),
+            previous=self._last_mandate.get(key),
+            seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
+            seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
+        )
+        if _canonical_result(mandate) != _canonical(dict(recorded)):
+            raise _Refused(
+                f"the recorded mandate of {key} on item {item!r} differs from the one derived "
+                f"from the base's tally and the policy ({mandate.status}: "
+                f"{mandate.explanation})"
+            )
+        self.mandates[(item, key)] = mandate
+        if mandate.instructed:
+            self._last_mandate[key] = mandate
+        self.mandates_rederived += 1
+
+    def _delegation_voted(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key, _, higher = self._delegation(data)
+        item = _text(data, "item")
+        ballot = data.get("ballot")
+        if not isinstance(ballot, Mapping):
+            raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
+        weight = _fraction(data.get("weight"), "data.weight")
+        mandate = self.mandates.get((item, key))
+        if mandate is not None and mandate.binding:
+            cast = {(_canonical(dict(b)), w) for b, w in mandate.votes}
+            if (_canonical(dict(ballot)), weight) not in cast:
+                raise _Refused(
+                    f"{key} votes {_canonical(dict(ballot)).decode()} with weight {weight} on "
+                    f"item {item!r}, against its binding mandate"
+                )
+        vote = self.votes.get(item)
+        if vote is not None:
+            if vote.tallied_at is not None:
+                raise _Refused(f"the vote on item {item!r} closed at entry {vote.tallied_at}")
+            if vote.council and vote.council != higher:
+                raise _Refused(
+                    f"{key} votes in {higher!r}, but item {item!r} is in {vote.council!r}"
+                )
+            vote.ballots["d:" + key + ":" + _canonical(dict(ballot)).decode()] = (ballot, weight)
+
+
+def _instant(value: Any, where: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise _Refused(f"{where}: expected an ISO instant, got {value!r}") from None
+    if when.tzinfo is None:
+        raise _Refused(f"{where}: expected an instant with a time zone, got {value!r}")
+    return when
+
+
+def _mandate_policy(raw: Any) -> MandatePolicy:
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.policy: expected the mandate policy as an object, got {raw!r}")
+    values = dict(raw)
+    if "mandate.postponement_threshold" in values:
+        values["mandate.postponement_threshold"] = _fraction(
+            values["mandate.postponement_threshold"], "data.policy.mandate.postponement_threshold"
+        )
+    return MandatePolicy.from_policy(values)
+
+
+def _motion_rule(raw: Any) -> Any:
+    if isinstance(raw, Mapping):
+        from konsilo.counting.motion import MotionRule  # noqa: PLC0415 (only motions need it)
+
+        fraction = raw.get("fraction")
+        return MotionRule(
+            str(raw.get("kind")), None if fraction is None else _fraction(fraction, "rule")
+        )
+    return raw
+
+
+def _base_vote(raw: Any, result: Any) -> BaseVote:
+    """A `BaseVote` from its canonical data (``BaseVote.to_canonical``)."""
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.base_vote: expected an object or null, got {raw!r}")
+    try:
+        ballots = tuple(
+            (dict(b["ballot"]), _fraction(b["weight"], "data.base_vote.ballots.weight"))
+            for b in raw["ballots"]
+        )
+        quorum = raw.get("quorum")
+        return BaseVote(
+            base=str(raw["base"]),
+            item=str(raw["item"]),
+            content_hash=str(raw["content_hash"]),
+            method=str(raw["method"]),
+            ballots=ballots,
+            eligible=_fraction(raw["eligible"], "data.base_vote.eligible"),
+            closed_at=_instant(raw["closed_at"], "data.base_vote.closed_at"),
+            quorum=None if quorum is None else _fraction(quorum, "data.base_vote.quorum"),
+            rule=_motion_rule(raw.get("rule", "simple_majority")),
+            result=result,
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _Refused(f"data.base_vote: expected BaseVote data, missing or wrong {exc}") from None
+
+
+def _window(raw: Any) -> VoteWindow | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.window: expected an object or null, got {raw!r}")
+    return VoteWindow(
+        instruction_deadline=_instant(raw.get("instruction_deadline"), "data.window"),
+        opens_at=_instant(raw.get("opens_at"), "data.window"),
+        closes_at=_instant(raw.get("closes_at"), "data.window"),
+    )
 
 
 def _after(time: Any, deadline: str) -> bool:
