@@ -577,10 +577,15 @@ def verify_record(
             if pending is not None:
                 complete = False
                 break  # two mismatches in a row: the entries themselves changed
+            span = (
+                f"entry {start} does"
+                if start == count - 1
+                else f"entries {start} to {count - 1} do"
+            )
             pending = VerificationFailure(
                 start,
-                f"entries {start} to {count - 1} do not hash to the signed root of "
-                f"{signed.label} (size {count}): the entries are not what the log signed",
+                f"{span} not hash to the signed root of {signed.label} (size {count}): "
+                "the entries are not what the log signed",
                 "root_mismatch",
                 count,
             )
