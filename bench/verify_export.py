@@ -16,6 +16,7 @@ the tree's interior nodes with hashlib, which no verifier in Python can beat.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
@@ -201,6 +202,7 @@ def generate(folder: Path, total: int, batch: int) -> tuple[int, int]:
     store = LevelHashStore()
     checkpoints = 0
     sha = hashlib.sha256
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     with (folder / "entries.jsonl").open("wb") as out:
         for index, (kind, council, data) in enumerate(_events(total, rng)):
             entry = _encode(
@@ -210,8 +212,9 @@ def generate(folder: Path, total: int, batch: int) -> tuple[int, int]:
                     "org": ORG,
                     "council": council,
                     "actor": "operator" if not kind.startswith("ballot") else "",
-                    "time": f"2026-12-01T{(index // 3600) % 24:02d}:{(index // 60) % 60:02d}:"
-                    f"{index % 60:02d}.000000Z",
+                    "time": (start + dt.timedelta(milliseconds=index)).strftime(
+                        "%Y-%m-%dT%H:%M:%S.%fZ"
+                    ),
                     "data": data,
                 }
             ).encode()

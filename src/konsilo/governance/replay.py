@@ -58,7 +58,6 @@ from konsilo.governance.mandates import (
     MandatePolicy,
     VoteWindow,
     derive_mandate,
-    group_ballots,
 )
 from konsilo.governance.policy import PolicyVersion, validate
 
@@ -173,6 +172,7 @@ class VoteState:
     census: Mapping[str, Any]
     weights: Mapping[str, Fraction] | None = None
     closes_at: str = ""
+    closes: dt.datetime | None = None
     ballots: dict[str, tuple[Mapping[str, Any], Fraction]] = field(default_factory=dict)
     participated: set[str] = field(default_factory=set)
     tallied_at: int | None = None
@@ -208,13 +208,35 @@ def _req_date(data: Mapping[str, Any], name: str) -> dt.date:
     return value
 
 
+_FRACTIONS: dict[str, Fraction] = {}
+
+
 def _fraction(value: Any, where: str) -> Fraction:
+    if isinstance(value, str):
+        known = _FRACTIONS.get(value)  # weights repeat: "1" a million times
+        if known is not None:
+            return known
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Refused(f"{where}: expected an exact number, got {value!r}")
     try:
-        return Fraction(value)
+        parsed = Fraction(value)
     except (ValueError, ZeroDivisionError):
         raise _Refused(f"{where}: expected an exact number, got {value!r}") from None
+    if isinstance(value, str) and len(_FRACTIONS) < 4096:
+        _FRACTIONS[value] = parsed
+    return parsed
+
+
+def _grouped(
+    ballots: Sequence[tuple[Mapping[str, Any], Fraction]],
+) -> tuple[tuple[Mapping[str, Any], Fraction], ...]:
+    """Equal ballots merged with their weights added, sorted by canonical bytes."""
+    merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
+    for ballot, weight in ballots:
+        key = _canonical(ballot)
+        old = merged.get(key)
+        merged[key] = (ballot, weight if old is None else old[1] + weight)
+    return tuple(merged[k] for k in sorted(merged))
 
 
 def _default_count_ballots() -> CountBallots | None:
@@ -666,6 +688,7 @@ class Replay:
             census=census,
             weights=self._weights(census),
             closes_at=str(data.get("closes_at", "")),
+            closes=_maybe_instant(data.get("closes_at")),
         )
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
@@ -691,6 +714,7 @@ class Replay:
         if vote.tallied_at is not None:
             raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
         vote.closes_at = _text(data, "closes_at")
+        vote.closes = _maybe_instant(vote.closes_at)
 
     def _ballot_cast(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)
@@ -716,7 +740,7 @@ class Replay:
             if "receipt" in data:
                 raise _Refused("data.receipt: an open ballot names its voter, not a receipt")
             voter = _text(data, "voter")
-            if _after(entry.get("time"), vote.closes_at):
+            if _after(entry.get("time"), vote.closes):
                 raise _Refused(
                     f"an open ballot on item {vote.item!r} cast at {entry.get('time')}, after "
                     f"the vote closed at {vote.closes_at}"
@@ -788,7 +812,7 @@ class Replay:
                 f"{len(ballots)} ballots"
             )
         vote.tallied_at = index
-        vote.counted = group_ballots(ballots)
+        vote.counted = _grouped(ballots)
         vote.result = result
         vote.ballots.clear()
         vote.participated.clear()
@@ -963,16 +987,21 @@ def _window(raw: Any) -> VoteWindow | None:
     )
 
 
-def _after(time: Any, deadline: str) -> bool:
-    """Whether the entry time is after the deadline (both ISO instants; unknown: no)."""
+def _maybe_instant(value: Any) -> dt.datetime | None:
+    """An aware instant from ISO text, or None when it is not one."""
     try:
-        when = dt.datetime.fromisoformat(str(time))
-        limit = dt.datetime.fromisoformat(deadline)
+        when = dt.datetime.fromisoformat(str(value))
     except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _after(time: Any, deadline: dt.datetime | None) -> bool:
+    """Whether the entry time is after the deadline (unknown: no)."""
+    if deadline is None:
         return False
-    if when.tzinfo is None or limit.tzinfo is None:
-        return False
-    return when > limit
+    when = _maybe_instant(time)
+    return when is not None and when > deadline
 
 
 def _canonical_result(result: Any) -> bytes:

@@ -84,6 +84,14 @@ ENTRY_FIELDS = frozenset({"index", "type", "org", "council", "actor", "time", "d
 """The fields of every record entry (RECORD-CONTRACT §1), no more and no fewer."""
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_KINDS = (
+    ("type", str),
+    ("org", str),
+    ("council", str),
+    ("actor", str),
+    ("time", str),
+    ("data", dict),
+)
 
 # Ranks for failures at the same index: the most specific reason wins.
 _ENTRY, _CHECKPOINT, _ROOT, _REPLAY = 0, 1, 2, 3
@@ -373,8 +381,7 @@ def _check_entry(
             ),
         )
         return None
-    kinds = {"type": str, "org": str, "council": str, "actor": str, "time": str, "data": dict}
-    for name, kind in kinds.items():
+    for name, kind in _KINDS:
         if not isinstance(entry[name], kind):
             run.fail(
                 _ENTRY,
