@@ -169,3 +169,84 @@ def test_an_inserted_entry_row_fails_verification_at_its_index(
     assert code == 1
     assert summary["failure"]["index"] == k
     assert summary["failure"]["code"] == "root_mismatch"
+
+
+# -- a live log, as a witness checks it -----------------------------------------------------
+
+
+def _rewrite_history(fed: Federation, k: int) -> None:
+    """What an operator with the key could do: change entry k, rebuild the stored tree, append
+    one entry and sign the rewritten tree, bypassing the sequencer's own refusal."""
+    from konsilo.record import Checkpoint as SignedHead
+    from konsilo.record import leaf_hash, root_from_leaf_hashes, sign_checkpoint
+    from konsilo.web.ledger import keys, selectors
+    from konsilo.web.ledger.models import LogState
+    from tests.web.ledger_helpers import bodies, rebuild_tiles
+
+    entries = bodies(fed.org)
+    forged = canonical.loads(entries[k])
+    forged["data"]["name"] = "Someone Else"
+    entries[k] = canonical.dumps(forged)
+    extra = canonical.loads(entries[-1])
+    extra["index"] = len(entries)
+    entries.append(canonical.dumps(extra))
+    with transaction.atomic():
+        Entry.objects.filter(organisation=fed.org, index=k).update(body=entries[k])
+        last = Entry.objects.get(organisation=fed.org, index=len(entries) - 2)
+        Entry.objects.create(
+            organisation=fed.org,
+            index=len(entries) - 1,
+            entry_type=last.entry_type,
+            council=last.council,
+            actor=last.actor,
+            recorded_at=last.recorded_at,
+            data=last.data,
+            body=entries[-1],
+        )
+        rebuild_tiles(fed.org, entries)
+        origin = selectors.log_origin(fed.org)
+        root = root_from_leaf_hashes([leaf_hash(e) for e in entries])
+        note = sign_checkpoint(SignedHead(origin, len(entries), root), keys.signer_for(origin))
+        Checkpoint.objects.create(
+            organisation=fed.org,
+            size=len(entries),
+            root=root,
+            note=note,
+            signed_at=last.recorded_at,
+        )
+        LogState.objects.filter(organisation=fed.org).update(size=len(entries))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
+    live_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.personas import build_federation
+
+    fed = build_federation()  # sequenced after each action's commit
+    out = _export(tmp_path, "export", capsys)
+    [latest] = sorted((out / "checkpoints").iterdir())[-1:]
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    saved = witness / "fed.checkpoint"
+    saved.write_bytes(latest.read_bytes())
+    (witness / "fed.checkpoint.vkey").write_bytes((out / "verifier.key").read_bytes())
+    _more_history(fed)  # the log grows
+    url = f"{live_server.url}/log/fed"
+    code = main(["verify", "--url", url, "--since", str(saved), "--save", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0, result
+    assert (
+        result["old_size"]
+        < result["new_size"]
+        == Entry.objects.filter(organisation=fed.org).count()
+    )
+    assert saved.read_bytes() != latest.read_bytes()  # the witness moved on
+
+    k = _index_of(fed, "member.joined") + 1
+    _rewrite_history(fed, k)
+    code = main(["verify", "--url", url, "--since", str(saved)])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "is not consistent with the saved checkpoint" in printed
+    assert "history was rewritten" in printed

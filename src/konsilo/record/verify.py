@@ -290,8 +290,24 @@ def _no_float(text: str) -> Any:
     raise ValueError(f"a float {text} (canonical JSON has none)")
 
 
-_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).decode
-_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+_scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
+_encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# One reusable C encoder (the standard library builds a new one per call): entries are decoded
+# JSON, so there is nothing for cycle detection or a default hook to do.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _c_encode = _c_make_encoder(
+        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+
+    def _encode(value: Any) -> str:
+        return "".join(_c_encode(value, 0))
+
+else:  # pragma: no cover (CPython always has the C encoder)
+
+    def _encode(value: Any) -> str:
+        return _encoder.encode(value)
 
 
 @dataclass
@@ -356,11 +372,15 @@ def _check_entry(
 ) -> dict[str, Any] | None:
     """The decoded entry, or None after recording why it is refused."""
     try:
-        entry = _decode(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        entry, end = _scan(text, 0)
+    except StopIteration:
+        run.fail(_ENTRY, VerificationFailure(i, "not a JSON entry", "malformed_entry"))
+        return None
     except (UnicodeDecodeError, ValueError) as exc:
         run.fail(_ENTRY, VerificationFailure(i, f"not a JSON entry: {exc}", "malformed_entry"))
         return None
-    if not isinstance(entry, dict) or set(entry) != ENTRY_FIELDS:
+    if type(entry) is not dict or entry.keys() != ENTRY_FIELDS:
         got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
         run.fail(
             _ENTRY,
@@ -382,7 +402,7 @@ def _check_entry(
         )
         return None
     for name, kind in _KINDS:
-        if not isinstance(entry[name], kind):
+        if type(entry[name]) is not kind:
             run.fail(
                 _ENTRY,
                 VerificationFailure(
@@ -400,7 +420,7 @@ def _check_entry(
             ),
         )
         return None
-    if _encode(entry).encode("utf-8") != line:
+    if end != len(text) or _encode(entry) != text:
         run.fail(
             _ENTRY,
             VerificationFailure(
@@ -413,8 +433,8 @@ def _check_entry(
         return None
     if b'sha256"' in line:
         for name in long_text_references(entry["data"]):
-            text = source.read_text(name)
-            if text is None:
+            stored = source.read_text(name)
+            if stored is None:
                 run.fail(
                     _ENTRY,
                     VerificationFailure(
@@ -422,13 +442,13 @@ def _check_entry(
                     ),
                 )
                 return None
-            if hashlib.sha256(text).hexdigest() != name:
+            if hashlib.sha256(stored).hexdigest() != name:
                 run.fail(
                     _ENTRY,
                     VerificationFailure(
                         i,
                         f"long text {name} does not hash to its name "
-                        f"(SHA-256 {hashlib.sha256(text).hexdigest()})",
+                        f"(SHA-256 {hashlib.sha256(stored).hexdigest()})",
                         "long_text",
                     ),
                 )
