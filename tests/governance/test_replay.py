@@ -505,3 +505,13 @@ def test_a_mandate_of_a_delegation_that_does_not_exist_is_refused() -> None:
     err = _refusal(_entries(builder))
     assert err.index == index
     assert "'north' sends no delegation to 'bakery'" in err.reason
+
+
+def test_a_mandate_without_its_base_vote_cannot_be_re_derived() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    entries = _entries(builder)
+    del entries[index]["data"]["base_vote"]
+    err = _refusal(entries)
+    assert err.index == index
+    assert "expected the base's instruction vote" in err.reason

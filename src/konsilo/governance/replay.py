@@ -18,7 +18,14 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
   of each item are collected while its vote is open (a later ballot of the same voter or
   receipt replaces the earlier one), and each recorded tally is recounted with
-  ``konsilo.counting.tally.count_ballots``, comparing canonical bytes.
+  ``konsilo.counting.tally.count_ballots``, comparing canonical bytes; secret ballots may not
+  outnumber the members who took part, open ballots must come from the census with its
+  weight and before the vote closed;
+- ``mandate.derived``: the mandate is derived again with
+  `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
+  ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
+  the recorded one; ``delegation.voted`` must follow a binding mandate, and counts as a
+  ballot of the higher vote.
 
 An entry that cannot apply raises `ReplayError` with its index and the reason; the state is
 then no longer the record's, so replay stops there (as ``konsilo verify`` does). An entry
@@ -869,6 +876,11 @@ class Replay:
         if not isinstance(recorded, Mapping):
             raise _Refused(f"data.mandate: expected an object, got {recorded!r}")
         policy = _mandate_policy(data.get("policy"))
+        if "base_vote" not in data:
+            raise _Refused(
+                "data.base_vote: expected the base's instruction vote (BaseVote.to_canonical(), "
+                "or null when the base did not vote) to re-derive the mandate from"
+            )
         raw_vote = data.get("base_vote")
         base_vote = None
         if raw_vote is not None:
