@@ -259,3 +259,99 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
     assert code == 1
     assert "is not consistent with the saved checkpoint" in printed
     assert "history was rewritten" in printed
+
+
+# -- ballots --------------------------------------------------------------------------------
+
+
+def _has_decisions() -> bool:
+    try:
+        import konsilo.web.decisions.actions  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _vote_with_a_ballot_row_behind_its_back(tamper: bool) -> Federation:
+    """The Bakery votes openly; with ``tamper``, a Ballot row is slipped into the database
+    (no record entry) before the vote closes, so the tally counts one ballot more."""
+    import importlib
+
+    import time_machine
+
+    from konsilo.web.councils.models import Member
+    from tests.personas import build_federation
+
+    # Imported by name: the decisions app may not be in this build (see _has_decisions).
+    decisions = importlib.import_module("konsilo.web.decisions.actions")
+    tasks = importlib.import_module("konsilo.web.decisions.tasks")
+    ballot_model = importlib.import_module("konsilo.web.decisions.models").Ballot
+    support = importlib.import_module("tests.web.decisions_support")
+    start, window = support.START, support.WINDOW
+
+    fed = build_federation()
+    users = support.bakery_voters(fed)
+    with time_machine.travel(start, tick=False) as clock:
+        proposal = support.to_voting(fed, users, clock)
+        for user, choice in zip(users[:4], ["yes", "no", "no", "yes"], strict=True):
+            decisions.cast_ballot(actor=user, proposal=proposal, ballot={"choice": choice})
+        if tamper:
+            voted = ballot_model.objects.filter(proposal=proposal).values_list(
+                "member_id", flat=True
+            )
+            silent = Member.objects.filter(memberships__council__key="bakery").exclude(
+                pk__in=list(voted)
+            )[0]
+            ballot_model.objects.create(
+                proposal=proposal,
+                member=silent,
+                content={"choice": "yes"},
+                weight="1",
+                cast_at=start,
+                changed_at=start,
+            )
+        clock.shift(window)
+        assert tasks.close_due_votes.call() == 1
+    return fed
+
+
+@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
+@pytest.mark.django_db(transaction=True)
+def test_a_recorded_vote_is_recounted_from_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _vote_with_a_ballot_row_behind_its_back(tamper=False)
+    code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
+    assert code == 0, summary
+    assert summary["decisions_recounted"] == 1
+
+
+@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
+@pytest.mark.django_db(transaction=True)
+def test_a_ballot_row_slipped_in_behind_the_tally_fails_at_the_tally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fed = _vote_with_a_ballot_row_behind_its_back(tamper=True)
+    tally = _index_of(fed, "tally.recorded")
+    code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
+    assert code == 1
+    assert summary["failure"]["index"] == tally
+    assert summary["failure"]["code"] == "replay"
+    assert "holds 4 ballots that count" in summary["failure"]["reason"]
+    assert "the tally says 5" in summary["failure"]["reason"]
+
+
+@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_ballot_entry_fails_verification_at_its_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fed = _vote_with_a_ballot_row_behind_its_back(tamper=False)
+    k = _index_of(fed, "ballot.cast") + 1
+    forged = canonical.loads(_body(k, fed))
+    forged["data"]["ballot"] = {"choice": "abstain"}
+    Entry.objects.filter(organisation=fed.org, index=k).update(body=canonical.dumps(forged))
+    code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
+    assert code == 1
+    assert summary["failure"]["index"] == k
+    assert summary["failure"]["code"] == "root_mismatch"
