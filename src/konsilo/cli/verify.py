@@ -389,9 +389,11 @@ def _run_url(args: argparse.Namespace) -> int:
             proof=proof,
         )
     except (ProofError, MissingHashError, TileError) as exc:
+        # A witness holds no entries, so it cannot say which one changed, only that the
+        # tree of the saved checkpoint is not inside the log's tree any more.
         print(
-            f"FAILED at entry {old.size}: the log of size {new.size} is not consistent with the "
-            f"saved checkpoint of size {old.size}: {exc}"
+            f"FAILED: the log of size {new.size} is not consistent with the saved checkpoint "
+            f"of size {old.size}: {exc}"
         )
         print("  the log's history was rewritten after the saved checkpoint was signed")
         return EXIT_FAILED
