@@ -1,4 +1,4 @@
-"""Pure governance rules: the council graph, apportionment, census, policies and mandates.
+"""Pure governance rules: councils, apportionment, census, policies, mandates, federation.
 
 No Django and no I/O: every function takes plain values and returns immutable ones, with
 exact arithmetic. Errors are :class:`GovernanceError` subclasses (``ValueError``) carrying
@@ -32,6 +32,21 @@ from konsilo.governance.errors import (
     GovernanceError,
     GraphError,
     PolicyError,
+)
+from konsilo.governance.federation import (
+    COMPOSITIONS,
+    ArrayFederationResult,
+    BaseTallies,
+    CouncilTally,
+    FederationArrays,
+    FederationResult,
+    MandateArrays,
+    MemberSupport,
+    compose,
+    compose_arrays,
+    composition_of,
+    count_votes,
+    derive_mandate_arrays,
 )
 from konsilo.governance.graph import PARENT_RULES, CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
@@ -97,6 +112,7 @@ from konsilo.governance.policy import (
 
 __all__ = [
     "CENSUS_BASES",
+    "COMPOSITIONS",
     "DECISION_TYPES",
     "DECISION_TYPE_DEFAULTS",
     "LAYER_SOURCES",
@@ -111,16 +127,21 @@ __all__ = [
     "ApportionmentError",
     "ApportionmentMethod",
     "ArgSpec",
+    "ArrayFederationResult",
     "BallotRejected",
+    "BaseTallies",
     "BaseVote",
     "Census",
     "CensusError",
     "Choice",
     "CouncilGraph",
     "CouncilSpec",
+    "CouncilTally",
     "DelegateBallot",
     "DelegationVoted",
     "DiscretionUsed",
+    "FederationArrays",
+    "FederationResult",
     "Fixed",
     "GovernanceError",
     "GraphError",
@@ -128,10 +149,12 @@ __all__ = [
     "LateInstructionApplied",
     "LateInstructionNotApplied",
     "Mandate",
+    "MandateArrays",
     "MandateBreached",
     "MandateError",
     "MandatePolicy",
     "MandateRevision",
+    "MemberSupport",
     "MembershipSpec",
     "OutOfMandate",
     "Parameter",
@@ -152,10 +175,15 @@ __all__ = [
     "cast_votes",
     "check",
     "check_delegate_vote",
+    "compose",
+    "compose_arrays",
+    "composition_of",
+    "count_votes",
     "delegation_key",
     "delegation_seats",
     "delegation_weight",
     "derive_mandate",
+    "derive_mandate_arrays",
     "dump_value",
     "dump_values",
     "flag_instruction_conflicts",

@@ -638,7 +638,8 @@ def proportional_split(
     if not denominator:
         blanks = [b for b, w in ballots if w]
         return ((blanks[0], w_total),) if blanks and w_total else ()
-    return tuple((b, w_total * w / denominator) for b, w in carried)
+    shares = ((b, w_total * w / denominator) for b, w in carried)
+    return tuple((b, share) for b, share in shares if share)
 
 
 def split_delegation(
