@@ -5,6 +5,12 @@ exact arithmetic. Errors are :class:`GovernanceError` subclasses (``ValueError``
 ``message``, ``field`` and ``code``.
 """
 
+from konsilo.governance.agenda import (
+    AgendaDecision,
+    base_item_admitted,
+    member_item_admitted,
+    table_item,
+)
 from konsilo.governance.apportionment import (
     Apportioned,
     Apportionment,
@@ -109,6 +115,15 @@ from konsilo.governance.policy import (
     resolve,
     validate,
 )
+from konsilo.governance.schedule import (
+    CouncilSchedule,
+    Schedule,
+    ScheduleError,
+    TimingPolicy,
+    cascade_deadlines,
+    local_time,
+    to_utc,
+)
 
 __all__ = [
     "CENSUS_BASES",
@@ -122,6 +137,7 @@ __all__ = [
     "PARENT_RULES",
     "PRESETS",
     "SOURCES",
+    "AgendaDecision",
     "Apportioned",
     "Apportionment",
     "ApportionmentError",
@@ -135,6 +151,7 @@ __all__ = [
     "CensusError",
     "Choice",
     "CouncilGraph",
+    "CouncilSchedule",
     "CouncilSpec",
     "CouncilTally",
     "DelegateBallot",
@@ -167,11 +184,16 @@ __all__ = [
     "ReferredBack",
     "ResolvedPolicy",
     "ResolvedValue",
+    "Schedule",
+    "ScheduleError",
     "SeatPolicy",
     "Settlement",
     "Tenure",
+    "TimingPolicy",
     "VoteWindow",
     "apportion",
+    "base_item_admitted",
+    "cascade_deadlines",
     "cast_votes",
     "check",
     "check_delegate_vote",
@@ -189,6 +211,8 @@ __all__ = [
     "flag_instruction_conflicts",
     "format_duration",
     "format_seat_policy",
+    "local_time",
+    "member_item_admitted",
     "next_version",
     "out_of_mandate",
     "parse_duration",
@@ -202,7 +226,9 @@ __all__ = [
     "revise_mandate",
     "settle_delegation_vote",
     "split_delegation",
+    "table_item",
     "take_census",
+    "to_utc",
     "validate",
     "validate_memberships",
 ]
