@@ -23,6 +23,7 @@ from konsilo.governance.federation import (
     compose_arrays,
     composition_of,
     derive_mandate_arrays,
+    double_quorum,
 )
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import BaseVote, MandatePolicy, derive_mandate
@@ -535,3 +536,42 @@ def test_federation_arrays_from_graph_match_the_graph() -> None:
         "r3",
         "r3",
     ]
+
+
+def test_weighted_tie_at_the_higher_council_is_an_exact_tie_and_fails() -> None:
+    regions = {"r1": {"a": 0, "b": 0}}
+    graph = _graph(regions)
+    votes = {
+        "a": BaseVote.motion(
+            "a", item="i", content_hash="h", yes=2, no=1, eligible=3, closed_at=CLOSED
+        ),
+        "b": BaseVote.motion(
+            "b", item="i", content_hash="h", yes=1, no=2, eligible=3, closed_at=CLOSED
+        ),
+    }
+    weights = {"a->r1": 7, "b->r1": 7, "r1->congress": 14}
+    policies = {k: MandatePolicy(mode="bound_proportional") for k in weights}
+    r = compose(
+        graph,
+        top="congress",
+        item="i",
+        content_hash="h",
+        votes=votes,
+        weights=weights,
+        represented={"a": 3, "b": 3},
+        policies=policies,
+    )
+    assert r.result.rounds[0].tallies["yes"] == r.result.rounds[0].tallies["no"] == 7
+    assert r.mandates["a->r1"].share("yes") == Fraction(14, 3)
+    assert r.result.outcome == "rejected"
+    assert "tied" in r.result.summary
+
+
+def test_double_quorum_counts_present_uninstructed_delegations() -> None:
+    entitled = {"a->c": 100, "b->c": 100, "d->c": 300}
+    assert double_quorum({"a->c", "d->c"}, represented=entitled).met
+    few_large = double_quorum({"d->c"}, represented=entitled)
+    assert not few_large.met
+    assert "1 of 3 delegations present" in few_large.explanation
+    many_small = double_quorum({"a->c", "b->c"}, represented=entitled)
+    assert not many_small.met

@@ -30,11 +30,13 @@ from konsilo.governance.mandates import (
     ReferredBack,
     Tenure,
     VoteWindow,
+    assign_whole_votes,
     cast_votes,
     check_delegate_vote,
     delegation_weight,
     derive_mandate,
     flag_instruction_conflicts,
+    mandate_derived_data,
     out_of_mandate,
     postponement_granted,
     proportional_split,
@@ -656,3 +658,62 @@ def test_naive_datetimes_are_refused() -> None:
 def test_a_vote_of_another_base_is_refused() -> None:
     with pytest.raises(MandateError):
         derive(motion(1, 0, base="dock"))
+
+
+# -- record entries and re-derivation --------------------------------------------------------
+
+
+def test_mandate_is_re_derived_from_its_record_entry() -> None:
+    """What konsilo verify does: read mandate.derived back and derive it again."""
+    policy = MandatePolicy(mode="bound_proportional", late_instruction="accept_until_vote_closes")
+    vote = motion(70, 40, 10, eligible=120, closed_at=DEADLINE + timedelta(hours=2))
+    m = derive(vote, policy, weight=2, window=WINDOW)
+    entry = canonical.loads(canonical.dumps(mandate_derived_data(m, policy=policy, window=WINDOW)))
+    again = derive_mandate(
+        vote,
+        delegation=entry["delegation"],
+        content_hash=entry["mandate"]["content_hash"],
+        weight=Fraction(entry["mandate"]["weight"]),
+        policy=MandatePolicy.from_canonical(entry["policy"]),
+        item=entry["item"],
+        method=entry["mandate"]["method"],
+        window=VoteWindow.from_canonical(entry["window"]),
+    )
+    assert canonical.dumps(again) == canonical.dumps(m)
+
+
+def test_delegation_voted_record_data_has_the_contract_keys() -> None:
+    (vote,) = cast_votes(derive(motion(3, 1)), policy=BOUND)
+    assert vote.record_data() == {
+        "item": "item-1",
+        "delegation": "mill->region",
+        "ballot": {"choice": "yes"},
+        "weight": Fraction(1),
+    }
+
+
+def test_minority_share_of_whole_votes_is_cast_by_a_delegate_of_the_minority() -> None:
+    votes = [({"choice": "no"}, Fraction(1)), ({"choice": "yes"}, Fraction(2))]
+    delegates = [("ana", {"choice": "yes"}), ("bo", {"choice": "yes"}), ("cy", {"choice": "no"})]
+    assert assign_whole_votes(votes, delegates) == (
+        ("ana", {"choice": "yes"}),
+        ("bo", {"choice": "yes"}),
+        ("cy", {"choice": "no"}),
+    )
+    all_yes = [("ana", {"choice": "yes"}), ("bo", {"choice": "yes"}), ("cy", None)]
+    assert dict(assign_whole_votes(votes, all_yes))["cy"] == {"choice": "no"}
+    with pytest.raises(MandateError):
+        assign_whole_votes(votes, delegates[:2])
+
+
+def test_recall_at_an_intermediate_level_does_not_interrupt_pass_through() -> None:
+    m = derive(motion(70, 40), PROPORTIONAL, weight=2)
+    recall = OPENS + timedelta(hours=1)
+    settled = settle_delegation_vote(
+        m,
+        policy=PROPORTIONAL,
+        ballots=[DelegateBallot("ana", recall + timedelta(hours=1), (({"choice": "yes"}, 2),))],
+        tenures=[Tenure("ana", BEFORE, recall)],
+        closes_at=CLOSES,
+    )
+    assert settled.votes == m.votes

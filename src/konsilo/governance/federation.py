@@ -44,7 +44,7 @@ Sources: domain-rules §2.1 (``direct_base_representation_at_top``), §2.3, §3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from types import MappingProxyType
@@ -86,11 +86,13 @@ __all__ = [
     "FederationResult",
     "MandateArrays",
     "MemberSupport",
+    "QuorumCheck",
     "compose",
     "compose_arrays",
     "composition_of",
     "count_votes",
     "derive_mandate_arrays",
+    "double_quorum",
 ]
 
 COMPOSITIONS = ("re_deliberation", "pass_through", "direct_base_representation")
@@ -308,6 +310,64 @@ def count_votes(
         field="method",
         code="unsupported_method",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class QuorumCheck:
+    """Whether a higher council may decide, and the sentence saying why (§2.8, §3.8)."""
+
+    met: bool
+    explanation: str
+
+
+def double_quorum(
+    present: Collection[str],
+    *,
+    represented: Mapping[str, int],
+    delegations: Fraction | None = Fraction(1, 2),
+    members: Fraction | None = Fraction(1, 2),
+) -> QuorumCheck:
+    """The double quorum of a higher council: enough delegations present **and** enough of
+    the represented members behind them (``quorum.double_quorum_delegations`` and
+    ``quorum.double_quorum_represented``, 1/2 each above the base level), so neither many
+    small bases nor a few large ones decide alone.
+
+    ``represented`` maps every delegation entitled to sit to the members it represents.
+    Presence is not instruction: a delegation present without an instruction still counts
+    (§3.2), so a base cannot break quorum by not deciding. A vacant seat is absent (§3.7).
+
+    >>> check = double_quorum({"a->c", "b->c"}, represented={"a->c": 10, "b->c": 10, "d->c": 500})
+    >>> check.met, check.explanation.split("; ")[1]
+    (False, 'they represent 20 of 520 members (at least 260 needed: not met): no quorum')
+    """
+    unknown = sorted(set(present) - set(represented))
+    if unknown:
+        raise MandateError(
+            f"{', '.join(unknown)} are present but not entitled to sit", field="present"
+        )
+    count, total = len(set(present)), len(represented)
+    weight = sum(represented[d] for d in set(present))
+    all_members = sum(represented.values())
+    parts: list[str] = []
+    met = True
+    if delegations is not None:
+        need = Fraction(delegations) * total
+        ok = count >= need
+        met = met and ok
+        parts.append(
+            f"{count} of {total} delegations present (at least {_n(need)} needed: "
+            f"{'met' if ok else 'not met'})"
+        )
+    if members is not None:
+        need_m = Fraction(members) * all_members
+        ok_m = weight >= need_m
+        met = met and ok_m
+        parts.append(
+            f"they represent {weight} of {all_members} members (at least {_n(need_m)} needed: "
+            f"{'met' if ok_m else 'not met'})"
+        )
+    verdict = "quorum met" if met else "no quorum"
+    return QuorumCheck(met, "; ".join(parts) + f": {verdict}")
 
 
 # -- composing with mandate objects --------------------------------------------------------

@@ -94,6 +94,7 @@ __all__ = [
     "Tenure",
     "VoteWindow",
     "WeightedBallot",
+    "assign_whole_votes",
     "ballot_key",
     "cast_votes",
     "check_delegate_vote",
@@ -102,6 +103,7 @@ __all__ = [
     "derive_mandate",
     "flag_instruction_conflicts",
     "group_ballots",
+    "mandate_derived_data",
     "out_of_mandate",
     "postponement_granted",
     "proportional_split",
@@ -394,6 +396,32 @@ class MandatePolicy:
             "mandate.postponement_threshold": self.postponement_threshold,
         }
 
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> MandatePolicy:
+        """Rebuild from :meth:`to_canonical` data as read back from the record."""
+        try:
+            threshold = Fraction(data["mandate.postponement_threshold"])
+            return cls(
+                mode=data["mandate.mode"],
+                enforcement=data["mandate.enforcement"],
+                no_instruction_behavior=data["mandate.no_instruction_behavior"],
+                late_instruction=data["mandate.late_instruction"],
+                out_of_mandate_amendment=tuple(data["mandate.out_of_mandate_amendment"]),
+                weights=data["mandate.weights"],
+                apportionment_method=data["structure.apportionment_method"],
+                abstentions=data["decision_rule.abstention_treatment"],
+                objection_mode=data["consent.delegate_objection_mode"],
+                breach_action=data["recall.mandate_breach_action"],
+                postponement_threshold=threshold,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, GovernanceError):
+                raise
+            raise MandateError(
+                f"expected mandate policy data as written by to_canonical, got {err}",
+                field="policy",
+            ) from None
+
 
 # -- inputs ---------------------------------------------------------------------------------
 
@@ -425,6 +453,27 @@ class VoteWindow:
             "opens_at": self.opens_at,
             "closes_at": self.closes_at,
         }
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> VoteWindow:
+        """Rebuild from :meth:`to_canonical` data (instants written as ``...Z``)."""
+        try:
+            return cls(
+                *(
+                    _parse_instant(data[k])
+                    for k in ("instruction_deadline", "opens_at", "closes_at")
+                )
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, GovernanceError):
+                raise
+            raise MandateError(f"expected window data, got {err}", field="window") from None
+
+
+def _parse_instant(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,6 +665,64 @@ class Mandate:
         }
 
 
+def mandate_derived_data(
+    mandate: Mandate, *, policy: MandatePolicy, window: VoteWindow | None = None
+) -> dict[str, Any]:
+    """The data of the ``mandate.derived`` record entry (RECORD-CONTRACT §3).
+
+    Besides the contract's ``item``, ``delegation``, ``policy`` and ``mandate`` it carries the
+    ``window`` the lateness of the instruction was judged against, so that a verifier can
+    re-derive the mandate with :func:`derive_mandate` from the base's recorded ballots,
+    :meth:`MandatePolicy.from_canonical` and :meth:`VoteWindow.from_canonical`.
+    """
+    return {
+        "item": mandate.item,
+        "delegation": mandate.delegation,
+        "policy": policy.to_canonical(),
+        "mandate": mandate.to_canonical(),
+        "window": window.to_canonical() if window is not None else None,
+    }
+
+
+def assign_whole_votes(
+    votes: Sequence[WeightedBallot], delegates: Sequence[tuple[str, Ballot | None]]
+) -> tuple[tuple[str, Ballot], ...]:
+    """Who casts which whole vote of a delegation (§3.6, whole-vote mode).
+
+    ``votes`` are whole votes (from :func:`split_delegation`); ``delegates`` the seat holders
+    in seat order, each with the ballot they cast in the base (or ``None``). Each whole vote
+    goes to a delegate who voted that way in the base when there is one, so the minority
+    share is cast by a delegate of the minority and gets a voice in the higher debate; the
+    rest go to the remaining delegates in seat order.
+
+    >>> assign_whole_votes([({"choice": "no"}, Fraction(1)), ({"choice": "yes"}, Fraction(1))],
+    ...                    [("ana", {"choice": "yes"}), ("ben", {"choice": "no"})])
+    (('ana', {'choice': 'yes'}), ('ben', {'choice': 'no'}))
+    """
+    units = [b for b, w in votes for _ in range(int(w))]
+    if any(Fraction(w).denominator != 1 for _, w in votes) or len(units) != len(delegates):
+        raise MandateError(
+            f"expected {len(delegates)} whole votes for {len(delegates)} delegates, got "
+            f"{_describe_votes(votes)}",
+            field="votes",
+        )
+    free = list(delegates)
+    chosen: dict[str, Ballot] = {}
+    pending: list[Ballot] = []
+    for ballot in units:
+        match = next(
+            (d for d in free if d[1] is not None and ballot_key(d[1]) == ballot_key(ballot)), None
+        )
+        if match is None:
+            pending.append(ballot)
+            continue
+        free.remove(match)
+        chosen[match[0]] = ballot
+    for ballot, (who, _) in zip(pending, free, strict=True):
+        chosen[who] = ballot
+    return tuple((who, chosen[who]) for who, _ in delegates)
+
+
 def proportional_split(
     ballots: Sequence[WeightedBallot], weight: Fraction | int, *, abstentions: str = "excluded"
 ) -> tuple[WeightedBallot, ...]:
@@ -742,7 +849,7 @@ def _consent_votes(
             str(b.get("reason", ""))
             for b, _ in vote.ballots
             if b.get("stance") in ("object", "block")
-            and b.get("judgement", {"valid": True}).get("valid", True)
+            and (b.get("judgement") or {}).get("valid", True)
         }
     )
     if reasons:
@@ -1103,6 +1210,15 @@ class DelegationVoted:
             "explanation": self.explanation,
         }
 
+    def record_data(self) -> dict[str, Any]:
+        """The data of the ``delegation.voted`` record entry (RECORD-CONTRACT §3)."""
+        return {
+            "item": self.item,
+            "delegation": self.delegation,
+            "ballot": self.ballot,
+            "weight": self.weight,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class MandateBreached:
@@ -1245,13 +1361,6 @@ def revise_mandate(
     applied, sentence = (
         _late_applies(at, policy.late_instruction, window) if late else (True, "on time")
     )
-    if (
-        applied
-        and voted
-        and at > window.opens_at
-        and policy.late_instruction != ("accept_until_vote_closes")
-    ):
-        applied, sentence = False, "the delegation had voted and the vote was open"
     if not applied:
         event = LateInstructionNotApplied(
             current.item,
