@@ -131,6 +131,7 @@ from konsilo.governance.policy import (
     resolve,
     validate,
 )
+from konsilo.governance.replay import Replay, ReplayError
 from konsilo.governance.schedule import (
     CouncilSchedule,
     Schedule,
@@ -202,6 +203,8 @@ __all__ = [
     "Preset",
     "QuorumCheck",
     "ReferredBack",
+    "Replay",
+    "ReplayError",
     "ResolvedPolicy",
     "ResolvedValue",
     "Schedule",
