@@ -53,13 +53,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from konsilo.counting import schulze
-from konsilo.counting.cardinal import approval, plurality
+from konsilo.counting import tally as counting_tally
 from konsilo.counting.consent import Stance
 from konsilo.counting.consent import count as count_consent
 from konsilo.counting.motion import MotionBallots, MotionRule
 from konsilo.counting.motion import count as count_motion
-from konsilo.counting.profile import RankedProfile
 from konsilo.counting.result import Result
 from konsilo.governance.errors import GraphError
 from konsilo.governance.graph import CouncilGraph
@@ -248,6 +246,22 @@ class FederationResult:
 # -- counting a council's weighted votes ---------------------------------------------------
 
 
+def _without(ballot: Mapping[str, Any], bad: set[str]) -> dict[str, Any]:
+    """A ballot with the options ruled invalid taken out (a vote for one becomes blank)."""
+    out = dict(ballot)
+    if "choice" in out and out["choice"] in bad:
+        out["choice"] = None
+    if "approve" in out:
+        out["approve"] = [o for o in out["approve"] if o not in bad]
+    for key in ("scores", "dots"):
+        if key in out:
+            out[key] = {o: v for o, v in out[key].items() if o not in bad}
+    if "ranking" in out:
+        groups = ([o for o in group if o not in bad] for group in out["ranking"])
+        out["ranking"] = [g for g in groups if g]
+    return out
+
+
 def count_votes(
     method: str,
     votes: Sequence[WeightedBallot],
@@ -262,42 +276,17 @@ def count_votes(
 ) -> Result:
     """Count a council's weighted delegation votes exactly under the item's method.
 
-    Motions compare exact rationals and a weighted tie fails (§3.3); plurality and approval
-    add weights; ranked items are counted by Schulze over the weighted profile; consent
-    counts one stance per delegation (``stances``), whatever its weight (§3.21). Options
-    ruled invalid before the tally (``invalid``, §3.11) are withdrawn: a vote for one is
-    counted as blank, so an invalid option can never win. Other methods need a counter from
-    :mod:`konsilo.counting` passed to :func:`compose`.
+    Every method but consent goes through :func:`konsilo.counting.tally.count_ballots`, the
+    count the web layer and ``konsilo verify`` use: motions compare exact rationals and a
+    weighted tie fails (§3.3); plurality, approval, score and dot votes add weights; ranked
+    items are counted by Schulze over the weighted profile. Consent counts one stance per
+    delegation (``stances``), whatever its weight: consent is not weight-aggregable (§3.21).
+    Options ruled invalid before the tally (``invalid``, §3.11) are taken out of the options
+    and of every ballot (a vote for one counts as blank), so an invalid option never wins.
+    ``tie_rule`` takes the catalogue's ``decision_rule.tie_rule_motion`` values ``fails`` and
+    ``revote_once``; a chair's casting vote is an input the web layer supplies.
     """
     bad = set(invalid or {})
-    grouped = group_ballots(votes)
-    if method == "motion":
-        sums = dict.fromkeys(("yes", "no", "abstain"), Fraction(0))
-        for ballot, weight in grouped:
-            sums[str(ballot["choice"])] += weight
-        return count_motion(
-            MotionBallots(yes=sums["yes"], no=sums["no"], abstain=sums["abstain"]),
-            rule=rule if isinstance(rule, MotionRule) else MotionRule(rule),
-            abstention_treatment="counts_against"
-            if abstention_treatment == "counts_against"
-            else "excluded",
-            tie_rule="revote" if tie_rule == "revote_once" else "fails",
-        )
-    valid = [o for o in options if o not in bad]
-    if method == "plurality":
-        choices = [b["choice"] if b["choice"] not in bad else None for b, _ in grouped]
-        return plurality(choices, candidates=valid, weights=[w for _, w in grouped], seed=seed)
-    if method == "approval":
-        sets = [[o for o in b["approve"] if o not in bad] for b, _ in grouped]
-        return approval(sets, candidates=valid, weights=[w for _, w in grouped], seed=seed)
-    if method in ("schulze", "ranked"):
-        profile = RankedProfile.from_rankings(
-            list(options),
-            [b["ranking"] for b, _ in grouped],
-            [w for _, w in grouped],
-            withdrawn=sorted(bad & set(options)),
-        )
-        return schulze.count(profile, seed=seed)
     if method == "consent":
         return count_consent(
             [
@@ -305,11 +294,34 @@ def count_votes(
                 for key, (b, _) in stances
             ]
         )
-    raise MandateError(
-        f"no built-in count for {method!r} items; pass counter= to compose",
-        field="method",
-        code="unsupported_method",
-    )
+    if method not in counting_tally.METHODS:
+        raise MandateError(
+            f"no built-in count for {method!r} items; pass counter= to compose",
+            field="method",
+            code="unsupported_method",
+        )
+    cleaned = [(_without(b, bad), w) for b, w in group_ballots(votes)]
+    spec: dict[str, Any]
+    if method == "motion":
+        the_rule = rule if isinstance(rule, MotionRule) else MotionRule(rule)
+        if tie_rule not in ("fails", "revote_once"):
+            raise MandateError(
+                f"expected tie_rule fails or revote_once, got {tie_rule!r}; a chair's casting "
+                "vote is counted by the web layer",
+                field="decision_rule.tie_rule_motion",
+                code="unsupported",
+            )
+        spec = {
+            "rule": the_rule.kind,
+            "fraction": the_rule.fraction,
+            "abstention_treatment": abstention_treatment,
+            "tie_rule": "revote" if tie_rule == "revote_once" else "fails",
+        }
+    else:
+        spec = {"options": [o for o in options if o not in bad]}
+        if seed is not None:
+            spec["seed"] = seed
+    return counting_tally.count_ballots(method, spec, cleaned)
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,11 +124,12 @@ VOTE_WEIGHTS = ("per_delegate", "represented_members", "equal_per_base")
 
 # The counting method of an item decides its ballot shape; ranked methods share one shape.
 _RANKED = ("ranked", "schulze", "irv", "stv", "meek")
-METHODS = ("motion", "plurality", "approval", "score", "dot_vote", "consent", *_RANKED)
+METHODS = ("motion", "plurality", "approval", "budget", "score", "dot_vote", "consent", *_RANKED)
 _KEY = {
     "motion": "choice",
     "plurality": "choice",
     "approval": "approve",
+    "budget": "approve",
     "score": "scores",
     "dot_vote": "dots",
     "consent": "stance",
@@ -139,6 +140,7 @@ BLANK_BALLOTS: Mapping[str, Mapping[str, Any] | None] = MappingProxyType(
         "motion": {"choice": "abstain"},
         "plurality": {"choice": None},
         "approval": {"approve": []},
+        "budget": {"approve": []},
         "score": {"scores": {}},
         "dot_vote": {"dots": {}},
         "consent": None,  # consent has no abstention: an uninstructed delegation states no stance
