@@ -717,3 +717,29 @@ def test_recall_at_an_intermediate_level_does_not_interrupt_pass_through() -> No
         closes_at=CLOSES,
     )
     assert settled.votes == m.votes
+
+
+def test_late_instruction_for_a_base_that_had_not_voted_replaces_its_abstention() -> None:
+    missing = derive(None, BOUND, window=WINDOW)
+    late = motion(4, 1, closed_at=DEADLINE + timedelta(hours=3))
+    revision = revise_mandate(missing, late, policy=BOUND, window=WINDOW)
+    assert choices(revision.mandate) == {"yes": Fraction(1)}
+    assert "late_instruction_applied" in revision.mandate.flags
+    assert revision.recast == ()  # nothing had been cast yet
+    assert isinstance(revision.events[0], LateInstructionApplied)
+
+
+def test_every_event_and_result_is_canonical() -> None:
+    m = derive(motion(30, 10), MandatePolicy(enforcement="delegate_casts_checked"))
+    records = [
+        out_of_mandate(m, voted_hash="v2", policy=BOUND),
+        check_delegate_vote(m, [({"choice": "no"}, 1)], delegate="ana", policy=BOUND),
+        settle_delegation_vote(
+            m, policy=BOUND, ballots=[DelegateBallot("x", CLOSES, ())], tenures=[], closes_at=CLOSES
+        ),
+        revise_mandate(m, motion(1, 3, closed_at=CLOSES), policy=BOUND, window=WINDOW),
+        *flag_instruction_conflicts(m, {"yes": "statute §2"}),
+    ]
+    for record in records:
+        data = canonical.loads(canonical.dumps(record))
+        assert "explanation" in data or "events" in data or "mandate" in data

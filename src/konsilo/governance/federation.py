@@ -331,6 +331,9 @@ class QuorumCheck:
     met: bool
     explanation: str
 
+    def to_canonical(self) -> dict[str, Any]:
+        return {"met": self.met, "explanation": self.explanation}
+
 
 def double_quorum(
     present: Collection[str],

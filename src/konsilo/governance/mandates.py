@@ -52,7 +52,7 @@ imperative mandate "specifying and limiting" the mission of the mandatary.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from fractions import Fraction
 from types import MappingProxyType
@@ -155,6 +155,15 @@ WeightedBallot = tuple[Ballot, Fraction]
 
 class MandateError(GovernanceError):
     """A mandate cannot be derived or checked as asked (shape mismatch, bad time, bad key)."""
+
+
+class _Plain:
+    """Frozen records whose canonical form is simply their fields (events, small results)."""
+
+    __slots__ = ()
+
+    def to_canonical(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
 
 def _n(value: Fraction | int) -> str:
@@ -1248,7 +1257,7 @@ class MandateBreached:
 
 
 @dataclass(frozen=True, slots=True)
-class DiscretionUsed:
+class DiscretionUsed(_Plain):
     """A delegate with discretion voted otherwise than the base's guidance (not a breach; the
     base reviews it and may recall)."""
 
@@ -1259,7 +1268,7 @@ class DiscretionUsed:
 
 
 @dataclass(frozen=True, slots=True)
-class LateInstructionApplied:
+class LateInstructionApplied(_Plain):
     """A late or changed instruction replaced the mandate; the delegation's vote is recast."""
 
     item: str
@@ -1270,7 +1279,7 @@ class LateInstructionApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class LateInstructionNotApplied:
+class LateInstructionNotApplied(_Plain):
     """A late or changed instruction was recorded but not applied (§3.15)."""
 
     item: str
@@ -1280,7 +1289,7 @@ class LateInstructionNotApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class BallotRejected:
+class BallotRejected(_Plain):
     """A delegate's ballot was refused: cast outside their tenure (recalled) or after close."""
 
     item: str
@@ -1291,7 +1300,7 @@ class BallotRejected:
 
 
 @dataclass(frozen=True, slots=True)
-class PostponementRequested:
+class PostponementRequested(_Plain):
     """The delegation asks to postpone a vote on a version its mandate does not cover."""
 
     item: str
@@ -1302,7 +1311,7 @@ class PostponementRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class ReferredBack:
+class ReferredBack(_Plain):
     """The delegation refers a version outside its mandate back to its base for instruction."""
 
     item: str
@@ -1312,7 +1321,7 @@ class ReferredBack:
 
 
 @dataclass(frozen=True, slots=True)
-class InstructionConflictFlagged:
+class InstructionConflictFlagged(_Plain):
     """An instruction conflicts with the statutes or a higher decision (§3.11).
 
     A vote is cast as instructed (an instruction is a vote, not an act), but an invalid option
@@ -1332,7 +1341,7 @@ class InstructionConflictFlagged:
 
 
 @dataclass(frozen=True, slots=True)
-class MandateRevision:
+class MandateRevision(_Plain):
     """The mandate in force after a late or changed instruction, and what was recorded."""
 
     mandate: Mandate
@@ -1540,7 +1549,7 @@ def _check_stance(
 
 
 @dataclass(frozen=True, slots=True)
-class Tenure:
+class Tenure(_Plain):
     """One delegate's office-holding interval ``[start, end)``; ``end`` is the certified recall
     or vacancy instant, never backdated (§3.1)."""
 
@@ -1558,7 +1567,7 @@ class Tenure:
 
 
 @dataclass(frozen=True, slots=True)
-class DelegateBallot:
+class DelegateBallot(_Plain):
     """What a delegate cast for the delegation at ``cast_at`` (server receipt time)."""
 
     delegate: str
@@ -1571,7 +1580,7 @@ class DelegateBallot:
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(_Plain):
     """The delegation's votes that count at close, and everything recorded on the way."""
 
     votes: tuple[WeightedBallot, ...]
@@ -1653,7 +1662,7 @@ def settle_delegation_vote(
 
 
 @dataclass(frozen=True, slots=True)
-class OutOfMandate:
+class OutOfMandate(_Plain):
     """What a delegation does on a version its mandate does not cover (§3.10, §3.21).
 
     ``events`` are its requests (postponement, referral back); ``votes`` what it casts if the
