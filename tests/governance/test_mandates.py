@@ -743,3 +743,10 @@ def test_every_event_and_result_is_canonical() -> None:
     for record in records:
         data = canonical.loads(canonical.dumps(record))
         assert "explanation" in data or "events" in data or "mandate" in data
+
+
+def test_tied_base_may_carry_its_previous_position_on_the_identical_text() -> None:
+    policy = MandatePolicy(no_instruction_behavior="carry_previous_position")
+    earlier = derive(motion(6, 2), policy)
+    tied = derive(motion(3, 3), policy, previous=earlier)
+    assert (tied.reason, choices(tied)) == ("carried", {"yes": Fraction(1)})

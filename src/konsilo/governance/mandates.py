@@ -974,7 +974,14 @@ def derive_mandate(
             f"{_n(vote.eligible)} took part, {_n(needed)} needed), so it gives no instruction",
         )
     return _instructed(
-        common, vote=vote, base=base, policy=policy, flags=flags, seats=seats, seed=seed
+        common,
+        vote=vote,
+        base=base,
+        policy=policy,
+        flags=flags,
+        previous=previous,
+        seats=seats,
+        seed=seed,
     )
 
 
@@ -985,6 +992,7 @@ def _instructed(
     base: str,
     policy: MandatePolicy,
     flags: list[str],
+    previous: Mandate | None,
     seats: int | None,
     seed: str | None,
 ) -> Mandate:
@@ -1065,7 +1073,7 @@ def _instructed(
             why=f"{base}'s instruction vote is tied ({vote.describe()}): there is no majority, "
             "so no instruction (a tie is never a no)",
             policy=policy,
-            previous=None,
+            previous=previous,
             seats=seats,
             seed=seed,
         )
