@@ -36,6 +36,7 @@ from konsilo.governance.mandates import (
     delegation_weight,
     derive_mandate,
     flag_instruction_conflicts,
+    instruction_quorum,
     mandate_derived_data,
     out_of_mandate,
     postponement_granted,
@@ -750,3 +751,13 @@ def test_tied_base_may_carry_its_previous_position_on_the_identical_text() -> No
     earlier = derive(motion(6, 2), policy)
     tied = derive(motion(3, 3), policy, previous=earlier)
     assert (tied.reason, choices(tied)) == ("carried", {"yes": Fraction(1)})
+
+
+def test_instruction_quorum_defaults_to_the_bases_own_quorum() -> None:
+    assert instruction_quorum(resolve([], preset=None)) == Fraction(1, 2)
+    from konsilo.governance import PolicyLayer
+
+    own = PolicyLayer("council", "mill", {"quorum.fraction": "1/3"})
+    assert instruction_quorum(resolve([own], preset=None)) == Fraction(1, 3)
+    set_ = PolicyLayer("council", "mill", {"mandate.instruction_quorum": "2/5"})
+    assert instruction_quorum(resolve([set_], preset=None)) == Fraction(2, 5)

@@ -103,6 +103,7 @@ __all__ = [
     "derive_mandate",
     "flag_instruction_conflicts",
     "group_ballots",
+    "instruction_quorum",
     "mandate_derived_data",
     "out_of_mandate",
     "postponement_granted",
@@ -240,6 +241,19 @@ def delegation_weight(
     if vote_weight == "equal_per_base":
         return Fraction(1)
     return Fraction(represented if voters is None else voters)
+
+
+def instruction_quorum(policy: Mapping[str, Any]) -> Fraction:
+    """The quorum of a base's instruction vote: ``mandate.instruction_quorum``, or when that
+    is none the base's own ``quorum.fraction`` (§2.3, §2.8).
+
+    >>> instruction_quorum({"quorum.fraction": Fraction(1, 3)})
+    Fraction(1, 3)
+    """
+    own = _value(policy, "mandate.instruction_quorum", None)
+    if own is not None:
+        return Fraction(own)
+    return Fraction(_value(policy, "quorum.fraction", Fraction(1, 2)))
 
 
 def ballot_key(ballot: Ballot | None) -> str:
