@@ -575,3 +575,60 @@ def test_double_quorum_counts_present_uninstructed_delegations() -> None:
     assert "1 of 3 delegations present" in few_large.explanation
     many_small = double_quorum({"a->c", "b->c"}, represented=entitled)
     assert not many_small.met
+
+
+@pytest.mark.parametrize(("method", "seats"), [("irv", None), ("stv", 2), ("meek", 2)])
+def test_irv_and_stv_at_the_top_of_a_passed_through_profile_count_every_members_ranking(
+    method: str, seats: int | None
+) -> None:
+    """§3.6: pass all rankings with weights, so IRV or STV at the top equals counting all."""
+    candidates = ["A", "B", "C", "D"]
+    ballots = {
+        "a": [(["A", "B", "C", "D"], 5), (["B", "C", "A", "D"], 2)],
+        "b": [(["C", "B", "A", "D"], 4), (["D", "C", "B", "A"], 3)],
+        "c": [(["B", "A", "C", "D"], 3), (["C", "A", "B", "D"], 2)],
+    }
+    regions = {"r1": {"a": 0, "b": 0}, "r2": {"c": 0}}
+    votes = {
+        k: BaseVote(
+            base=k,
+            item="i",
+            content_hash="h",
+            method=method,
+            ballots=tuple(({"ranking": [[c] for c in r]}, Fraction(w)) for r, w in bs),
+            eligible=sum(w for _, w in bs),
+            closed_at=CLOSED,
+        )
+        for k, bs in ballots.items()
+    }
+    voters = {k: sum(w for _, w in bs) for k, bs in ballots.items()}
+    weights = {
+        "a->r1": voters["a"],
+        "b->r1": voters["b"],
+        "c->r2": voters["c"],
+        "r1->congress": voters["a"] + voters["b"],
+        "r2->congress": voters["c"],
+    }
+    policies = {k: MandatePolicy(mode="bound_proportional") for k in weights}
+    r = compose(
+        _graph(regions),
+        top="congress",
+        item="i",
+        content_hash="h",
+        votes=votes,
+        weights=weights,
+        represented=voters,
+        policies=policies,
+        method=method,
+        options=candidates,
+        seats=seats,
+        seed="published seed",
+    )
+    everyone = RankedProfile.from_rankings(
+        candidates, [rank for bs in ballots.values() for rank, w in bs for _ in range(w)]
+    )
+    from konsilo.counting.methods import count_by_name
+
+    extra: dict[str, Any] = {"seats": seats} if seats else {}
+    direct = count_by_name(method, everyone, seed="published seed", **extra)
+    assert r.result.winners == direct.winners

@@ -56,8 +56,10 @@ import numpy.typing as npt
 from konsilo.counting import tally as counting_tally
 from konsilo.counting.consent import Stance
 from konsilo.counting.consent import count as count_consent
+from konsilo.counting.methods import MethodError, count_by_name
 from konsilo.counting.motion import MotionBallots, MotionRule
 from konsilo.counting.motion import count as count_motion
+from konsilo.counting.profile import ProfileError, RankedProfile
 from konsilo.counting.result import Result
 from konsilo.governance.errors import GraphError
 from konsilo.governance.graph import CouncilGraph
@@ -262,6 +264,30 @@ def _without(ballot: Mapping[str, Any], bad: set[str]) -> dict[str, Any]:
     return out
 
 
+def _count_ranked(
+    method: str,
+    votes: Sequence[WeightedBallot],
+    *,
+    options: Sequence[str],
+    bad: set[str],
+    seats: int | None,
+    seed: str | None,
+) -> Result:
+    profile = RankedProfile.from_rankings(
+        list(options),
+        [b["ranking"] for b, _ in votes],
+        [w for _, w in votes],
+        withdrawn=sorted(bad & set(options)),
+    )
+    rule: dict[str, Any] = {"seed": seed}
+    if method != "irv":
+        rule["seats"] = seats if seats is not None else 1
+    try:
+        return count_by_name(method, profile, **rule)
+    except (MethodError, ProfileError) as err:
+        raise MandateError(str(err), field="method", code="unsupported_method") from None
+
+
 def count_votes(
     method: str,
     votes: Sequence[WeightedBallot],
@@ -272,6 +298,7 @@ def count_votes(
     tie_rule: str = "fails",
     invalid: Mapping[str, str] | None = None,
     stances: Sequence[tuple[str, WeightedBallot]] = (),
+    seats: int | None = None,
     seed: str | None = None,
 ) -> Result:
     """Count a council's weighted delegation votes exactly under the item's method.
@@ -279,7 +306,11 @@ def count_votes(
     Every method but consent goes through :func:`konsilo.counting.tally.count_ballots`, the
     count the web layer and ``konsilo verify`` use: motions compare exact rationals and a
     weighted tie fails (§3.3); plurality, approval, score and dot votes add weights; ranked
-    items are counted by Schulze over the weighted profile. Consent counts one stance per
+    items are counted by Schulze over the weighted profile, or by ``irv``, ``stv`` or
+    ``meek`` (with ``seats``) through :func:`konsilo.counting.methods.count_by_name`, so that
+    the top count of a passed-through profile is the count of every member's ranking (§3.6;
+    Meek's fixed point needs whole weights, as card votes with full turnout give). Consent
+    counts one stance per
     delegation (``stances``), whatever its weight: consent is not weight-aggregable (§3.21).
     Options ruled invalid before the tally (``invalid``, §3.11) are taken out of the options
     and of every ballot (a vote for one counts as blank), so an invalid option never wins.
@@ -293,6 +324,10 @@ def count_votes(
                 Stance(member=key, stance=str(b["stance"]), reason=str(b.get("reason", "")))
                 for key, (b, _) in stances
             ]
+        )
+    if method in ("irv", "stv", "meek"):
+        return _count_ranked(
+            method, group_ballots(votes), options=options, bad=bad, seats=seats, seed=seed
         )
     if method not in counting_tally.METHODS:
         raise MandateError(
@@ -439,6 +474,7 @@ def compose(
     window: VoteWindow | None = None,
     min_instructed_share: Fraction | None = None,
     counter: Counter | None = None,
+    seats: int | None = None,
     seed: str | None = None,
 ) -> FederationResult:
     """Carry one item from the bases' instruction votes to the top tally (module docstring).
@@ -489,6 +525,7 @@ def compose(
             tie_rule=tie_rule,
             invalid=invalid,
             stances=stances,
+            seats=seats,
             seed=seed,
         )
 
