@@ -22,6 +22,7 @@ from konsilo.governance.federation import (
     compose,
     compose_arrays,
     composition_of,
+    delegation_weights,
     derive_mandate_arrays,
     double_quorum,
 )
@@ -632,3 +633,34 @@ def test_irv_and_stv_at_the_top_of_a_passed_through_profile_count_every_members_
     extra: dict[str, Any] = {"seats": seats} if seats else {}
     direct = count_by_name(method, everyone, seed="published seed", **extra)
     assert r.result.winners == direct.winners
+
+
+def test_delegation_weights_come_from_the_frozen_census() -> None:
+    from datetime import date
+
+    from konsilo.governance.census import MembershipSpec, take_census
+
+    graph = _graph({"r1": {"a": 0, "b": 0}})
+    day = date(2026, 11, 1)
+    memberships = [MembershipSpec(f"m{i}", "a" if i < 3 else "b", True, day) for i in range(5)]
+    memberships.append(MembershipSpec("m0", "b", False, day))  # secondary: adds no weight
+    census = take_census(graph, memberships, on=day)
+    card = delegation_weights(
+        graph,
+        top="congress",
+        represented=census.represented_by_council(),
+        vote_weight="represented_members",
+    )
+    assert card == {"a->r1": 3, "b->r1": 2, "r1->congress": 5}
+    seats = delegation_weights(
+        graph, top="congress", represented=census.represented_by_council(), seats={"r1": 4}
+    )
+    assert seats == {"a->r1": 1, "b->r1": 1, "r1->congress": 4}
+    direct = delegation_weights(
+        graph,
+        top="congress",
+        represented=census.represented_by_council(),
+        vote_weight="equal_per_base",
+        composition="direct_base_representation",
+    )
+    assert direct == {"a->congress": 1, "b->congress": 1}

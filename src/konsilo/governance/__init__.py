@@ -53,6 +53,7 @@ from konsilo.governance.federation import (
     compose_arrays,
     composition_of,
     count_votes,
+    delegation_weights,
     derive_mandate_arrays,
     double_quorum,
 )
@@ -231,6 +232,7 @@ __all__ = [
     "delegation_key",
     "delegation_seats",
     "delegation_weight",
+    "delegation_weights",
     "derive_mandate",
     "derive_mandate_arrays",
     "disclose",

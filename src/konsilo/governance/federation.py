@@ -73,6 +73,7 @@ from konsilo.governance.mandates import (
     WeightedBallot,
     _n,
     delegation_key,
+    delegation_weight,
     derive_mandate,
     group_ballots,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "compose_arrays",
     "composition_of",
     "count_votes",
+    "delegation_weights",
     "derive_mandate_arrays",
     "double_quorum",
 ]
@@ -445,6 +447,41 @@ def _subtree(graph: CouncilGraph, top: str) -> tuple[list[str], dict[str, str]]:
         parent_of[key] = ups[0]
     order = [k for k in graph.topological_order() if k in below]
     return order, parent_of
+
+
+def delegation_weights(
+    graph: CouncilGraph,
+    *,
+    top: str,
+    represented: Mapping[str, int],
+    vote_weight: str = "per_delegate",
+    seats: Mapping[str, int] | None = None,
+    composition: str = "pass_through",
+) -> dict[str, Fraction]:
+    """Every delegation's weight W for one item, from the frozen census (§2.1, §3.6).
+
+    ``represented`` is the census's represented count per council
+    (:meth:`~konsilo.governance.census.Census.represented_by_council`); ``seats`` each
+    council's delegation seats (default 1, ``structure.delegation_seats``). Under
+    ``direct_base_representation`` the delegations are the bases' to ``top``.
+
+    >>> from konsilo.governance.graph import CouncilSpec
+    >>> g = CouncilGraph.build(levels=("assembly", "congress"), councils=[
+    ...     CouncilSpec("congress", "congress"), CouncilSpec("a", "assembly", ("congress",))])
+    >>> delegation_weights(g, top="congress", represented={"a": 120},
+    ...                    vote_weight="represented_members")
+    {'a->congress': Fraction(120, 1)}
+    """
+    order, parent_of = _subtree(graph, top)
+    if composition == "direct_base_representation":
+        order = [k for k in order if graph.is_base(k)]
+        parent_of = dict.fromkeys(order, top)
+    out: dict[str, Fraction] = {}
+    for key in order:
+        out[delegation_key(key, parent_of[key])] = delegation_weight(
+            vote_weight, seats=(seats or {}).get(key, 1), represented=represented.get(key, 0)
+        )
+    return dict(sorted(out.items()))
 
 
 def _default_policy(graph: CouncilGraph, lower: str) -> MandatePolicy:
