@@ -31,6 +31,7 @@ Sources: domain-rules §2.1 (``direct_base_representation_at_top``), §2.3, §3.
 §3.11, §3.20, §3.21.
 
 >>> from konsilo.governance.graph import CouncilSpec
+>>> from konsilo.governance.mandates import T0
 >>> graph = CouncilGraph.build(levels=("assembly", "congress"), councils=[
 ...     CouncilSpec("congress", "congress"), CouncilSpec("a", "assembly", ("congress",)),
 ...     CouncilSpec("b", "assembly", ("congress",))])
@@ -46,6 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
@@ -64,7 +66,6 @@ from konsilo.counting.result import Result
 from konsilo.governance.errors import GraphError
 from konsilo.governance.graph import CouncilGraph
 from konsilo.governance.mandates import (
-    T0,
     BaseVote,
     Mandate,
     MandateError,
@@ -98,6 +99,10 @@ __all__ = [
 ]
 
 COMPOSITIONS = ("re_deliberation", "pass_through", "direct_base_representation")
+
+# An intermediate council's own position is derived from its delegations' votes, never judged
+# for lateness (it is derived with no vote window), so its "closing time" is only a placeholder.
+_POSITION_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 Counter = Callable[[str, Sequence[WeightedBallot]], Result]
 Int64Array = npt.NDArray[np.int64]
@@ -635,7 +640,7 @@ def compose(
                 method=method,
                 ballots=tally,
                 eligible=sum((w for _, w in tally), Fraction(0)),
-                closed_at=T0,
+                closed_at=_POSITION_TIME,
                 quorum=None,
                 rule=rule,
                 result=own,
@@ -1130,7 +1135,7 @@ def compose_arrays(
                     no=n_,
                     abstain=a,
                     eligible=y + n_ + a,
-                    closed_at=T0,
+                    closed_at=_POSITION_TIME,
                     quorum=None,
                     rule=the_rule,
                 )
