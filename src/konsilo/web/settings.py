@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "konsilo.web.ledger",
     "konsilo.web.accounts",
     "konsilo.web.councils",
+    "konsilo.web.decisions",
     "konsilo.web.api",
 ]
 if not PRODUCTION:

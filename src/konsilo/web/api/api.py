@@ -27,6 +27,7 @@ from konsilo.web.councils.models import (
     Office,
     PolicyVersion,
 )
+from konsilo.web.decisions.api import router as decisions_router
 from konsilo.web.errors import KonsiloError, NotFoundError, PermissionDeniedError
 
 
@@ -561,3 +562,4 @@ def freeze_census(request: HttpRequest, slug: str, payload: s.CensusIn) -> Statu
 
 
 api.add_router("", router)
+api.add_router("", decisions_router)
