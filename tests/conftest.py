@@ -13,6 +13,15 @@ def _fast_hasher(settings: pytest.FixtureRequest) -> None:
     ]
 
 
+@pytest.fixture(autouse=True)
+def _record_key_in_tmp(
+    settings: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The record's signing key is created in the data directory on first use; tests keep it
+    # out of the working tree's ./data.
+    settings.DATA_DIR = tmp_path_factory.getbasetemp() / "data"  # type: ignore[attr-defined]
+
+
 from tests.personas import (  # noqa: E402  (fixtures shared by web and CLI tests)
     anonymous_api,
     delegate_api,
