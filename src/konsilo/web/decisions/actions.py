@@ -14,14 +14,17 @@ consent rounds), can be extended once, and is closed at its deadline by the work
 Secret ballots: the member receives a receipt code once, in the answer to the cast. The
 server keeps only its SHA-256 in the ballot row, which names no member; to change the ballot
 the member enters the receipt again. The code is never put in the session or anywhere else
-on the server, so nothing stored links the member to the ballot.
+on the server, so nothing stored links the member to the ballot. That the member took part is
+recorded at once (``ballot.participated``); the secret ballots themselves are recorded when the
+vote closes, all together and shuffled (``ballot.cast`` with the receipt's hash), so neither a
+batch of the record nor its time links a ballot to a participation. Each member then finds
+their ballot in the record by the SHA-256 of their receipt.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import inspect
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -204,23 +207,17 @@ def _append(proposal: Proposal, entry_type: str, data: Mapping[str, Any], actor:
     )
 
 
-_UNLINKABLE = "unlinkable" in inspect.signature(ledger.append).parameters
-
-
 def _append_unlinkable(proposal: Proposal, entry_type: str, data: Mapping[str, Any]) -> None:
     """Append an entry with no actor, no time and no order of its own (secret ballots).
 
-    The record's ``append(..., unlinkable=True)`` stores it with a random key and lets the
-    sequencer shuffle it into its batch; an older record without it still gets no actor.
+    The record stores it with a random key and its sequencer shuffles it into its batch.
     """
-    kwargs: dict[str, Any] = {"unlinkable": True} if _UNLINKABLE else {}
     ledger.append(
         entry_type,
         {"item": proposal.record_id, **data},
         organisation=proposal.organisation,
         council=proposal.council.key,
-        actor="",
-        **kwargs,
+        unlinkable=True,
     )
 
 
@@ -885,12 +882,8 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, ballot: Mapping[str, Any]) 
         SecretBallot.objects.create(
             proposal=proposal, receipt_sha256=digest, content=content, weight=roll.weight
         )
+        # The ballot itself reaches the record when the vote closes, with all the others.
         _append_unlinkable(proposal, "ballot.participated", {"member": member.record_id})
-        _append_unlinkable(
-            proposal,
-            "ballot.cast",
-            {"receipt": digest, "weight": roll.weight, "ballot": content},
-        )
         return code
     if Ballot.objects.filter(proposal=proposal, member=member).exists():
         raise ConflictError(
@@ -936,9 +929,6 @@ def change_ballot(
             )
         row.content = content
         row.save(update_fields=["content"])
-        _append_unlinkable(
-            proposal, "ballot.cast", {"receipt": digest, "weight": row.weight, "ballot": content}
-        )
         return
     row = Ballot.objects.filter(proposal=proposal, member=member).first()
     if row is None:
@@ -967,6 +957,25 @@ def _ballots_of(proposal: Proposal) -> list[tuple[dict[str, Any], Fraction]]:
     ]
 
 
+def _record_secret_ballots(proposal: Proposal) -> None:
+    """Put every final secret ballot in the record at once, in random order.
+
+    Were each ballot recorded when cast, a batch of the record holding one member's
+    participation would hold their ballot too. Recorded together at the close, in one shuffled
+    batch with one time, the ballots can be told apart only by their receipts.
+    """
+    rows = list(
+        SecretBallot.objects.filter(proposal=proposal).values_list(
+            "receipt_sha256", "weight", "content"
+        )
+    )
+    secrets.SystemRandom().shuffle(rows)
+    for digest, weight, content in rows:
+        _append_unlinkable(
+            proposal, "ballot.cast", {"receipt": digest, "weight": weight, "ballot": content}
+        )
+
+
 @transaction.atomic(durable=True)
 def close_vote(*, proposal_id: int) -> Proposal | None:
     """Close one vote past its deadline: count it and record the tally. Idempotent.
@@ -988,6 +997,8 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
         return None
     ballots = _ballots_of(proposal)
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
+    if proposal.secret:
+        _record_secret_ballots(proposal)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
     proposal.result = result.to_json().decode("utf-8")
