@@ -1,8 +1,14 @@
-"""Shared test settings: fast password hashing in tests only."""
+"""Shared test settings: fast password hashing in tests only, steady property tests."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests judge correctness, not speed: on a loaded CI machine input generation and
+# single examples can be slow, and that must not fail a run (benchmarks live in bench/).
+settings.register_profile("konsilo", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("konsilo")
 
 
 @pytest.fixture(autouse=True)

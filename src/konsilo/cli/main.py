@@ -292,6 +292,12 @@ def build_parser() -> Parser:
     worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
     worker.set_defaults(func=cmd_worker)
 
+    from konsilo.cli import verify as verify_cli
+
+    verify = sub.add_parser("verify", help="verify an export, or a live log (--url)")
+    verify_cli.add_arguments(verify)
+    verify.set_defaults(func=verify_cli.run)
+
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)

@@ -94,6 +94,7 @@ from konsilo.governance.policy import (
     resolve,
     validate,
 )
+from konsilo.governance.replay import Replay, ReplayError
 
 __all__ = [
     "CENSUS_BASES",
@@ -142,6 +143,8 @@ __all__ = [
     "PostponementRequested",
     "Preset",
     "ReferredBack",
+    "Replay",
+    "ReplayError",
     "ResolvedPolicy",
     "ResolvedValue",
     "SeatPolicy",
