@@ -24,6 +24,7 @@ their ballot in the record by the SHA-256 of their receipt.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import math
 import secrets
@@ -61,6 +62,8 @@ from konsilo.web.errors import (
     PermissionDeniedError,
 )
 from konsilo.web.ledger import actions as ledger
+from konsilo.web.ledger.models import Entry
+from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
 
 Phase = Proposal.Phase
 Shape = Proposal.Shape
@@ -976,12 +979,33 @@ def _record_secret_ballots(proposal: Proposal) -> None:
         )
 
 
+def _pending_entries_of(proposal: Proposal) -> bool:
+    """Whether any entry of this vote still waits for its index in the record."""
+    return Entry.objects.filter(
+        organisation=proposal.organisation,
+        index__isnull=True,
+        entry_type__in=("vote.opened", "vote.extended", "ballot.cast", "ballot.participated"),
+        data__contains=f'"item":"{proposal.record_id}"',
+    ).exists()
+
+
+def _sequence(proposal: Proposal) -> None:
+    # A refusal is the record's own alarm (logged at ERROR); the vote then waits for it.
+    with contextlib.suppress(SequencerRefusedError):
+        sequence(proposal.organisation)
+
+
 @transaction.atomic(durable=True)
 def close_vote(*, proposal_id: int) -> Proposal | None:
     """Close one vote past its deadline: count it and record the tally. Idempotent.
 
-    Returns the closed proposal, or None when there was nothing to do (not voting, or the
-    deadline has not passed: server time decides, §3.17).
+    Returns the closed proposal, or None when it is not closed (yet): not voting, the deadline
+    not passed (server time decides, §3.17), or ballots of the vote still waiting for their
+    place in the record. The record's sequencer shuffles each batch, so a tally written in the
+    same batch as a ballot could be placed before it; the tally is therefore written only
+    once every ballot of the vote has its index, in a later batch. A secret vote's ballots go
+    to the record first (step 1), all together and shuffled; the tally follows when they are
+    sequenced, in this call or in the next run of the closing task.
     """
     proposal = (
         Proposal.objects.select_for_update()
@@ -995,10 +1019,16 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
     assert proposal.closes_at is not None
     if now < proposal.closes_at:
         return None
+    _sequence(proposal)
+    if proposal.secret and not proposal.ballots_recorded:
+        _record_secret_ballots(proposal)
+        proposal.ballots_recorded = True
+        proposal.save(update_fields=["ballots_recorded"])
+        _sequence(proposal)
+    if _pending_entries_of(proposal):
+        return None
     ballots = _ballots_of(proposal)
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
-    if proposal.secret:
-        _record_secret_ballots(proposal)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
     proposal.result = result.to_json().decode("utf-8")

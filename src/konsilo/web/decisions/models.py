@@ -72,6 +72,8 @@ class Proposal(models.Model):
     closes_at = models.DateTimeField(null=True, blank=True)
     extended = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the deadline passed and the secret ballots went to the record (closing, step 1).
+    ballots_recorded = models.BooleanField(default=False)
     withdrawn_reason = models.TextField(blank=True, default="")
     # Frozen when voting opens: what the count needs, exactly as in the record.
     method = models.CharField(max_length=16, blank=True, default="")
