@@ -314,3 +314,20 @@ def test_the_api_walks_an_item_from_draft_to_voting(
     status, body = member_api.post(f"/proposals/{pid}/transitions", {"to": "limbo"})
     assert status == 422
     assert body["error"]["field"] == "to"
+
+
+def test_the_openapi_schema_describes_the_decision_endpoints(member_api: Api) -> None:
+    response = member_api.client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/orgs/{slug}/councils/{key}/proposals",
+        "/api/v1/proposals/{pid}",
+        "/api/v1/proposals/{pid}/transitions",
+        "/api/v1/proposals/{pid}/ballot",
+        "/api/v1/proposals/{pid}/result",
+        "/api/v1/proposals/{pid}/comments/{cid}/hide",
+        "/api/v1/proposals/{pid}/minority-reports/{rid}/signatures",
+    ):
+        assert path in paths
+    assert set(paths["/api/v1/proposals/{pid}/ballot"]) == {"post", "put"}

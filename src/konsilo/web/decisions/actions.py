@@ -58,7 +58,6 @@ from konsilo.web.decisions.models import (
 from konsilo.web.errors import (
     ConflictError,
     InvalidInputError,
-    NotFoundError,
     PermissionDeniedError,
 )
 from konsilo.web.ledger import actions as ledger
@@ -1204,15 +1203,3 @@ def cosign_minority_report(
         member.record_id,
     )
     return signature
-
-
-def find_proposal(*, public_id: str) -> Proposal:
-    """A proposal by its public id, unscoped (for actions called by the worker)."""
-    proposal = (
-        Proposal.objects.select_related("council", "organisation")
-        .filter(public_id=public_id)
-        .first()
-    )
-    if proposal is None:
-        raise NotFoundError(f"proposal {public_id!r} not found", field="proposal")
-    return proposal

@@ -11,11 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from konsilo import canonical
 from konsilo.web.councils import permissions
-from konsilo.web.councils.models import Council, Organisation
+from konsilo.web.councils.models import Council
 from konsilo.web.decisions import actions
 from konsilo.web.decisions.models import (
     Ballot,
@@ -57,7 +58,7 @@ def get_proposal(*, user: Any, public_id: str) -> Proposal:
             .filter(public_id=str(public_id).removeprefix("p-"))
             .first()
         )
-    except Exception:  # a malformed id is simply not found
+    except (ValueError, ValidationError):  # a malformed id is simply not found
         proposal = None
     if proposal is None or (
         proposal.phase == Phase.DRAFT and not is_insider(user, proposal.council)
@@ -72,7 +73,7 @@ def get_comment(*, proposal: Proposal, comment_id: str) -> Comment:
         comment = Comment.objects.filter(
             proposal=proposal, public_id=str(comment_id).removeprefix("c-")
         ).first()
-    except Exception:
+    except (ValueError, ValidationError):
         comment = None
     if comment is None:
         raise NotFoundError(f"comment {comment_id!r} not found on this item", field="comment")
@@ -85,7 +86,7 @@ def get_report(*, proposal: Proposal, report_id: str) -> MinorityReport:
         report = MinorityReport.objects.filter(
             proposal=proposal, public_id=str(report_id).removeprefix("r-")
         ).first()
-    except Exception:
+    except (ValueError, ValidationError):
         report = None
     if report is None:
         raise NotFoundError(f"minority report {report_id!r} not found", field="report")
@@ -100,12 +101,6 @@ def list_proposals(*, user: Any, council: Council) -> list[Proposal]:
     if not is_insider(user, council):
         rows = rows.exclude(phase=Phase.DRAFT)
     return list(rows.order_by("-created_at"))
-
-
-def list_open_items(organisation: Organisation) -> list[Proposal]:
-    return list(
-        Proposal.objects.filter(organisation=organisation, phase=Phase.VOTING).order_by("closes_at")
-    )
 
 
 # -- the item as people and programs read it ------------------------------------------------

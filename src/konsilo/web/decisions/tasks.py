@@ -22,8 +22,10 @@ def close_due_votes() -> int:
     """Close every vote whose deadline has passed; each close is its own transaction.
 
     Idempotent: a vote closed already (by an earlier run, or a concurrent worker holding its
-    row lock first) is skipped. A vote that cannot be counted is logged and left open, so one
-    broken item never stops the others. Returns how many votes this run closed.
+    row lock first) is skipped. A vote whose ballots still wait for their place in the record
+    is closed by a later run (see ``actions.close_vote``). A vote that cannot be counted is
+    logged and left open, so one broken item never stops the others. Returns how many votes
+    this run closed.
     """
     due = Proposal.objects.filter(
         phase=Proposal.Phase.VOTING,
