@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konsilo import canonical
+from konsilo.counting import profile as profile_module
 from konsilo.counting.profile import EqualRankingError, ProfileError, RankedProfile
 
 NAMES = ["Ana", "Bea", "Cai", "Dov", "Eli"]
@@ -82,6 +83,52 @@ def test_a_padded_matrix_gives_the_same_profile_as_lists(
     assert from_matrix.to_canonical() == from_lists.to_canonical()
 
 
+@settings(max_examples=60, deadline=None)
+@given(strict_ballots(), st.sampled_from([None, "fractions"]))
+def test_the_array_path_for_many_ballots_equals_the_path_for_few(
+    case: tuple[list[list[int]], list[int]], kind: str | None
+) -> None:
+    rows, counts = case
+    weights: list[int | Fraction] = (
+        [Fraction(w, 3) for w in counts] if kind == "fractions" else list(counts)
+    )
+    few = RankedProfile.from_indices(NAMES, rows, weights)
+    original = profile_module._SMALL
+    try:
+        profile_module._SMALL = -1
+        many = RankedProfile.from_indices(NAMES, rows, weights)
+    finally:
+        profile_module._SMALL = original
+    assert many.to_canonical() == few.to_canonical()
+    assert many.is_integral == few.is_integral
+    assert many.strict_ballots().matrix.tolist() == few.strict_ballots().matrix.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.permutations(range(16, 30)), st.integers(1, 14)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_long_rankings_sharing_prefixes_sort_and_merge_like_the_python_path(
+    parts: list[tuple[int, list[int], int]],
+) -> None:
+    names = [f"C{i}" for i in range(30)]
+    prefixes = [list(range(16)), list(range(15, -1, -1)), list(range(8)) + list(range(15, 7, -1))]
+    rows = [prefixes[p] + list(tail[:cut]) for p, tail, cut in parts]
+    few = RankedProfile.from_indices(names, rows)
+    original = profile_module._SMALL
+    try:
+        profile_module._SMALL = -1
+        many = RankedProfile.from_indices(names, rows)
+    finally:
+        profile_module._SMALL = original
+    assert many.rankings == few.rankings
+    assert many.weights == few.weights
+
+
 def test_identical_rows_merge_and_keep_the_canonical_order() -> None:
     p = RankedProfile.from_indices(NAMES[:3], [[2, 1], [0], [2, 1], [0, 1, 2], [0]])
     assert p.rankings == (((0,),), ((0,), (1,), (2,)), ((2,), (1,)))
@@ -125,7 +172,12 @@ def test_strict_arrays_pad_with_minus_one() -> None:
         ([[-2]], "ballot 1: candidate index -2"),
     ],
 )
-def test_bad_index_lists_are_refused_naming_the_ballot(rows: list[list[int]], message: str) -> None:
+def test_bad_index_lists_are_refused_naming_the_ballot(
+    rows: list[list[int]], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ProfileError, match=message):
+        RankedProfile.from_indices(NAMES[:3], rows)
+    monkeypatch.setattr(profile_module, "_SMALL", -1)
     with pytest.raises(ProfileError, match=message):
         RankedProfile.from_indices(NAMES[:3], rows)
 
@@ -133,6 +185,10 @@ def test_bad_index_lists_are_refused_naming_the_ballot(rows: list[list[int]], me
 def test_padding_before_a_preference_is_refused() -> None:
     with pytest.raises(ProfileError, match="ballot 2: -1 padding before a preference"):
         RankedProfile.from_indices(NAMES[:3], np.array([[0, 1], [-1, 2]]))
+    with pytest.raises(ProfileError, match="ballot 2: -1 padding before a preference"):
+        RankedProfile.from_indices(NAMES[:3], [[0, 1], [-1, 2]])
+    padded = RankedProfile.from_indices(NAMES[:3], [[0, 1, -1], [2, -1, -1]])
+    assert padded.rankings == (((0,), (1,)), ((2,),))
 
 
 def test_a_candidate_twice_is_refused_with_many_candidates() -> None:
@@ -141,9 +197,18 @@ def test_a_candidate_twice_is_refused_with_many_candidates() -> None:
         RankedProfile.from_indices(names, [[69, 3, 69]])
 
 
-def test_negative_and_mismatched_weights_are_refused() -> None:
+def test_negative_and_mismatched_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ProfileError, match="ballot 2: weight -1 is negative"):
         RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, -1])
+    with pytest.raises(ProfileError, match="ballot 2: weight -1/2 is negative"):
+        RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, Fraction(-1, 2)])
+    with pytest.raises(ProfileError, match="weights: not an exact number"):
+        RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, "lots"])  # type: ignore[list-item]
+    monkeypatch.setattr(profile_module, "_SMALL", -1)
+    with pytest.raises(ProfileError, match="ballot 2: weight -1 is negative"):
+        RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, -1])
+    with pytest.raises(ProfileError, match="ballot 2: weight -1/2 is negative"):
+        RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, Fraction(-1, 2)])
     with pytest.raises(ProfileError, match="weights: expected 2 weights"):
         RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1])
     with pytest.raises(ProfileError, match="weights: there must be one weight per ranking"):

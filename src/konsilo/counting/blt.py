@@ -73,6 +73,9 @@ class BltElection:
     ``tie_order`` is the ``[tie ...]`` order by candidate name when the file gives one
     (empty otherwise); ``nicknames`` the ``[nick ...]`` short names, in candidate order;
     ``options`` every other ``[name ...]`` line; ``notes`` the quoted lines after the title.
+    The profile holds each group of equally ranked candidates in candidate order;
+    ``equal_order`` maps each such ranking to the order the file first wrote it in (some
+    counting programs' arithmetic depends on it, see ``konsilo.counting.meek``).
     """
 
     profile: RankedProfile
@@ -81,9 +84,11 @@ class BltElection:
     nicknames: tuple[str, ...] = ()
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    equal_order: Mapping[Ranking, Ranking] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "equal_order", MappingProxyType(dict(self.equal_order)))
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -122,6 +127,7 @@ class _Reader:
         self.tie_order: tuple[int, ...] = ()
         self.options: dict[str, tuple[str, ...]] = {}
         self.by_nick: dict[str, int] = {}
+        self.equal_order: dict[Ranking, Ranking] = {}
 
     # The header and the option lines before the ballots.
 
@@ -240,7 +246,9 @@ class _Reader:
                 return grouped, empty, line - 1
             if weight < 0:
                 raise BltError(line, f"ballot weight {weight} is negative")
-            ranking = self.ranking(stream, line)
+            ranking, written = self.ranking(stream, line)
+            if written != ranking:
+                self.equal_order.setdefault(ranking, written)
             if ranking:
                 grouped[ranking] = grouped.get(ranking, 0) + weight
             else:
@@ -249,12 +257,15 @@ class _Reader:
             last_line, "the ballots never end: expected a line '0' after the last ballot"
         )
 
-    def ranking(self, stream: Iterator[tuple[str, int, bool]], start_line: int) -> Ranking:
+    def ranking(
+        self, stream: Iterator[tuple[str, int, bool]], start_line: int
+    ) -> tuple[Ranking, Ranking]:
+        """The ballot's ranking (groups in candidate order) and the order it was written."""
         seen: set[int] = set()
         groups: list[tuple[int, ...]] = []
         for word, line, _ in stream:
             if word == "0":
-                return tuple(groups)
+                return tuple(tuple(sorted(g)) for g in groups), tuple(groups)
             if word == "-":  # a skipped preference
                 continue
             if word.startswith('"'):
@@ -272,7 +283,7 @@ class _Reader:
                     raise BltError(line, f"duplicate preference: candidate {part} ranked twice")
                 seen.add(k)
                 group.append(k)
-            groups.append(tuple(sorted(group)))
+            groups.append(tuple(group))
         raise BltError(start_line, "the ballot does not end with 0, and the file ends")
 
     # The names and title after the ballots.
@@ -444,6 +455,7 @@ def read_blt(text: str) -> BltElection:
         nicknames=reader.nicknames,
         options=reader.options,
         notes=notes,
+        equal_order=reader.equal_order,
     )
 
 

@@ -42,6 +42,7 @@ Ranking = tuple[tuple[int, ...], ...]
 IntMatrix = npt.NDArray[np.signedinteger[Any]]
 
 _INT64_SAFE = 1 << 62  # totals of int64 weights stay below this, so sums never overflow
+_SMALL = 256  # up to this many ballots given as lists, plain Python beats numpy's overhead
 
 
 class ProfileError(ValueError):
@@ -96,12 +97,18 @@ def _matrix_from_lists(rows: Sequence[Sequence[int]], n: int) -> IntMatrix:
     dtype = _small_dtype(n)
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=count)
     width = int(lengths.max()) if count else 0
+    total = int(lengths.sum())
     try:
-        if count and bool((lengths == width).all()):
-            return np.array(rows, dtype=dtype).reshape(count, width)
-        flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=int(lengths.sum()))
+        try:
+            flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=total)
+        except OverflowError:
+            # An index too large for the narrow type: read it wide, so it is reported.
+            dtype = np.int64
+            flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=total)
     except (OverflowError, TypeError, ValueError) as exc:
         raise ProfileError(f"rankings: candidate indices must be whole numbers ({exc})") from None
+    if count and bool((lengths == width).all()):
+        return flat.reshape(count, width)
     matrix = np.full((count, width), -1, dtype=dtype)
     matrix[np.arange(width) < lengths[:, None]] = flat
     return matrix
@@ -123,12 +130,15 @@ def _check_matrix(matrix: IntMatrix, n: int) -> None:
             _bad_ballot(int(np.flatnonzero(gaps.any(axis=1))[0]), "-1 padding before a preference")
     rows = matrix.shape[0]
     if n <= 63:
-        seen = np.zeros(rows, dtype=np.uint64)
-        twice = np.zeros(rows, dtype=bool)
-        one = np.uint64(1)
-        for column in matrix.T:
+        bits: type[np.unsignedinteger[Any]] = np.uint32 if n <= 31 else np.uint64
+        seen: npt.NDArray[np.unsignedinteger[Any]] = np.zeros(rows, dtype=bits)
+        twice: npt.NDArray[np.bool_] = np.zeros(rows, dtype=bool)
+        one = bits(1)
+        for column in np.ascontiguousarray(matrix.T):
             ranked_here = column >= 0
-            bit = np.left_shift(one, np.where(ranked_here, column, 0).astype(np.uint64))
+            bit: npt.NDArray[np.unsignedinteger[Any]] = np.left_shift(
+                one, np.where(ranked_here, column, 0).astype(bits)
+            )
             bit *= ranked_here
             twice |= (seen & bit) != 0
             seen |= bit
@@ -144,11 +154,12 @@ def _row_keys(matrix: IntMatrix, n: int) -> list[npt.NDArray[np.int64]]:
     bits = max(n.bit_length(), 1)
     per_key = 62 // bits
     keys = []
+    columns = np.ascontiguousarray(matrix.T)
     for start in range(0, matrix.shape[1], per_key):
         key = np.zeros(matrix.shape[0], dtype=np.int64)
-        for column in range(start, min(start + per_key, matrix.shape[1])):
+        for column in columns[start : start + per_key]:
             key <<= bits
-            key |= matrix[:, column].astype(np.int64) + 1
+            key |= column + 1
         keys.append(key)
     return keys
 
@@ -162,7 +173,20 @@ def _merge_rows(
     if not keys:
         order = np.arange(rows, dtype=np.intp)
         return order, np.zeros(min(rows, 1), dtype=np.intp), np.zeros(rows, dtype=np.intp)
-    order = np.argsort(keys[0], kind="stable") if len(keys) == 1 else np.lexsort(keys[::-1])
+    # Sort by the first key alone; only rows that tie on it need the other keys (few, when
+    # rankings are mostly distinct; all of them, at worst).
+    order = np.argsort(keys[0], kind="stable")
+    if len(keys) > 1 and rows > 1:
+        first = keys[0][order]
+        tied = np.zeros(rows, dtype=bool)
+        same = first[1:] == first[:-1]
+        tied[1:] |= same
+        tied[:-1] |= same
+        if tied.any():
+            at = np.flatnonzero(tied)
+            subset = order[at]
+            resolved = np.lexsort([key[subset] for key in keys[::-1]])
+            order[at] = subset[resolved]
     change = np.zeros(rows, dtype=bool)
     if rows:
         change[0] = True
@@ -295,6 +319,8 @@ class RankedProfile:
                     f"rankings: expected a 2-d integer matrix, got shape {rankings.shape}"
                 )
             matrix: IntMatrix = rankings
+        elif len(rankings) <= _SMALL:
+            return cls._from_small_lists(names, rankings, weights, withdrawn, title)
         else:
             matrix = _matrix_from_lists(rankings, n)
         _check_matrix(matrix, n)
@@ -364,11 +390,95 @@ class RankedProfile:
             merged_fractions = tuple(s for s in sums if s != 0)
         if not bool(keep_rows.all()):
             distinct = distinct[keep_rows]
+            # Rows of weight zero are gone: drop the columns only they used.
+            kept = int(np.count_nonzero(distinct >= 0, axis=1).max()) if len(distinct) else 0
+            distinct = np.ascontiguousarray(distinct[:, :kept])
         distinct.setflags(write=False)
         if merged_counts is not None:
             merged_counts.setflags(write=False)
         ballots = StrictBallots(distinct, merged_counts, merged_fractions)
         return cls._from_strict(names, ballots, withdrawn=withdrawn, empty=empty, title=title)
+
+    @classmethod
+    def _from_small_lists(
+        cls,
+        names: tuple[str, ...],
+        rankings: Sequence[Sequence[int]],
+        weights: npt.NDArray[np.integer[Any]] | Sequence[int | Fraction] | None,
+        withdrawn: Collection[str],
+        title: str,
+    ) -> RankedProfile:
+        """``from_indices`` for a few ballots, in plain Python (numpy's overhead dominates there).
+
+        Checks, merges and orders exactly as the array path does.
+        """
+        n = len(names)
+        rows = len(rankings)
+        keys: list[tuple[int, ...]] = []
+        for row, ranking in enumerate(rankings):
+            key = tuple(ranking)
+            for value in key:
+                if not isinstance(value, int | np.integer) or isinstance(value, bool):
+                    raise ProfileError(
+                        f"rankings: candidate indices must be whole numbers, got {value!r}"
+                    )
+                if not -1 <= value < n:
+                    _bad_ballot(row, f"candidate index {value} is not between 0 and {n - 1}")
+            keys.append(tuple(int(v) for v in key))
+        for row, key in enumerate(keys):
+            end = len(key)
+            while end and key[end - 1] == -1:
+                end -= 1
+            if -1 in key[:end]:
+                _bad_ballot(row, "-1 padding before a preference")
+            keys[row] = key[:end]
+        for row, key in enumerate(keys):
+            if len(set(key)) != len(key):
+                _bad_ballot(row, "a candidate is ranked twice")
+        if weights is None:
+            given: list[Any] = [1] * rows
+        elif isinstance(weights, np.ndarray):
+            if weights.shape != (rows,) or not np.issubdtype(weights.dtype, np.integer):
+                raise ProfileError(f"weights: expected {rows} whole numbers, one per ballot")
+            given = [int(w) for w in weights.tolist()]
+        else:
+            if len(weights) != rows:
+                raise ProfileError(f"weights: expected {rows} weights, one per ballot")
+            given = list(weights)
+        whole = _int_weights(given, rows) if given else np.zeros(0, dtype=np.int64)
+        exact: list[Any]
+        if whole is not None:
+            exact = [int(w) for w in whole.tolist()]
+        else:
+            try:
+                exact = [Fraction(w) for w in given]
+            except (TypeError, ValueError) as exc:
+                raise ProfileError(f"weights: not an exact number ({exc})") from None
+        for row, weight in enumerate(exact):
+            if weight < 0:
+                _bad_ballot(row, f"weight {weight} is negative")
+        grouped: dict[tuple[int, ...], Any] = {}
+        empty: Any = 0
+        for key, weight in zip(keys, exact, strict=True):
+            if key:
+                grouped[key] = grouped.get(key, 0) + weight
+            else:
+                empty += weight
+        items = sorted((k, w) for k, w in grouped.items() if w)
+        width = max((len(k) for k, _ in items), default=0)
+        matrix = np.full((len(items), width), -1, dtype=_small_dtype(n))
+        for row, (key, _) in enumerate(items):
+            matrix[row, : len(key)] = key
+        matrix.setflags(write=False)
+        if whole is not None:
+            counts = np.array([w for _, w in items], dtype=np.int64)
+            counts.setflags(write=False)
+            ballots = StrictBallots(matrix, counts, None)
+        else:
+            ballots = StrictBallots(matrix, None, tuple(Fraction(w) for _, w in items))
+        return cls._from_strict(
+            names, ballots, withdrawn=withdrawn, empty=Fraction(empty), title=title
+        )
 
     @classmethod
     def from_rankings(
