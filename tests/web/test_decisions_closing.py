@@ -272,3 +272,37 @@ def test_the_worker_closes_a_due_vote_through_the_task_queue() -> None:
     closed = refresh(proposal)
     assert (closed.phase, closed.outcome) == ("closed", "rejected")
     assert Entry.objects.filter(organisation=fed.org, entry_type="tally.recorded").count() == 1
+
+
+def test_a_ranked_item_under_a_preferential_irv_rule_is_counted_by_irv(
+    fed: Federation, users: list[Any], clock: Any
+) -> None:
+    from konsilo.web.councils import actions as council_actions
+    from konsilo.web.errors import InvalidInputError
+
+    council_actions.set_policy(
+        actor=fed.steward,
+        organisation=fed.org,
+        scope="council",
+        target="bakery",
+        set_values={"decision_rule.rule": "preferential(irv)"},
+    )
+    options = [{"label": "Rye"}, {"label": "Spelt"}, {"label": "Oat"}]
+    proposal = to_voting(fed, users, clock, ballot_shape="ranked", options=options)
+    assert proposal.method == "irv"
+    assert proposal.rule["seed"].startswith(proposal.record_id)
+    with pytest.raises(InvalidInputError, match="ballot"):
+        actions.cast_ballot(
+            actor=users[0], proposal=proposal, ballot={"ranking": [["o1", "o2"], ["o3"]]}
+        )
+    # First preferences: o1 2, o2 2, o3 1; o3 is excluded and its vote moves to o2.
+    rankings = [[["o1"]]] * 2 + [[["o2"], ["o1"]]] * 2 + [[["o3"], ["o2"]]] * 1
+    _vote(proposal, users, [{"ranking": r} for r in rankings])
+    clock.shift(WINDOW)
+    tasks.close_due_votes.call()
+    closed = refresh(proposal)
+    result = canonical.loads(closed.result)
+    assert result["method"] == "irv"
+    assert result["winners"] == ["o2"]
+    assert len(result["rounds"]) == 2
+    assert _recount_from_the_record(fed.org, closed) == closed.result.encode()

@@ -598,6 +598,18 @@ def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
     return "enrolled_delegates", [(m, Fraction(1)) for m in seen.values()]
 
 
+def _method_for_vote(proposal: Proposal, alternatives: Sequence[Proposal]) -> str:
+    """The count: Schulze against the status quo for competing alternatives; a ranked item
+    under a ``preferential(irv|stv)`` policy rule by that method; else the shape's method."""
+    if alternatives:
+        return "schulze"
+    if proposal.ballot_shape == Shape.RANKED:
+        choice = policy_value(proposal, "decision_rule.rule")
+        if choice.name == "preferential" and choice.args and choice.args[0] in ("irv", "stv"):
+            return str(choice.args[0])
+    return SHAPE_METHODS[proposal.ballot_shape]
+
+
 def _options_for_vote(proposal: Proposal, alternatives: Sequence[Proposal]) -> list[str]:
     if alternatives:
         return [STATUS_QUO, proposal.record_id, *(a.record_id for a in alternatives)]
@@ -657,6 +669,11 @@ def _rule_for_vote(
             "status_quo": STATUS_QUO if alternatives else None,
             **electorate,
         }
+    if method in ("irv", "stv"):
+        # Ties an elimination cannot settle are drawn from a seed published when voting opens.
+        seed = f"{proposal.record_id}/{timezone.now().isoformat()}"
+        extra = {"seats": 1, "rule": "scottish"} if method == "stv" else {}
+        return {"options": list(options), "seed": seed, **extra, **electorate}
     if method == "budget":
         return {
             "projects": {o["key"]: o["cost"] for o in proposal.options},
@@ -702,7 +719,7 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         raise ConflictError(
             "a secret ballot needs equal weights, but the census has several", field="census"
         )
-    method = "schulze" if alternatives else SHAPE_METHODS[proposal.ballot_shape]
+    method = _method_for_vote(proposal, alternatives)
     options = _options_for_vote(proposal, alternatives)
     total = sum(weights.values(), Fraction(0))
     rule = _rule_for_vote(
