@@ -239,3 +239,25 @@ def test_the_api_answers_every_ballot_refusal_in_the_error_shape(
     assert "no longer accepted" in body["error"]["message"]
     status, body = member_api.get(f"/proposals/{proposal.record_id}")
     assert body["you"] == {"may_vote": True, "voted": True, "ballot": {"choice": "no"}}
+
+
+def test_a_duplicate_the_code_missed_is_still_refused_by_the_database(
+    fed: Federation, users: list[Any], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal = to_voting(fed, users, clock)
+    actions.cast_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "yes"})
+
+    class _Blind:
+        """A query that does not see the existing ballot, as a racing request might."""
+
+        def filter(self, **kwargs: Any) -> Any:
+            return Ballot.objects.none()
+
+        def create(self, **kwargs: Any) -> Any:
+            return Ballot.objects.create(**kwargs)
+
+    monkeypatch.setattr(actions, "Ballot", type("B", (), {"objects": _Blind()}))
+    with pytest.raises(ConflictError, match="voted already"):
+        actions.cast_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "no"})
+    monkeypatch.undo()
+    assert Ballot.objects.get(proposal=proposal).content == {"choice": "yes"}

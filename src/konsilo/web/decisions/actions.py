@@ -28,7 +28,7 @@ import contextlib
 import hashlib
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
@@ -882,6 +882,16 @@ def _normalise(proposal: Proposal, ballot: Any, weight: str, member: Member) -> 
     return content
 
 
+@contextlib.contextmanager
+def _one_ballot() -> Iterator[None]:
+    """The database's unique constraints have the last word on one ballot per member."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise ConflictError("you have voted already on this item", field="ballot") from None
+
+
 @transaction.atomic(durable=True)
 def cast_ballot(*, actor: Actor, proposal: Proposal, ballot: Mapping[str, Any]) -> str | None:
     """Cast a first ballot; returns the receipt code of a secret ballot (shown only once)."""
@@ -897,10 +907,11 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, ballot: Mapping[str, Any]) 
             )
         code = new_receipt()
         digest = receipt_hash(code)
-        Participation.objects.create(proposal=proposal, member=member)
-        SecretBallot.objects.create(
-            proposal=proposal, receipt_sha256=digest, content=content, weight=roll.weight
-        )
+        with _one_ballot():
+            Participation.objects.create(proposal=proposal, member=member)
+            SecretBallot.objects.create(
+                proposal=proposal, receipt_sha256=digest, content=content, weight=roll.weight
+            )
         # The ballot itself reaches the record when the vote closes, with all the others.
         _append_unlinkable(proposal, "ballot.participated", {"member": member.record_id})
         return code
@@ -910,14 +921,15 @@ def cast_ballot(*, actor: Actor, proposal: Proposal, ballot: Mapping[str, Any]) 
             field="ballot",
         )
     now = timezone.now()
-    Ballot.objects.create(
-        proposal=proposal,
-        member=member,
-        content=content,
-        weight=roll.weight,
-        cast_at=now,
-        changed_at=now,
-    )
+    with _one_ballot():
+        Ballot.objects.create(
+            proposal=proposal,
+            member=member,
+            content=content,
+            weight=roll.weight,
+            cast_at=now,
+            changed_at=now,
+        )
     _append(
         proposal,
         "ballot.cast",
