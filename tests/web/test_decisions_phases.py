@@ -331,3 +331,25 @@ def test_the_openapi_schema_describes_the_decision_endpoints(member_api: Api) ->
     ):
         assert path in paths
     assert set(paths["/api/v1/proposals/{pid}/ballot"]) == {"post", "put"}
+
+
+def test_the_api_revises_withdraws_and_extends_with_permission_checks(
+    fed: Federation, users: list[Any], clock: Any, member_api: Api, delegate_api: Api
+) -> None:
+    proposal = draft(fed)
+    pid = proposal.record_id
+    status, item = member_api.post(f"/proposals/{pid}/versions", {"text": "Two ovens."})
+    assert (status, len(item["versions"])) == (201, 2)
+    status, body = delegate_api.post(f"/proposals/{pid}/versions", {"text": "Mine now."})
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    status, body = delegate_api.post(f"/proposals/{pid}/transitions", {"to": "withdrawn"})
+    assert status == 403
+    status, body = member_api.post(f"/proposals/{pid}/extension")
+    assert (status, body["error"]["field"]) == (409, "phase")
+    voting = to_voting(fed, users, clock, title="Another")
+    status, item = delegate_api.post(f"/proposals/{voting.record_id}/extension")
+    assert (status, item["extended"]) == (200, True)
+    status, body = member_api.post(f"/proposals/{voting.record_id}/extension")
+    assert status == 409
+    status, item = member_api.post(f"/proposals/{pid}/transitions", {"to": "withdrawn"})
+    assert (status, item["phase"]) == (200, "withdrawn")
