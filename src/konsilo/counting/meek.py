@@ -311,67 +311,104 @@ def _equalized_weights_signed(keep: Sequence[int], one: int) -> tuple[list[int],
 
 
 class _Equal:
-    """Ballots with equal rankings, counted one distinct ranking at a time."""
+    """Ballots with equal rankings, counted one distinct ranking at a time.
+
+    A ballot's count depends only on the keep factors of the groups it reaches, and most
+    ballots stop at a group of hopeful candidates whose keep factors stay 1: each ballot's
+    per-unit count is kept with the keep factors it read, and reused while they hold.
+    """
 
     def __init__(self, rankings: list[Ranking], weights: list[int], rule: EqualRule) -> None:
         self.rankings = rankings
         self.weights = weights
         self.rule = rule
+        self.memo: list[tuple[tuple[int, ...], tuple[int, ...], dict[int, int]] | None] = [
+            None
+        ] * len(rankings)
 
-    def tally(self, kf: list[int], status: list[int], one: int, n: int) -> list[int]:
+    def tally(self, kf: list[int], one: int, n: int) -> list[int]:
         sums = [0] * n
-        if self.rule == "droop":
-            for ranking, weight in zip(self.rankings, self.weights, strict=True):
-                self._droop(ranking, weight, kf=kf, status=status, one=one, sums=sums)
-            return sums
-        # A group's shares depend only on its members' keep factors: compute each once.
-        cache: dict[tuple[int, ...], tuple[list[int], int]] = {}
-        for ranking, weight in zip(self.rankings, self.weights, strict=True):
-            power = one
-            for group in ranking:
-                if len(group) == 1:
-                    c = group[0]
-                    k = kf[c]
-                    sums[c] += _tdiv_int(power * k, one) * weight
-                    power = _tdiv_int(power * (one - k), one)
-                else:
-                    keep = tuple(kf[c] for c in group)
-                    found = cache.get(keep)
-                    if found is None:
-                        found = cache[keep] = _equalized_weights(keep, one)
-                    shares, passed = found
-                    for c, share in zip(group, shares, strict=True):
-                        sums[c] += _tdiv_int(power * share, one) * weight
-                    power = _tdiv_int(power * passed, one)
-                if power == 0:
-                    break
+        shares: dict[tuple[int, ...], tuple[list[int], int]] = {}
+        count_one = self._droop if self.rule == "droop" else self._equalize
+        for b, (ranking, weight) in enumerate(zip(self.rankings, self.weights, strict=True)):
+            memo = self.memo[b]
+            if memo is not None and all(kf[c] == k for c, k in zip(memo[0], memo[1], strict=True)):
+                amounts = memo[2]
+            else:
+                read: list[int] = []
+                amounts = count_one(ranking, kf, one, read, shares)
+                self.memo[b] = (tuple(read), tuple(kf[c] for c in read), amounts)
+            for c, amount in amounts.items():
+                sums[c] += amount * weight
         return sums
 
     @staticmethod
     def _droop(
         ranking: Ranking,
-        weight: int,
-        *,
         kf: list[int],
-        status: list[int],
         one: int,
-        sums: list[int],
-    ) -> None:
-        def dist(i: int, power: int) -> None:
-            if i == len(ranking):
-                return
-            standing = [c for c in ranking[i] if status[c] != _OUT]
+        read: list[int],
+        _shares: dict[tuple[int, ...], tuple[list[int], int]],
+    ) -> dict[int, int]:
+        # Droop.py descends recursively; the packets of weight are independent, so any
+        # order of processing them gives the same whole-number sums.
+        amounts: dict[int, int] = {}
+        deepest = 0
+        last = len(ranking)
+        stack = [(0, one)]
+        while stack:
+            i, power = stack.pop()
+            if i == last:
+                continue
+            deepest = max(deepest, i)
+            standing = [c for c in ranking[i] if kf[c] != 0]
             if not standing:
-                return  # Droop.py stops the ballot at a group of excluded candidates
-            share = _tdiv_int(power, len(standing))
+                continue  # Droop.py stops the ballot at a group of excluded candidates
+            share = power // len(standing) if power >= 0 else _tdiv_int(power, len(standing))
             for c in standing:
                 k = kf[c]
-                sums[c] += _tdiv_int(share * k, one) * weight
-                rest = _tdiv_int(share * (one - k), one)
+                if k == one:
+                    amounts[c] = amounts.get(c, 0) + share
+                    continue
+                if share >= 0 and 0 <= k < one:
+                    amounts[c] = amounts.get(c, 0) + share * k // one
+                    rest = share * (one - k) // one
+                else:
+                    amounts[c] = amounts.get(c, 0) + _tdiv_int(share * k, one)
+                    rest = _tdiv_int(share * (one - k), one)
                 if rest:
-                    dist(i + 1, rest)
+                    stack.append((i + 1, rest))
+        read.extend(c for group in ranking[: deepest + 1] for c in group)
+        return amounts
 
-        dist(0, one)
+    @staticmethod
+    def _equalize(
+        ranking: Ranking,
+        kf: list[int],
+        one: int,
+        read: list[int],
+        shares: dict[tuple[int, ...], tuple[list[int], int]],
+    ) -> dict[int, int]:
+        amounts: dict[int, int] = {}
+        power = one
+        for group in ranking:
+            read.extend(group)
+            if len(group) == 1:
+                c = group[0]
+                k = kf[c]
+                amounts[c] = amounts.get(c, 0) + _tdiv_int(power * k, one)
+                power = _tdiv_int(power * (one - k), one)
+            else:
+                keep = tuple(kf[c] for c in group)
+                found = shares.get(keep)
+                if found is None:
+                    found = shares[keep] = _equalized_weights(keep, one)
+                for c, share in zip(group, found[0], strict=True):
+                    amounts[c] = amounts.get(c, 0) + _tdiv_int(power * share, one)
+                power = _tdiv_int(power * found[1], one)
+            if power == 0:
+                break
+        return amounts
 
 
 class _Count:
@@ -508,12 +545,7 @@ class _Count:
         if self.strict is not None:
             sums = [int(x) for x in self.strict.tally(self.kf, self.one).tolist()]
         if self.equal is not None:
-            extra = self.equal.tally(
-                [int(k) for k in self.kf.tolist()],
-                [int(s) for s in self.status.tolist()],
-                self.one,
-                self.n,
-            )
+            extra = self.equal.tally([int(k) for k in self.kf.tolist()], self.one, self.n)
             sums = [a + b for a, b in zip(sums, extra, strict=True)]
         exhausted = self.total * self.one - sum(sums)
         return sums, exhausted
