@@ -59,6 +59,16 @@ class SchulzeError(ValueError):
 
 def _positions(profile: RankedProfile) -> npt.NDArray[np.int16]:
     """Rank position of every candidate on every distinct ranking (unranked: below all)."""
+    if not profile.has_equal_rankings:
+        matrix = profile.strict_ballots("Schulze").matrix
+        rows, width = matrix.shape
+        n = len(profile.candidates)
+        lengths = np.count_nonzero(matrix >= 0, axis=1)
+        pos = np.empty((rows, n + 1), dtype=np.int16)
+        pos[:] = lengths[:, None]
+        target = np.where(matrix >= 0, matrix, n).astype(np.intp)
+        np.put_along_axis(pos, target, np.arange(width, dtype=np.int16)[None, :], axis=1)
+        return pos[:, :n]
     rankings = profile.rankings
     rows, n = len(rankings), len(profile.candidates)
     groups_per_row = np.fromiter(map(len, rankings), dtype=np.int32, count=rows)
@@ -116,13 +126,17 @@ def _pairwise_scaled(profile: RankedProfile) -> tuple[list[list[int]], int, tupl
     """The pairwise matrix over standing candidates as integers times a common denominator."""
     standing = tuple(i for i, c in enumerate(profile.candidates) if c not in profile.withdrawn)
     n = len(standing)
-    if not profile.rankings:
+    if not profile.num_distinct:
         return [[0] * n for _ in range(n)], 1, standing
     full = _positions(profile)
     strict = bool((full.max(axis=1) == len(profile.candidates) - 1).all())
     pos = full[:, list(standing)]
     narrow = pos.astype(np.int8) if pos.max(initial=0) < 127 else pos
-    if profile.is_integral:
+    counts = None if profile.has_equal_rankings else profile.strict_ballots("Schulze").counts
+    if counts is not None:
+        scale = 1
+        scaled = counts.tolist()
+    elif profile.is_integral:
         scale = 1
         scaled = list(map(int, profile.weights))
     else:
