@@ -489,15 +489,17 @@ class _Count:
             raise MeekError("profile: Meek STV in fixed point needs whole-number ballot weights")
         self.strict: _Strict | None = None
         self.equal: _Equal | None = None
-        if not profile.has_equal_rankings and profile.num_ballots < 1 << 62:
-            matrix, weights = profile.strict_arrays()
-            if withdrawn:
-                gone = np.isin(matrix, sorted(withdrawn)) | (matrix < 0)
-                keep = ~gone.all(axis=1)
-                matrix, weights = matrix[keep], weights[keep]
-            self.total = int(weights.sum())
-            self.strict = _Strict(matrix, weights, self.n, np.int64)
-            return
+        if not profile.has_equal_rankings:
+            ballots = profile.strict_ballots("Meek STV")
+            if ballots.counts is not None:
+                matrix, weights = ballots.matrix, ballots.counts
+                if withdrawn:
+                    gone = np.isin(matrix, sorted(withdrawn)) | (matrix < 0)
+                    keep = ~gone.all(axis=1)
+                    matrix, weights = matrix[keep], weights[keep]
+                self.total = int(weights.sum(dtype=np.int64))
+                self.strict = _Strict(matrix, weights, self.n, np.int64)
+                return
         strict_rows: list[list[int]] = []
         strict_w: list[int] = []
         eq_rankings: list[Ranking] = []
