@@ -411,6 +411,76 @@ class _Equal:
         return amounts
 
 
+class _DroopSplit:
+    """Droop.py's rule for equal rankings, for all such ballots at once with numpy.
+
+    Weight moves in packets: a packet reaching a group splits evenly among the group's
+    standing candidates, each keeps its share times its keep factor, and what each passes
+    on is a new packet for the next group. Packets are independent, so processing them a
+    group level at a time gives exactly the sums of Droop.py's recursive descent.
+    """
+
+    def __init__(self, rankings: list[Ranking], weights: list[int], n: int, dtype: Any) -> None:
+        members: list[int] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        depth = max(len(r) for r in rankings)
+        self.group_of = np.full((len(rankings), depth), -1, dtype=np.int64)
+        for b, ranking in enumerate(rankings):
+            for level, group in enumerate(ranking):
+                self.group_of[b, level] = len(starts)
+                starts.append(len(members))
+                sizes.append(len(group))
+                members.extend(group)
+        self.members = np.array(members, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.sizes = np.array(sizes, dtype=np.int64)
+        self.weights = np.array(weights, dtype=object if max(weights) >= 1 << 62 else dtype)
+        self.depth = depth
+        self.n = n
+        self.dtype = dtype
+
+    def tally(self, kf: Array, one: int) -> Array:
+        sums = np.zeros(self.n, dtype=self.dtype)
+        standing = (kf[self.members] != 0).astype(np.int64)
+        per_group = np.add.reduceat(standing, self.starts) if self.starts.size else standing
+        ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
+        power = np.full(ballot.size, one, dtype=self.dtype)
+        for level in range(self.depth):
+            if not ballot.size:
+                break
+            group = self.group_of[ballot, level]
+            alive = group >= 0
+            alive[alive] = per_group[group[alive]] > 0
+            ballot, group, power = ballot[alive], group[alive], power[alive]
+            if not ballot.size:
+                break
+            share = _tdiv_signed(power, per_group[group])
+            size = self.sizes[group]
+            first = np.repeat(self.starts[group], size)
+            offset = np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
+            cand = self.members[first + offset]
+            share = np.repeat(share, size)
+            ballot = np.repeat(ballot, size)
+            k = kf[cand]
+            live = k != 0
+            cand, share, ballot, k = cand[live], share[live], ballot[live], k[live]
+            np.add.at(sums, cand, _tdiv(share * k, one) * self.weights[ballot])
+            power = _tdiv(share * (one - k), one)
+            moving = power != 0
+            ballot, power = ballot[moving], power[moving]
+        return sums
+
+
+def _tdiv_signed(a: Array, d: Array) -> Array:
+    """Element-wise division by positive whole numbers, truncated toward zero."""
+    q = a // d
+    negative = a < 0
+    if negative.any():
+        q = np.where(negative & (q * d != a), q + 1, q)
+    return q
+
+
 class _Count:
     """The state of one Meek count."""
 
@@ -465,6 +535,9 @@ class _Count:
         self.dtype: Any = np.int64 if small else object
         self.kf = np.full(self.n, self.one, dtype=self.dtype)
         self.kf[sorted(withdrawn)] = 0
+        if self.split is not None:
+            self.split.dtype = self.dtype
+            self.split.weights = self.split.weights.astype(self.dtype, copy=False)
         if self.strict is not None:
             self.strict.dtype = self.dtype
             self.strict.weights = self.strict.weights.astype(self.dtype, copy=False)
@@ -489,6 +562,7 @@ class _Count:
             raise MeekError("profile: Meek STV in fixed point needs whole-number ballot weights")
         self.strict: _Strict | None = None
         self.equal: _Equal | None = None
+        self.split: _DroopSplit | None = None
         if not profile.has_equal_rankings:
             ballots = profile.strict_ballots("Meek STV")
             if ballots.counts is not None:
@@ -537,7 +611,10 @@ class _Count:
             w_arr = np.array(strict_w, dtype=object if big_w else np.int64)
             self.strict = _Strict(matrix, w_arr, self.n, np.int64)
         if eq_rankings:
-            self.equal = _Equal(eq_rankings, eq_w, rule)
+            if rule == "droop":
+                self.split = _DroopSplit(eq_rankings, eq_w, self.n, np.int64)
+            else:
+                self.equal = _Equal(eq_rankings, eq_w, rule)
 
     # -- counting -------------------------------------------------------------------------
 
@@ -546,6 +623,9 @@ class _Count:
         sums = [0] * self.n
         if self.strict is not None:
             sums = [int(x) for x in self.strict.tally(self.kf, self.one).tolist()]
+        if self.split is not None:
+            split = self.split.tally(self.kf, self.one)
+            sums = [a + int(b) for a, b in zip(sums, split.tolist(), strict=True)]
         if self.equal is not None:
             extra = self.equal.tally([int(k) for k in self.kf.tolist()], self.one, self.n)
             sums = [a + b for a, b in zip(sums, extra, strict=True)]
