@@ -15,10 +15,10 @@ Extensions read here: OpenSTV comments (``#`` to the end of the line), ballot ID
 parentheses before the weight, skipped preferences written ``-``, and the OpaVote/Droop
 options on their own lines before the ballots: ``[nick a b c]`` (short names that ballots
 may use instead of numbers), ``[withdrawn a c]``, ``[tie c b a]`` (a predetermined
-tie-breaking order: Droop.py and stv-rs exclude the first tied candidate in it) and any other ``[name ...]`` option, which
-is kept in ``options``. Lines after the title in double quotes (Wichmann's source and
-comment fields) are kept in ``notes``. Newlines inside the ballot section are ordinary
-whitespace, as the original definition says.
+tie-breaking order: Droop.py and stv-rs exclude the first tied candidate in it) and any
+other ``[name ...]`` option, which is kept in ``options``. Lines after the title in
+double quotes (Wichmann's source and comment fields) are kept in ``notes``. Newlines
+inside the ballot section are ordinary whitespace, as the original definition says.
 
 Bad files raise one ``BltError`` whose message names the line and the problem.
 
@@ -70,11 +70,12 @@ class BltElection:
     """What a BLT file holds: the ballots (with names, withdrawals, title) and the seats.
 
     ``tie_order`` is the ``[tie ...]`` order by candidate name when the file gives one
-    (empty otherwise; Droop.py and stv-rs then use the candidate order); ``nicknames`` the ``[nick ...]`` short names, in candidate order;
-    ``options`` every other ``[name ...]`` line; ``notes`` the quoted lines after the title.
-    The profile holds each group of equally ranked candidates in candidate order;
-    ``equal_order`` maps each such ranking to the order the file first wrote it in (some
-    counting programs' arithmetic depends on it, see ``konsilo.counting.meek``).
+    (empty otherwise; Droop.py and stv-rs then use the candidate order); ``nicknames``
+    the ``[nick ...]`` short names, in candidate order; ``options`` every other
+    ``[name ...]`` line; ``notes`` the quoted lines after the title. The profile holds
+    each group of equally ranked candidates in candidate order; ``equal_order`` maps each
+    such ranking to the order the file first wrote it in (some counting programs'
+    arithmetic depends on it, see ``konsilo.counting.meek``).
     """
 
     profile: RankedProfile

@@ -311,17 +311,17 @@ def _equalized_weights_signed(keep: Sequence[int], one: int) -> tuple[list[int],
 
 
 class _Equal:
-    """Ballots with equal rankings, counted one distinct ranking at a time.
+    """Equalised counting one distinct ranking at a time, truncating toward zero.
 
-    A ballot's count depends only on the keep factors of the groups it reaches, and most
-    ballots stop at a group of hopeful candidates whose keep factors stay 1: each ballot's
-    per-unit count is kept with the keep factors it read, and reused while they hold.
+    The reference for ``_Equalized`` and its fallback when a keep factor leaves [0, 1]. A
+    ballot's count depends only on the keep factors of the groups it reaches: each
+    ballot's per-unit count is kept with the keep factors it read, and reused while they
+    hold.
     """
 
-    def __init__(self, rankings: list[Ranking], weights: list[int], rule: EqualRule) -> None:
+    def __init__(self, rankings: list[Ranking], weights: list[int]) -> None:
         self.rankings = rankings
         self.weights = weights
-        self.rule = rule
         self.memo: list[tuple[tuple[int, ...], tuple[int, ...], dict[int, int]] | None] = [
             None
         ] * len(rankings)
@@ -329,57 +329,17 @@ class _Equal:
     def tally(self, kf: list[int], one: int, n: int) -> list[int]:
         sums = [0] * n
         shares: dict[tuple[int, ...], tuple[list[int], int]] = {}
-        count_one = self._droop if self.rule == "droop" else self._equalize
         for b, (ranking, weight) in enumerate(zip(self.rankings, self.weights, strict=True)):
             memo = self.memo[b]
             if memo is not None and all(kf[c] == k for c, k in zip(memo[0], memo[1], strict=True)):
                 amounts = memo[2]
             else:
                 read: list[int] = []
-                amounts = count_one(ranking, kf, one, read, shares)
+                amounts = self._equalize(ranking, kf, one, read, shares)
                 self.memo[b] = (tuple(read), tuple(kf[c] for c in read), amounts)
             for c, amount in amounts.items():
                 sums[c] += amount * weight
         return sums
-
-    @staticmethod
-    def _droop(
-        ranking: Ranking,
-        kf: list[int],
-        one: int,
-        read: list[int],
-        _shares: dict[tuple[int, ...], tuple[list[int], int]],
-    ) -> dict[int, int]:
-        # Droop.py descends recursively; the packets of weight are independent, so any
-        # order of processing them gives the same whole-number sums.
-        amounts: dict[int, int] = {}
-        deepest = 0
-        last = len(ranking)
-        stack = [(0, one)]
-        while stack:
-            i, power = stack.pop()
-            if i == last:
-                continue
-            deepest = max(deepest, i)
-            standing = [c for c in ranking[i] if kf[c] != 0]
-            if not standing:
-                continue  # Droop.py stops the ballot at a group of excluded candidates
-            share = power // len(standing) if power >= 0 else _tdiv_int(power, len(standing))
-            for c in standing:
-                k = kf[c]
-                if k == one:
-                    amounts[c] = amounts.get(c, 0) + share
-                    continue
-                if share >= 0 and 0 <= k < one:
-                    amounts[c] = amounts.get(c, 0) + share * k // one
-                    rest = share * (one - k) // one
-                else:
-                    amounts[c] = amounts.get(c, 0) + _tdiv_int(share * k, one)
-                    rest = _tdiv_int(share * (one - k), one)
-                if rest:
-                    stack.append((i + 1, rest))
-        read.extend(c for group in ranking[: deepest + 1] for c in group)
-        return amounts
 
     @staticmethod
     def _equalize(
@@ -472,6 +432,114 @@ class _DroopSplit:
         return sums
 
 
+class _Equalized:
+    """stv-rs's equalised counting for all equal-ranking ballots at once with numpy.
+
+    Groups are stored once per distinct written group; each iteration computes the shares
+    of the groups that weight reaches, all groups of one size together (the polynomial of
+    every "skip one" is expanded in group order, rounding each product down as stv-rs),
+    then moves every ballot's remaining weight a group level at a time. Keep factors
+    outside [0, 1] (an elected candidate below the quota) use the one-ballot-at-a-time
+    count in ``_Equal``, which truncates toward zero.
+    """
+
+    def __init__(self, rankings: list[Ranking], weights: list[int], n: int, dtype: Any) -> None:
+        ids: dict[tuple[int, ...], int] = {}
+        members: list[int] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        depth = max(len(r) for r in rankings)
+        self.group_of = np.full((len(rankings), depth), -1, dtype=np.int64)
+        for b, ranking in enumerate(rankings):
+            for level, group in enumerate(ranking):
+                gid = ids.get(group)
+                if gid is None:
+                    gid = ids[group] = len(starts)
+                    starts.append(len(members))
+                    sizes.append(len(group))
+                    members.extend(group)
+                self.group_of[b, level] = gid
+        self.members = np.array(members, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.sizes = np.array(sizes, dtype=np.int64)
+        self.weights = np.array(weights, dtype=object if max(weights) >= 1 << 62 else dtype)
+        self.depth = depth
+        self.n = n
+        self.dtype = dtype
+        self.slow = _Equal(rankings, weights)
+
+    @staticmethod
+    def _mul(a: Array, b: Array, one: int) -> Array:
+        """``⌊a × b / one⌋`` for non-negative ``a`` and ``0 <= b <= one``, without overflow."""
+        if a.dtype == object:
+            result: Array = a * b // one
+            return result
+        high, low = np.divmod(a, one)
+        exact: Array = high * b + low * b // one
+        return exact
+
+    def _shares(self, gids: Array, kf: Array, one: int, share: Array, passed: Array) -> None:
+        sizes = self.sizes[gids]
+        for g in np.unique(sizes).tolist():
+            these = gids[sizes == g]
+            slots = self.starts[these][:, None] + np.arange(g)[None, :]
+            keep = kf[self.members[slots]]
+            unused = one - keep
+            if g == 1:
+                share[slots[:, 0]] = keep[:, 0]
+                passed[these] = unused[:, 0]
+                continue
+            # A coefficient reaches C(g - 1, m) × one: beyond 64 bits, use whole integers.
+            wide = self.dtype is object or comb(g - 1, (g - 1) // 2) * one >= 1 << 62
+            dtype = object if wide else self.dtype
+            poly = np.zeros((these.size, g, g), dtype=dtype)
+            poly[:, :, 0] = one
+            if wide:
+                keep, unused = keep.astype(object), unused.astype(object)
+            for j in range(g):
+                step = self._mul(poly[:, :, :-1], unused[:, j][:, None, None], one)
+                step[:, j, :] = 0
+                poly[:, :, 1:] += step
+            row = np.array([comb(g - 1, m) for m in range(g)], dtype=dtype)
+            weight = (poly // row[None, None, :]).sum(axis=2)
+            share[slots] = self._mul(weight, keep, one) // g
+            product = np.full(these.size, one, dtype=dtype)
+            for j in range(g):
+                product = product * unused[:, j] // one
+            passed[these] = product
+
+    def tally(self, kf: Array, one: int) -> Array:
+        if ((kf < 0) | (kf > one)).any():
+            slow = self.slow.tally([int(k) for k in kf.tolist()], one, self.n)
+            return np.array(slow, dtype=object)
+        sums = np.zeros(self.n, dtype=self.dtype)
+        share = np.zeros(self.members.size, dtype=self.dtype)
+        passed = np.zeros(self.starts.size, dtype=self.dtype)
+        done = np.zeros(self.starts.size, dtype=bool)
+        ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
+        power = np.full(ballot.size, one, dtype=self.dtype)
+        for level in range(self.depth):
+            group = self.group_of[ballot, level]
+            alive = group >= 0
+            ballot, group, power = ballot[alive], group[alive], power[alive]
+            if not ballot.size:
+                break
+            needed = np.unique(group)
+            needed = needed[~done[needed]]
+            if needed.size:
+                self._shares(needed, kf, one, share, passed)
+                done[needed] = True
+            size = self.sizes[group]
+            first = np.repeat(self.starts[group], size)
+            slot = first + np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
+            used = np.repeat(power, size) * share[slot] // one
+            np.add.at(sums, self.members[slot], used * self.weights[np.repeat(ballot, size)])
+            power = power * passed[group] // one
+            moving = power != 0
+            ballot, power = ballot[moving], power[moving]
+        return sums
+
+
 def _tdiv_signed(a: Array, d: Array) -> Array:
     """Element-wise division by positive whole numbers, truncated toward zero."""
     q = a // d
@@ -522,8 +590,7 @@ class _Count:
             )
         if (
             arithmetic == "fixed64"
-            and self.equal is not None
-            and self.equal.rule == "equalize"
+            and isinstance(self.split, _Equalized)
             and self.n > _PASCAL64_MAX_CANDIDATES
         ):
             raise MeekError(
@@ -561,8 +628,7 @@ class _Count:
         if not profile.is_integral:
             raise MeekError("profile: Meek STV in fixed point needs whole-number ballot weights")
         self.strict: _Strict | None = None
-        self.equal: _Equal | None = None
-        self.split: _DroopSplit | None = None
+        self.split: _DroopSplit | _Equalized | None = None
         if not profile.has_equal_rankings:
             ballots = profile.strict_ballots("Meek STV")
             if ballots.counts is not None:
@@ -614,7 +680,7 @@ class _Count:
             if rule == "droop":
                 self.split = _DroopSplit(eq_rankings, eq_w, self.n, np.int64)
             else:
-                self.equal = _Equal(eq_rankings, eq_w, rule)
+                self.split = _Equalized(eq_rankings, eq_w, self.n, np.int64)
 
     # -- counting -------------------------------------------------------------------------
 
@@ -626,9 +692,6 @@ class _Count:
         if self.split is not None:
             split = self.split.tally(self.kf, self.one)
             sums = [a + int(b) for a, b in zip(sums, split.tolist(), strict=True)]
-        if self.equal is not None:
-            extra = self.equal.tally([int(k) for k in self.kf.tolist()], self.one, self.n)
-            sums = [a + b for a, b in zip(sums, extra, strict=True)]
         exhausted = self.total * self.one - sum(sums)
         return sums, exhausted
 
