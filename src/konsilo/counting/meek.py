@@ -17,20 +17,22 @@ Local Electoral Regulations 2001 where they differ, as Droop.py and stv-rs imple
   ``k × quota / vote`` and iterates again.
 - A round that elects nobody excludes the candidate with the fewest votes; candidates
   whose vote is within the total surplus of the lowest are tied for exclusion (the
-  iteration had not settled the order between them; NZ Schedule 1A).
+  iteration had not settled the order between them; as Droop.py and stv-rs).
 - The count ends when every seat is filled (the other candidates are excluded) or when as
   many hopeful candidates remain as seats (they are elected).
-- No batch exclusion of sure losers (Algorithm 123 and NZ Schedule 1A exclude one
-  candidate per round; Droop.py's ``defeat_batch=none``).
+- One exclusion per round, never a batch of sure losers (Algorithm 123; Droop.py's
+  ``defeat_batch=none``, the setting the reference transcripts were made with).
 
 Arithmetic: fixed point with ``precision`` decimal places (default 9), exactly as the
-reference implementations: ``weight × k`` and ``weight × (1 − k)`` rounded down, the new
-keep factor ``⌈⌈k × quota⌉ / vote⌉`` rounded up at both steps, divisions by whole numbers
-truncated. ``arithmetic="fixed64"`` (default) holds values in signed 64 bits like the
-reference's ``FixedDecimal9`` and refuses a profile whose totals would not fit;
-``"bigfixed"`` uses unbounded integers. Every tally in the result is the exact fixed-point
-value as a ``Fraction``; tallies plus exhausted weight always equal the total (rounding
-residue goes to the exhausted weight).
+reference implementations Droop.py (``meek fixed precision=9 omega=6``) and stv-rs
+(``--arithmetic fixed9``): ``weight × k`` and ``weight × (1 − k)`` both rounded down
+(OpenSTV's and Droop.py's choice; NZ Schedule 1A rounds what is kept up instead, which
+konsilo does not offer), the new keep factor ``⌈⌈k × quota⌉ / vote⌉`` rounded up at both
+steps (the NZ rule), divisions by whole numbers truncated. ``arithmetic="fixed64"``
+(default) holds values in signed 64 bits like stv-rs's ``FixedDecimal9`` and refuses a
+profile whose totals would not fit; ``"bigfixed"`` uses unbounded integers. Every tally
+in the result is the exact fixed-point value as a ``Fraction``; tallies plus exhausted
+weight always equal the total (rounding residue goes to the exhausted weight).
 
 Equal rankings are refused unless ``equal_rankings`` selects a rule: ``"equalize"``
 (stv-rs's equalised counting: a group of equally ranked candidates counts as the average of
