@@ -1,4 +1,4 @@
-"""``konsilo``: serve, demo, import, count, manage.
+"""``konsilo``: serve, demo, import, count, export, worker, manage.
 
 Bad input exits with status 2 and one line on stderr; nothing prints a traceback at people.
 """
@@ -76,6 +76,12 @@ def _serve(host: str, port: int, threads: int) -> int:
         server = create_server(application, host=host, port=port, threads=threads, ident="konsilo")
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    if not settings.PRODUCTION:
+        # In development the background worker (tasks, the record's sequencer) runs beside the
+        # server; in production it is its own process: `konsilo worker`.
+        from konsilo.web.worker import Worker
+
+        Worker().start_thread()
     # Announce the address only once the socket is bound, so it is true when read.
     print(f"konsilo is running at http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
     server.run()
@@ -176,6 +182,51 @@ def cmd_import_members(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the record: export and worker ----------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"--out {out}: exists and is not an empty directory")
+    setup_django()
+    migrate()
+    from konsilo.web.councils.models import Organisation
+    from konsilo.web.ledger.export import ExportError, export
+
+    if not Organisation.objects.filter(slug=args.org).exists():
+        raise UsageError(f"no organisation {args.org!r}")
+    try:
+        report = export(slug=args.org, out=out)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        f"exported {report.size} entries, {report.checkpoints} checkpoints and"
+        f" {report.texts} long texts of {args.org} to {out}"
+    )
+    if report.refused:
+        sys.stderr.write(f"konsilo export: the sequencer refused to sign: {report.refused}\n")
+        return 1
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    setup_django()
+    from konsilo.web.checks import production_problems
+
+    problems = production_problems()
+    if problems:
+        raise UsageError("production mode refuses to start: " + "; ".join(problems))
+    if not args.no_migrate:
+        migrate()
+    from konsilo.web.worker import Worker
+
+    worker = Worker(interval=args.interval)
+    print(f"konsilo worker {worker.worker_id} is running (Ctrl-C stops it)", flush=True)
+    worker.run()
+    return 0
+
+
 # -- count and manage -----------------------------------------------------------------------
 
 
@@ -228,6 +279,24 @@ def build_parser() -> Parser:
         count = sub.add_parser("count", help="count a ballot file (BLT, PrefLib, CSV)")
         count_cli.add_arguments(count)
         count.set_defaults(func=count_cli.run)
+
+    exp = sub.add_parser("export", help="export an organisation's public record to files")
+    exp.add_argument("org", help="the organisation's slug")
+    exp.add_argument("--out", required=True, help="a new or empty directory")
+    exp.set_defaults(func=cmd_export)
+
+    worker = sub.add_parser(
+        "worker", help="run background tasks and the record's sequencer (production)"
+    )
+    worker.add_argument("--interval", type=float, default=None, help="seconds between rounds")
+    worker.add_argument("--no-migrate", action="store_true", help="do not apply migrations")
+    worker.set_defaults(func=cmd_worker)
+
+    from konsilo.cli import verify as verify_cli
+
+    verify = sub.add_parser("verify", help="verify an export, or a live log (--url)")
+    verify_cli.add_arguments(verify)
+    verify.set_defaults(func=verify_cli.run)
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

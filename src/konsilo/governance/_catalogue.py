@@ -144,6 +144,16 @@ _p(
     "The top council seats the bases directly (CNT Congress).",
     source="§2.1",
 )
+_enum(
+    "structure.composition",
+    "re_deliberation pass_through direct_base_representation",
+    "pass_through",
+    "How mandates compose across levels (§3.5): intermediate councils re-deliberate (nested "
+    "bound_majority), pass their bases' weighted tallies through, or are bypassed for the item "
+    "(direct base representation). Set per federation, overridable per item; when left at the "
+    "default, direct_base_representation_at_top true means direct_base_representation.",
+    source="§3.5",
+)
 _p(
     "structure.reserved_seats_for_organizations",
     "map",
@@ -290,6 +300,25 @@ _p(
     "What a delegation does on an amendment outside its mandate, in order of fallback (§3.10).",
     forms=dict.fromkeys(("abstain", "discretion", "request_postponement", "refer_back"), ()),
     source="§2.3",
+)
+_p(
+    "mandate.postponement_threshold",
+    "fraction",
+    Fraction(1, 5),
+    "A vote on a version outside the mandates is postponed automatically when delegations "
+    "representing at least this fraction of the members ask (§3.10).",
+    **_UNIT,
+    source="§3.10",
+)
+_p(
+    "mandate.min_instructed_share",
+    "fraction",
+    None,
+    "Postponement guard: if bases representing less than this fraction of the members have "
+    "instructed, the higher council must postpone the item; none is off (§3.2).",
+    nullable=True,
+    **_UNIT,
+    source="§3.2",
 )
 _enum(
     "mandate.ballot_shape",

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, register
 
+from konsilo.web.ledger.keys import missing_key_problem
+
 
 def production_problems() -> list[str]:
     """The settings that are missing or unsafe for production, as short sentences."""
@@ -19,6 +21,9 @@ def production_problems() -> list[str]:
         problems.append("KONSILO_ALLOWED_HOSTS (the host names it answers to) is not set")
     if settings.DEBUG:
         problems.append("KONSILO_DEBUG must be off")
+    key_problem = missing_key_problem()
+    if key_problem:
+        problems.append(key_problem)
     return problems
 
 

@@ -174,6 +174,17 @@ TASKS = {
     }
 }
 
+# The public record (konsilo.web.ledger, docs/record.md). The origin line of a new log;
+# {host} is KONSILO_LOG_HOST or the first of ALLOWED_HOSTS. A log keeps the origin it began with.
+KONSILO_LOG_ORIGIN = os.environ.get("KONSILO_LOG_ORIGIN", "{host}/log/{slug}")
+KONSILO_LOG_HOST = os.environ.get("KONSILO_LOG_HOST", "")
+# `konsilo worker`: how often it sequences and enqueues the periodic tasks (dotted paths of
+# django-tasks @task functions), and after how long without a heartbeat the write path
+# sequences by itself again.
+KONSILO_WORKER_INTERVAL = float(os.environ.get("KONSILO_WORKER_INTERVAL", "2"))
+KONSILO_WORKER_STALE_SECONDS = envint("KONSILO_WORKER_STALE_SECONDS", 15)
+KONSILO_PERIODIC_TASKS: list[str] = []
+
 EMAIL_BACKEND = os.environ.get(
     "KONSILO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )

@@ -1,16 +1,27 @@
-"""The one way anything reaches the record: ``append``, inside the caller's transaction."""
+"""The one way anything reaches the record: ``append``, inside the caller's transaction.
+
+Writers only insert pending entries; the sequencer (konsilo.web.ledger.sequencer) gives them
+their indices. When no `konsilo worker` is alive the sequencer runs right after the writer's
+transaction commits (``on_commit``); when one is, the worker does it every few seconds.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
+import logging
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from konsilo import canonical
-from konsilo.web.ledger.models import Entry, LongText
+from konsilo.web.ledger.models import Entry, LongText, WorkerHeartbeat
+from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
 
 if TYPE_CHECKING:
     from konsilo.web.councils.models import Organisation
@@ -18,6 +29,8 @@ if TYPE_CHECKING:
 MAX_ENTRY_BYTES = 65_535
 # Room left for the fields the sequencer adds around the data (index, type, time, ...).
 _ENVELOPE_BYTES = 512
+
+logger = logging.getLogger("konsilo.record")
 
 
 class LedgerError(RuntimeError):
@@ -61,6 +74,12 @@ def _require_transaction() -> None:
         raise LedgerError("append() must run inside the action's transaction")
 
 
+def _random_pk() -> int:
+    # Negative, so that it never meets the ids the database hands out (and SQLite's
+    # AUTOINCREMENT counter never moves next to it).
+    return -(secrets.randbits(62) + 1)
+
+
 def append(
     entry_type: str,
     data: Mapping[str, Any],
@@ -68,18 +87,31 @@ def append(
     organisation: Organisation,
     council: str = "",
     actor: str = "",
+    unlinkable: bool = False,
 ) -> Entry:
-    """Write one record entry in the current transaction; nothing changes off the record."""
+    """Write one record entry in the current transaction; nothing changes off the record.
+
+    ``unlinkable=True`` (secret ballots and participation): the row gets a random primary
+    key, no actor and no time of its own; the sequencer gives it its batch's time and
+    shuffles the batch, so nothing in the record links it to the member who acted.
+    """
     _require_transaction()
+    if unlinkable and actor:
+        raise LedgerError(f"{entry_type}: an unlinkable entry cannot name its actor")
     entry = _build(
         entry_type,
         data,
         organisation=organisation,
         council=council,
         actor=actor,
-        now=timezone.now(),
+        now=None if unlinkable else timezone.now(),
     )
-    entry.save()
+    if unlinkable:
+        entry.pk = _random_pk()
+        entry.save(force_insert=True)
+    else:
+        entry.save()
+    _sequence_on_commit(organisation)
     return entry
 
 
@@ -98,4 +130,35 @@ def append_many(
         for t, d, c in items
     ]
     Entry.objects.bulk_create(built, batch_size=batch_size)
+    _sequence_on_commit(organisation)
     return len(built)
+
+
+# -- the write path's sequencing -------------------------------------------------------------
+
+
+def worker_alive() -> bool:
+    """Whether a `konsilo worker` reported in recently (it then does the sequencing)."""
+    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
+    since = timezone.now() - dt.timedelta(seconds=stale)
+    return WorkerHeartbeat.objects.filter(seen_at__gte=since).exists()
+
+
+class _SequenceAfterCommit:
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation_id = organisation.pk
+        self.organisation = organisation
+
+    def __call__(self) -> None:
+        if not getattr(settings, "KONSILO_SEQUENCE_ON_COMMIT", True) or worker_alive():
+            return
+        # A refusal is logged at ERROR by the sequencer; the writer's change is committed.
+        with contextlib.suppress(SequencerRefusedError):
+            sequence(self.organisation)
+
+
+def _sequence_on_commit(organisation: Organisation) -> None:
+    for _, func, _ in connection.run_on_commit:
+        if getattr(func, "organisation_id", None) == organisation.pk:
+            return
+    transaction.on_commit(_SequenceAfterCommit(organisation), robust=True)

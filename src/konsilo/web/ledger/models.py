@@ -1,8 +1,15 @@
-"""The record's entries as stored rows.
+"""The record as stored rows: entries, the tree's hash tiles, signed checkpoints.
 
-Each row is one change, written by an action in the same transaction as the change itself.
-The data is canonical JSON (konsilo.canonical). Leaf indices are assigned by the record's
-sequencer in batches; until then ``index`` is empty and the row is waiting to be sequenced.
+Each entry is one change, written by an action in the same transaction as the change itself.
+Its data is canonical JSON (konsilo.canonical). Leaf indices are assigned by the sequencer
+(konsilo.web.ledger.sequencer) in batches; until then ``index`` and ``body`` are empty and the
+row is pending. At sequencing the entry's exact bytes (the Merkle leaf data, RFC-CONTRACT §1)
+are stored in ``body``, so what was signed is what is served and exported.
+
+The tree is stored as C2SP tlog-tiles: a `TreeTile` at tile level L and index N holds the
+hashes (8·L, 256·N + i) of `konsilo.record.merkle`, one tile row growing until it is full.
+Every signed checkpoint is kept (`Checkpoint`); `LogState` is the per-organisation row the
+sequencer locks, holding the log's origin and its size.
 """
 
 from __future__ import annotations
@@ -11,6 +18,12 @@ from django.db import models
 
 
 class Entry(models.Model):
+    """One record entry; pending while ``index`` is null.
+
+    Unlinkable entries (secret ballots, participation) have a random negative primary key,
+    no actor and no time until the sequencer gives them the time of their batch.
+    """
+
     organisation = models.ForeignKey(
         "councils.Organisation", on_delete=models.PROTECT, related_name="entries"
     )
@@ -18,8 +31,9 @@ class Entry(models.Model):
     entry_type = models.CharField(max_length=64)
     council = models.CharField(max_length=64, blank=True, default="")
     actor = models.CharField(max_length=64, blank=True, default="")
-    recorded_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(null=True, blank=True)
     data = models.TextField()
+    body = models.BinaryField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -41,3 +55,71 @@ class LongText(models.Model):
 
     def __str__(self) -> str:
         return self.sha256
+
+
+class LogState(models.Model):
+    """The organisation's log: its origin line and sequenced size; the sequencer's lock row."""
+
+    organisation = models.OneToOneField(
+        "councils.Organisation", on_delete=models.PROTECT, related_name="log_state"
+    )
+    origin = models.CharField(max_length=255)
+    size = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.origin} ({self.size})"
+
+
+class TreeTile(models.Model):
+    """A tlog-tiles hash tile: up to 256 hashes of tree level 8·level, concatenated."""
+
+    organisation = models.ForeignKey(
+        "councils.Organisation", on_delete=models.PROTECT, related_name="tree_tiles"
+    )
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "level", "index"], name="ledger_tile_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index}"
+
+
+class Checkpoint(models.Model):
+    """A signed C2SP checkpoint of the organisation's log, exactly as signed."""
+
+    organisation = models.ForeignKey(
+        "councils.Organisation", on_delete=models.PROTECT, related_name="checkpoints"
+    )
+    size = models.BigIntegerField()
+    root = models.BinaryField()
+    note = models.TextField()
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "size"], name="ledger_checkpoint_unique_size"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running `konsilo worker`, seen at ``seen_at``; the write path then leaves it the
+    sequencing."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.worker_id

@@ -1,0 +1,777 @@
+"""Replay the record: rebuild an organisation from its entries and recount what they claim.
+
+`Replay` applies decoded record entries (RECORD-CONTRACT §1) one by one, in index order, to
+the state so far, with the same rules the actions applied when they wrote them:
+
+- ``organisation.created`` must come first, once; ``organisation.levels_set`` rebuilds the
+  council graph on the new levels;
+- ``council.created``, ``delegation.created`` and ``council.renamed`` go through
+  `CouncilGraph` (unknown councils, cycles, level order, the tree rule are refused);
+- ``member.joined``, ``member.updated``, ``membership.added``, ``membership.ended``,
+  ``membership.primary_changed`` and ``member.status_changed`` keep each member's memberships
+  (base councils only, one open membership per council, exactly one open primary base);
+- ``office.assigned`` needs a known member, council and delegation, the member below the
+  delegation's council and no other open seat in that council;
+- ``policy.versioned`` numbers each scope's versions 1, 2, 3... and validates the values;
+- ``census.frozen``: the represented counts are re-derived with `take_census` from the
+  replayed memberships and must equal the recorded ones;
+- ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
+  of each item are collected while its vote is open (a later ballot of the same voter or
+  receipt replaces the earlier one), and each recorded tally is recounted with
+  ``konsilo.counting.tally.count_ballots``, comparing canonical bytes.
+
+An entry that cannot apply raises `ReplayError` with its index and the reason; the state is
+then no longer the record's, so replay stops there (as ``konsilo verify`` does). An entry
+type the replay does not know is refused, unless it is declared informational (it carries
+no state).
+
+>>> replay = Replay()
+>>> replay.apply(0, {"type": "organisation.created", "org": "fed", "council": "",
+...     "data": {"slug": "fed", "name": "Fed", "levels": ["base", "top"],
+...              "parent_rule": "tree", "timezone": "UTC"}})
+>>> replay.apply(1, {"type": "council.created", "org": "fed", "council": "top",
+...     "data": {"key": "top", "name": "Top", "level": "top"}})
+>>> replay.apply(2, {"type": "delegation.created", "org": "fed", "council": "top",
+...     "data": {"from": "top", "to": "top"}})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+konsilo.governance.replay.ReplayError: entry 2 (delegation.created): ...lists itself as its parent
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from konsilo import canonical
+from konsilo.governance._catalogue import DECISION_TYPES
+from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
+from konsilo.governance.errors import GovernanceError
+from konsilo.governance.graph import CouncilGraph, CouncilSpec
+from konsilo.governance.policy import PolicyVersion, validate
+
+__all__ = [
+    "INFORMATIONAL_TYPES",
+    "OFFICE_KINDS",
+    "CountBallots",
+    "MemberState",
+    "MembershipState",
+    "OfficeState",
+    "Replay",
+    "ReplayError",
+    "VoteState",
+]
+
+OFFICE_KINDS = ("delegate", "alternate", "co_chair", "officer")
+"""The kinds of office a member can be assigned (web councils.Office.Kind)."""
+
+INFORMATIONAL_TYPES: frozenset[str] = frozenset(
+    {
+        # The life of a proposal before and around its vote: texts are checked by their
+        # SHA-256 (long-text references), the vote itself by vote.opened and tally.recorded.
+        "proposal.created",
+        "proposal.revised",
+        "proposal.seconded",
+        "proposal.phase_changed",
+        "proposal.withdrawn",
+        "comment.posted",
+        "comment.hidden",
+        "minority_report.filed",
+        "minority_report.cosigned",
+        "decision.superseded",
+    }
+)
+"""Entry types that carry no state the replay rebuilds; add more with ``informational``."""
+
+CountBallots = Callable[[str, Mapping[str, Any], Sequence[tuple[Mapping[str, Any], Fraction]]], Any]
+"""``count_ballots(method, rule, ballots) -> Result`` (konsilo.counting.tally)."""
+
+
+class ReplayError(GovernanceError):
+    """An entry cannot apply to the state so far; ``index`` names it, ``reason`` says why."""
+
+    def __init__(self, index: int, entry_type: str, reason: str) -> None:
+        super().__init__(reason, field=f"entries[{index}]", code="replay")
+        self.index = index
+        self.entry_type = entry_type
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"entry {self.index} ({self.entry_type}): {self.reason}"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ReplayError, (self.index, self.entry_type, self.reason))
+
+
+class _Refused(Exception):  # noqa: N818 (internal signal, turned into ReplayError)
+    pass
+
+
+@dataclass
+class MembershipState:
+    """One membership as replayed: a base council over ``[start, end)``."""
+
+    council: str
+    primary: bool
+    start: dt.date
+    end: dt.date | None = None
+
+
+@dataclass
+class MemberState:
+    """One member as the record knows them (no email, no categories: those are private)."""
+
+    record_id: str
+    name: str
+    status: str
+    memberships: list[MembershipState] = field(default_factory=list)
+
+    def open_memberships(self) -> list[MembershipState]:
+        """The memberships that have not ended."""
+        return [m for m in self.memberships if m.end is None]
+
+    def primary(self) -> MembershipState | None:
+        """The open primary membership, if any."""
+        return next((m for m in self.memberships if m.end is None and m.primary), None)
+
+
+@dataclass
+class OfficeState:
+    """A seat held by a member in a council (for a delegation, when ``delegation_from``)."""
+
+    member: str
+    kind: str
+    council: str
+    delegation_from: str | None
+    start: dt.date
+    scheduled_end: dt.date | None
+    end: dt.date | None = None
+
+
+@dataclass
+class VoteState:
+    """A vote on one item: how it was opened and the ballots that count so far."""
+
+    item: str
+    opened_at: int
+    council: str
+    method: str
+    rule: Mapping[str, Any]
+    secret: bool
+    census: Mapping[str, Any]
+    weights: Mapping[str, Fraction] | None = None
+    closes_at: str = ""
+    ballots: dict[str, tuple[Mapping[str, Any], Fraction]] = field(default_factory=dict)
+    participated: set[str] = field(default_factory=set)
+    tallied_at: int | None = None
+
+
+def _canonical(value: Any) -> bytes:
+    # The decoded record holds only JSON values, so the standard encoder gives canonical bytes.
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise _Refused(f"data.{name}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _date(data: Mapping[str, Any], name: str, *, optional: bool = False) -> dt.date | None:
+    value = data.get(name)
+    if value is None and optional:
+        return None
+    try:
+        return dt.date.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise _Refused(f"data.{name}: expected an ISO date, got {value!r}") from None
+
+
+def _req_date(data: Mapping[str, Any], name: str) -> dt.date:
+    value = _date(data, name)
+    assert value is not None
+    return value
+
+
+def _fraction(value: Any, where: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Refused(f"{where}: expected an exact number, got {value!r}")
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise _Refused(f"{where}: expected an exact number, got {value!r}") from None
+
+
+def _default_count_ballots() -> CountBallots | None:
+    try:
+        from konsilo.counting.tally import (  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+            count_ballots,
+        )
+    except ImportError:
+        return None
+    result: CountBallots = count_ballots
+    return result
+
+
+class Replay:
+    """The state of one organisation rebuilt from its record entries.
+
+    ``count_ballots`` recounts tallies (default: ``konsilo.counting.tally.count_ballots``
+    when installed); ``informational`` names extra entry types to accept without state;
+    ``read_text`` reads a long text by its SHA-256 (a census's weights may be one).
+    """
+
+    def __init__(
+        self,
+        *,
+        count_ballots: CountBallots | None = None,
+        informational: Collection[str] = (),
+        read_text: Callable[[str], bytes | None] | None = None,
+    ) -> None:
+        self.count_ballots = count_ballots or _default_count_ballots()
+        self.read_text = read_text
+        self.informational = frozenset(INFORMATIONAL_TYPES | set(informational))
+        self.slug: str | None = None
+        self.name = ""
+        self.timezone = "UTC"
+        self.graph: CouncilGraph | None = None
+        self.council_names: dict[str, str] = {}
+        self.members: dict[str, MemberState] = {}
+        self.offices: list[OfficeState] = []
+        self.policies: dict[tuple[str, str], list[PolicyVersion]] = {}
+        self.stewards: set[str] = set()
+        self.censuses: list[tuple[dt.date, str, dict[str, int]]] = []
+        self.votes: dict[str, VoteState] = {}
+        self.decisions_recounted = 0
+        self.mandates_rederived = 0
+        self.entries = 0
+        self._handlers: dict[str, Callable[[int, Mapping[str, Any], Mapping[str, Any]], None]] = {
+            "organisation.created": self._organisation_created,
+            "organisation.levels_set": self._levels_set,
+            "policy.versioned": self._policy_versioned,
+            "steward.added": self._steward_added,
+            "council.created": self._council_created,
+            "delegation.created": self._delegation_created,
+            "council.renamed": self._council_renamed,
+            "member.joined": self._member_joined,
+            "member.updated": self._member_updated,
+            "membership.added": self._membership_added,
+            "membership.ended": self._membership_ended,
+            "membership.primary_changed": self._primary_changed,
+            "member.status_changed": self._status_changed,
+            "office.assigned": self._office_assigned,
+            "census.frozen": self._census_frozen,
+            "vote.opened": self._vote_opened,
+            "ballot.cast": self._ballot_cast,
+            "ballot.participated": self._ballot_participated,
+            "tally.recorded": self._tally_recorded,
+            "vote.extended": self._vote_extended,
+        }
+
+    # -- the entry point ----------------------------------------------------------------
+
+    def apply(self, index: int, entry: Mapping[str, Any]) -> None:
+        """Apply one decoded entry; raise `ReplayError` if it cannot apply to the state."""
+        entry_type = entry.get("type")
+        kind = entry_type if isinstance(entry_type, str) else repr(entry_type)
+        try:
+            data = entry.get("data")
+            if not isinstance(data, Mapping):
+                raise _Refused(f"data: expected an object, got {data!r}")
+            if kind != "organisation.created" and self.slug is None:
+                raise _Refused("the record must start with organisation.created")
+            handler = self._handlers.get(kind)
+            if handler is None:
+                if kind in self.informational:
+                    self.entries += 1
+                    return
+                raise _Refused(
+                    f"unknown entry type {kind!r}; a verifier must understand every entry"
+                )
+            handler(index, entry, data)
+        except _Refused as exc:
+            raise ReplayError(index, kind, str(exc)) from None
+        except GovernanceError as exc:
+            raise ReplayError(index, kind, str(exc)) from None
+        self.entries += 1
+
+    def counts(self) -> Mapping[str, int]:
+        """How much was re-derived: tallies recounted, mandates, censuses."""
+        return {
+            "decisions_recounted": self.decisions_recounted,
+            "mandates_rederived": self.mandates_rederived,
+            "censuses_rederived": len(self.censuses),
+        }
+
+    # -- organisation, policies -----------------------------------------------------------
+
+    def _require_graph(self) -> CouncilGraph:
+        assert self.graph is not None
+        return self.graph
+
+    def _organisation_created(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        if self.slug is not None:
+            raise _Refused(f"organisation {self.slug!r} was already created")
+        slug = _text(data, "slug")
+        if entry.get("org") != slug:
+            raise _Refused(f"data.slug {slug!r} differs from the entry's org {entry.get('org')!r}")
+        levels = data.get("levels")
+        if not isinstance(levels, list):
+            raise _Refused(f"data.levels: expected a list of level names, got {levels!r}")
+        rule = data.get("parent_rule", "tree")
+        self.graph = CouncilGraph.build(levels=levels, councils=[], parent_rule=rule)
+        self.slug = slug
+        self.name = _text(data, "name")
+        self.timezone = str(data.get("timezone", "UTC"))
+
+    def _levels_set(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        graph = self._require_graph()
+        levels = data.get("levels")
+        if not isinstance(levels, list):
+            raise _Refused(f"data.levels: expected a list of level names, got {levels!r}")
+        self.graph = CouncilGraph.build(
+            levels=levels,
+            councils=[graph.spec(k) for k in graph],
+            parent_rule=graph.parent_rule,
+        )
+
+    def _policy_versioned(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        scope = data.get("scope")
+        target = data.get("target", "")
+        if scope == "organisation":
+            if target:
+                raise _Refused(f"data.target: the organisation scope has none, got {target!r}")
+        elif scope == "council":
+            if target not in self._require_graph():
+                raise _Refused(f"data.target: unknown council {target!r}")
+        elif scope == "decision_type":
+            if target not in DECISION_TYPES:
+                raise _Refused(f"data.target: unknown decision type {target!r}")
+        else:
+            raise _Refused(
+                f"data.scope: expected organisation, council or decision_type, got {scope!r}"
+            )
+        version = PolicyVersion.from_canonical(data)
+        versions = self.policies.setdefault((scope, str(target)), [])
+        expected = len(versions) + 1
+        if version.number != expected:
+            raise _Refused(
+                f"data.number: expected version {expected} of the {scope} policy"
+                f"{' of ' + str(target) if target else ''}, got {version.number}"
+            )
+        problems = validate(version.values, preset=version.preset)
+        if problems:
+            raise _Refused(f"the policy values cannot work: {problems[0]}")
+        versions.append(version)
+
+    def _steward_added(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        user = _text(data, "user")
+        if user in self.stewards:
+            raise _Refused(f"{user} is already a steward")
+        self.stewards.add(user)
+
+    # -- councils and delegations ---------------------------------------------------------
+
+    def _council_created(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        graph = self._require_graph()
+        key = _text(data, "key")
+        if key in graph:
+            raise _Refused(f"council {key!r} already exists")
+        level = _text(data, "level")
+        self.graph = graph.with_council(CouncilSpec(key, level, ()))
+        self.council_names[key] = _text(data, "name")
+
+    def _delegation_created(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        graph = self._require_graph()
+        lower, higher = _text(data, "from"), _text(data, "to")
+        if lower not in graph:
+            raise _Refused(f"data.from: unknown council {lower!r}")
+        if higher not in graph:
+            raise _Refused(f"data.to: unknown council {higher!r}")
+        if higher in graph.parents(lower):
+            raise _Refused(f"{lower!r} already sends a delegation to {higher!r}")
+        self.graph = graph.with_parents(lower, (*graph.parents(lower), higher))
+
+    def _council_renamed(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key = _text(data, "key")
+        if key not in self._require_graph():
+            raise _Refused(f"data.key: unknown council {key!r}")
+        self.council_names[key] = _text(data, "name")
+
+    # -- members and memberships ----------------------------------------------------------
+
+    def _base(self, key: Any, where: str) -> str:
+        graph = self._require_graph()
+        if not isinstance(key, str) or key not in graph:
+            raise _Refused(f"{where}: unknown council {key!r}")
+        if not graph.is_base(key):
+            raise _Refused(f"{where}: {key!r} is a delegate council; members join base councils")
+        return key
+
+    def _member(self, data: Mapping[str, Any]) -> MemberState:
+        record_id = data.get("member")
+        member = self.members.get(record_id) if isinstance(record_id, str) else None
+        if member is None:
+            raise _Refused(f"data.member: unknown member {record_id!r}")
+        return member
+
+    def _member_joined(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        record_id = _text(data, "member")
+        if record_id in self.members:
+            raise _Refused(f"member {record_id!r} already joined")
+        base = self._base(data.get("base"), "data.base")
+        secondary = data.get("secondary", [])
+        if not isinstance(secondary, list):
+            raise _Refused(f"data.secondary: expected a list of councils, got {secondary!r}")
+        keys = [self._base(k, "data.secondary") for k in secondary]
+        if base in keys or len(set(keys)) != len(keys):
+            raise _Refused("data.secondary: a council appears twice among the member's bases")
+        status = data.get("status", "good_standing")
+        if status not in MEMBER_STATUSES:
+            raise _Refused(f"data.status: expected one of {MEMBER_STATUSES}, got {status!r}")
+        start = _req_date(data, "start")
+        member = MemberState(record_id, _text(data, "name"), status)
+        member.memberships.append(MembershipState(base, True, start))
+        member.memberships.extend(MembershipState(k, False, start) for k in keys)
+        self.members[record_id] = member
+
+    def _end_open(self, member: MemberState, council: str, on: dt.date) -> None:
+        for m in member.open_memberships():
+            if m.council == council:
+                if on < m.start:
+                    raise _Refused(
+                        f"the membership of {member.record_id} in {council!r} would end on "
+                        f"{on.isoformat()}, before it started on {m.start.isoformat()}"
+                    )
+                m.end = on
+
+    def _new_primary(self, member: MemberState, council: str, on: dt.date) -> None:
+        current = member.primary()
+        if current is not None:
+            self._end_open(member, current.council, on)
+        self._end_open(member, council, on)
+        member.memberships.append(MembershipState(council, True, on))
+
+    def _member_updated(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        member = self._member(data)
+        changes = data.get("changes")
+        if not isinstance(changes, Mapping):
+            raise _Refused(f"data.changes: expected an object, got {changes!r}")
+        on = _req_date(data, "on")
+        if "name" in changes:
+            member.name = _text(changes, "name")
+        if "base" in changes:
+            base = self._base(changes["base"], "data.changes.base")
+            current = member.primary()
+            if current is not None and current.council == base:
+                raise _Refused(f"{base!r} is already the member's primary base")
+            self._new_primary(member, base, on)
+        if "secondary" in changes:
+            wanted_list = changes["secondary"]
+            if not isinstance(wanted_list, list):
+                raise _Refused(f"data.changes.secondary: expected a list, got {wanted_list!r}")
+            wanted = {self._base(k, "data.changes.secondary") for k in wanted_list}
+            primary = member.primary()
+            have = {m.council for m in member.open_memberships() if not m.primary}
+            if primary is not None and primary.council in wanted:
+                raise _Refused(f"data.changes.secondary: {primary.council!r} is the primary base")
+            for key in sorted(wanted - have):
+                member.memberships.append(MembershipState(key, False, on))
+            for key in sorted(have - wanted):
+                self._end_open(member, key, on)
+
+    def _membership_added(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        member = self._member(data)
+        council = self._base(data.get("council"), "data.council")
+        if data.get("primary", False) is not False:
+            raise _Refused("data.primary: an added membership is secondary; change the primary")
+        if any(m.council == council for m in member.open_memberships()):
+            raise _Refused(f"{member.record_id} is already a member of {council!r}")
+        if member.primary() is None:
+            raise _Refused(f"{member.record_id} has no primary base to add a secondary one to")
+        member.memberships.append(MembershipState(council, False, _req_date(data, "start")))
+
+    def _membership_ended(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        member = self._member(data)
+        council = _text(data, "council")
+        held = [m for m in member.open_memberships() if m.council == council]
+        if not held:
+            raise _Refused(f"{member.record_id} holds no open membership of {council!r}")
+        if held[0].primary:
+            raise _Refused(f"the primary base {council!r} cannot just end; it is changed")
+        self._end_open(member, council, _req_date(data, "end"))
+
+    def _primary_changed(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        member = self._member(data)
+        council = self._base(data.get("to"), "data.to")
+        current = member.primary()
+        recorded = data.get("from")
+        if (current.council if current else None) != recorded:
+            raise _Refused(
+                f"data.from: the member's primary base is "
+                f"{current.council if current else None!r}, not {recorded!r}"
+            )
+        if current is not None and current.council == council:
+            raise _Refused(f"{council!r} is already the primary base")
+        self._new_primary(member, council, _req_date(data, "on"))
+
+    def _status_changed(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        member = self._member(data)
+        status = data.get("status")
+        if status not in MEMBER_STATUSES:
+            raise _Refused(f"data.status: expected one of {MEMBER_STATUSES}, got {status!r}")
+        if status == member.status:
+            raise _Refused(f"{member.record_id} already has status {status!r}")
+        member.status = str(status)
+
+    # -- offices and census ---------------------------------------------------------------
+
+    def _office_assigned(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        graph = self._require_graph()
+        member = self._member(data)
+        kind = data.get("kind")
+        if kind not in OFFICE_KINDS:
+            raise _Refused(f"data.kind: expected one of {OFFICE_KINDS}, got {kind!r}")
+        council = _text(data, "council")
+        if council not in graph:
+            raise _Refused(f"data.council: unknown council {council!r}")
+        delegation_from = data.get("delegation_from")
+        if delegation_from is not None:
+            if delegation_from not in graph or council not in graph.parents(delegation_from):
+                raise _Refused(
+                    f"data.delegation_from: {delegation_from!r} sends no delegation to {council!r}"
+                )
+            below = graph.bases_below(delegation_from)
+            if not any(m.council in below for m in member.open_memberships()):
+                raise _Refused(
+                    f"{member.record_id} is not a member below {delegation_from!r}, so cannot "
+                    "sit in its delegation"
+                )
+        if any(
+            o.member == member.record_id and o.council == council and o.end is None
+            for o in self.offices
+        ):
+            raise _Refused(f"{member.record_id} already holds a seat in {council!r}")
+        self.offices.append(
+            OfficeState(
+                member.record_id,
+                str(kind),
+                council,
+                delegation_from,
+                _req_date(data, "start"),
+                _date(data, "scheduled_end", optional=True),
+            )
+        )
+
+    def membership_specs(self) -> list[MembershipSpec]:
+        """Every membership replayed so far, as the census takes them."""
+        return [
+            MembershipSpec(m.record_id, s.council, s.primary, s.start, s.end, m.status)
+            for m in self.members.values()
+            for s in m.memberships
+        ]
+
+    def _census_frozen(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        on = _req_date(data, "on")
+        basis = data.get("basis")
+        if basis not in CENSUS_BASES:
+            raise _Refused(f"data.basis: expected one of {CENSUS_BASES}, got {basis!r}")
+        recorded = data.get("represented")
+        if not isinstance(recorded, Mapping):
+            raise _Refused(f"data.represented: expected an object, got {recorded!r}")
+        census = take_census(
+            self._require_graph(), self.membership_specs(), on=on, basis=str(basis)
+        )
+        derived = dict(census.represented_by_council())
+        if _canonical(derived) != _canonical(dict(recorded)):
+            diff = sorted(
+                k for k in set(derived) | set(recorded) if derived.get(k) != recorded.get(k)
+            )
+            first = diff[0]
+            raise _Refused(
+                f"the recorded census does not follow from the memberships: council {first!r} "
+                f"represents {derived.get(first)} members on {on.isoformat()}, the record says "
+                f"{recorded.get(first)}"
+            )
+        self.censuses.append((on, str(basis), derived))
+
+    # -- votes, ballots and tallies -------------------------------------------------------
+
+    def _vote(self, data: Mapping[str, Any]) -> VoteState:
+        item = data.get("item")
+        vote = self.votes.get(item) if isinstance(item, str) else None
+        if vote is None:
+            raise _Refused(f"data.item: no vote was opened on item {item!r}")
+        return vote
+
+    def _vote_opened(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        item = _text(data, "item")
+        if item in self.votes:
+            raise _Refused(f"a vote on item {item!r} was already opened")
+        council = data.get("council", entry.get("council", ""))
+        if council and council not in self._require_graph():
+            raise _Refused(f"data.council: unknown council {council!r}")
+        rule = data.get("rule", {})
+        census = data.get("census", {})
+        if not isinstance(rule, Mapping) or not isinstance(census, Mapping):
+            raise _Refused("data.rule and data.census: expected objects")
+        self.votes[item] = VoteState(
+            item=item,
+            opened_at=index,
+            council=str(council),
+            method=_text(data, "method"),
+            rule=rule,
+            secret=bool(data.get("secret", False)),
+            census=census,
+            weights=self._weights(census),
+            closes_at=str(data.get("closes_at", "")),
+        )
+
+    def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
+        """The census's weights by voter, inline or from the long text they were stored in."""
+        raw: Any = census.get("weights")
+        digest = census.get("weights_sha256")
+        if raw is None and isinstance(digest, str):
+            text = self.read_text(digest) if self.read_text is not None else None
+            if text is None:
+                raise _Refused(f"data.census.weights_sha256: the long text {digest} is missing")
+            try:
+                raw = canonical.loads(text)
+            except ValueError as exc:
+                raise _Refused(f"data.census.weights_sha256: not canonical JSON ({exc})") from None
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise _Refused(f"data.census.weights: expected an object, got {type(raw).__name__}")
+        return {str(k): _fraction(v, f"census weight of {k}") for k, v in raw.items()}
+
+    def _vote_extended(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        vote = self._vote(data)
+        if vote.tallied_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
+        vote.closes_at = _text(data, "closes_at")
+
+    def _ballot_cast(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        vote = self._vote(data)
+        if vote.tallied_at is not None:
+            raise _Refused(
+                f"a ballot on item {vote.item!r} after its vote closed (tally at entry "
+                f"{vote.tallied_at}): only ballots cast while the vote is open count"
+            )
+        ballot = data.get("ballot")
+        if not isinstance(ballot, Mapping):
+            raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
+        weight = _fraction(data.get("weight", "1"), "data.weight")
+        if weight <= 0:
+            raise _Refused(f"data.weight: expected a positive weight, got {weight}")
+        weights = vote.weights
+        if vote.secret:
+            if "voter" in data:
+                raise _Refused("data.voter: a secret ballot names no voter")
+            key = "r:" + _text(data, "receipt")
+            if weights is not None and weights and weight not in set(weights.values()):
+                raise _Refused(f"data.weight: {weight} is no weight of the vote's census")
+        else:
+            if "receipt" in data:
+                raise _Refused("data.receipt: an open ballot names its voter, not a receipt")
+            voter = _text(data, "voter")
+            if weights is not None:
+                if voter not in weights:
+                    raise _Refused(f"data.voter: {voter!r} is not in the vote's census")
+                if weights[voter] != weight:
+                    raise _Refused(
+                        f"data.weight: {voter!r} votes with weight {weights[voter]} in the "
+                        f"census, the ballot says {weight}"
+                    )
+            key = "v:" + voter
+        vote.ballots.pop(key, None)
+        vote.ballots[key] = (ballot, weight)
+
+    def _ballot_participated(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        vote = self._vote(data)
+        if not vote.secret:
+            raise _Refused(f"item {vote.item!r} is an open vote; ballots name their voters")
+        if vote.tallied_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
+        member = _text(data, "member")
+        if vote.weights is not None and member not in vote.weights:
+            raise _Refused(f"data.member: {member!r} is not in the vote's census")
+        if member in vote.participated:
+            raise _Refused(f"{member!r} already took part in the vote on item {vote.item!r}")
+        vote.participated.add(member)
+
+    def _tally_recorded(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        vote = self._vote(data)
+        if vote.tallied_at is not None:
+            raise _Refused(f"item {vote.item!r} was already tallied at entry {vote.tallied_at}")
+        method, rule = data.get("method"), data.get("rule")
+        if method != vote.method or not isinstance(rule, Mapping):
+            raise _Refused(
+                f"data.method: the vote was opened with {vote.method!r}, the tally says {method!r}"
+            )
+        if _canonical(rule) != _canonical(vote.rule):
+            raise _Refused("data.rule: the tally's rule differs from the rule the vote opened with")
+        census = data.get("census")
+        if census is not None and _canonical(census) != _canonical(vote.census):
+            raise _Refused("data.census: the tally's census differs from the one the vote froze")
+        ballots = list(vote.ballots.values())
+        if vote.secret and len(ballots) > len(vote.participated):
+            raise _Refused(
+                f"{len(ballots)} secret ballots on item {vote.item!r} but only "
+                f"{len(vote.participated)} members took part"
+            )
+        if data.get("ballots") != len(ballots):
+            raise _Refused(
+                f"data.ballots: the record holds {len(ballots)} ballots that count on item "
+                f"{vote.item!r}, the tally says {data.get('ballots')!r}"
+            )
+        if self.count_ballots is None:
+            raise _Refused("cannot recount: konsilo.counting.tally is not available")
+        try:
+            result = self.count_ballots(vote.method, rule, ballots)
+        except ValueError as exc:
+            raise _Refused(f"the ballots cannot be counted: {exc}") from None
+        recounted = _canonical_result(result)
+        if recounted != _canonical(data.get("result")):
+            raise _Refused(
+                f"the recorded result of item {vote.item!r} differs from the recount of its "
+                f"{len(ballots)} ballots"
+            )
+        vote.tallied_at = index
+        vote.ballots.clear()
+        self.decisions_recounted += 1
+
+
+def _canonical_result(result: Any) -> bytes:
+    return canonical.dumps(result)

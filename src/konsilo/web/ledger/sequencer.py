@@ -1,0 +1,286 @@
+"""The sequencer: gives pending entries their leaf indices and signs a checkpoint per batch.
+
+Writers only insert pending rows (``Entry.index`` null) inside their own transactions, so
+they never wait on each other. One sequencer at a time per organisation takes a batch: on
+PostgreSQL it locks the organisation's `LogState` row with ``SELECT … FOR UPDATE SKIP
+LOCKED`` (a second sequencer finds it taken and leaves the batch to the first, which loops
+until nothing is pending); on SQLite the IMMEDIATE transaction holds the write lock.
+
+For each batch it:
+
+1. shuffles the batch with a CSPRNG (``secrets.SystemRandom``) so that neither order, times
+   nor ids link an unlinkable entry (a secret ballot) to the member who cast it;
+2. builds each entry's exact bytes (`konsilo.web.ledger.entries.entry_bytes`), stores them
+   with the index, and gives unlinkable entries the batch's time;
+3. appends the leaf hashes with `konsilo.record.TreeAppender`, started from the right edge
+   read back from the stored tiles, and stores the new tile hashes;
+4. recomputes the root and the consistency proof from the *stored* tiles and signs the C2SP
+   checkpoint only if it is consistent with the last signed checkpoint
+   (`konsilo.record.check_consistent_to_sign`). Otherwise it logs at ERROR, raises
+   `SequencerRefusedError` and the whole batch is rolled back: nothing is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from konsilo.record import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    InconsistentCheckpointError,
+    MissingHashError,
+    TreeAppender,
+    check_consistent_to_sign,
+    consistency_proof,
+    is_valid_key_name,
+    leaf_hash,
+    sign_checkpoint,
+    tree_root,
+)
+from konsilo.record import Checkpoint as CheckpointText
+from konsilo.web.councils.models import Organisation
+from konsilo.web.ledger import keys
+from konsilo.web.ledger.entries import EntryTooLargeError, entry_bytes, format_time
+from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile
+from konsilo.web.ledger.store import StoredHashReader, load_tiles
+
+logger = logging.getLogger("konsilo.record")
+
+DEFAULT_BATCH = 10_000
+_MASK = TILE_WIDTH - 1
+
+
+class SequencerRefusedError(RuntimeError):
+    """The sequencer refused to sign: the stored record does not extend what was signed."""
+
+
+def origin_for(slug: str) -> str:
+    """The origin line of a new log: ``KONSILO_LOG_ORIGIN`` with {host} and {slug} filled in."""
+    template = getattr(settings, "KONSILO_LOG_ORIGIN", "") or "{host}/log/{slug}"
+    host = getattr(settings, "KONSILO_LOG_HOST", "") or next(
+        (h.lstrip(".") for h in settings.ALLOWED_HOSTS if h not in {"*", ""}), "localhost"
+    )
+    origin = template.format(host=host, slug=slug)
+    if not is_valid_key_name(origin):
+        raise SequencerRefusedError(
+            f"KONSILO_LOG_ORIGIN gives {origin!r} for {slug!r}: an origin has no spaces and no '+'"
+        )
+    return origin
+
+
+def _refuse(organisation: Any, message: str) -> SequencerRefusedError:
+    logger.error("record of %s: %s", organisation.slug, message)
+    return SequencerRefusedError(message)
+
+
+def _ensure_state(organisation: Any) -> None:
+    if LogState.objects.filter(organisation_id=organisation.pk).exists():
+        return
+    try:
+        with transaction.atomic():
+            LogState.objects.create(organisation=organisation, origin=origin_for(organisation.slug))
+    except IntegrityError:
+        pass  # another sequencer created it first
+
+
+def sequence(organisation: Any, *, batch_size: int = DEFAULT_BATCH) -> list[str]:
+    """Sequence every pending entry of the organisation; return the checkpoint notes signed."""
+    _ensure_state(organisation)
+    notes = []
+    while True:
+        note = _sequence_batch(organisation, batch_size)
+        if note is None:
+            return notes
+        notes.append(note)
+
+
+def sequence_all(*, batch_size: int = DEFAULT_BATCH) -> int:
+    """Sequence the pending entries of every organisation; return the checkpoints signed."""
+    ids = set(Entry.objects.filter(index__isnull=True).values_list("organisation_id", flat=True))
+    signed = 0
+    for organisation in Organisation.objects.filter(pk__in=ids):
+        try:
+            signed += len(sequence(organisation, batch_size=batch_size))
+        except SequencerRefusedError:
+            continue  # logged at ERROR; the other organisations' logs go on
+    return signed
+
+
+def _sequence_batch(organisation: Any, batch_size: int) -> str | None:
+    with transaction.atomic():
+        state = (
+            LogState.objects.select_for_update(skip_locked=True)
+            .filter(organisation_id=organisation.pk)
+            .first()
+        )
+        if state is None:
+            return None  # another sequencer holds the lock; it loops until nothing is pending
+        rows = list(
+            Entry.objects.filter(organisation_id=organisation.pk, index__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "entry_type", "council", "actor", "recorded_at", "data")[:batch_size]
+        )
+        if not rows:
+            return None
+        secrets.SystemRandom().shuffle(rows)
+        return _append_batch(organisation, state, rows)
+
+
+def _last_signed(organisation: Any) -> Checkpoint | None:
+    return Checkpoint.objects.filter(organisation_id=organisation.pk).order_by("-size").first()
+
+
+def _check_stored_state(organisation: Any, state: LogState, last: Checkpoint | None) -> None:
+    signed_size = last.size if last else 0
+    if signed_size != state.size:
+        raise _refuse(
+            organisation,
+            f"REFUSING TO SIGN: the log state says {state.size} entries but the last signed "
+            f"checkpoint has {signed_size}; the stored record was changed outside konsilo",
+        )
+    beyond = Entry.objects.filter(organisation_id=organisation.pk, index__gte=state.size)
+    if beyond.exists():
+        raise _refuse(
+            organisation,
+            f"REFUSING TO SIGN: entries with indices at or beyond the signed size {state.size} "
+            f"exist (first {beyond.order_by('index').values_list('index', flat=True)[0]}); "
+            f"indices were written outside the sequencer",
+        )
+    if not state.size:
+        return
+    last_entry = (
+        Entry.objects.filter(organisation_id=organisation.pk, index=state.size - 1)
+        .values_list("body", flat=True)
+        .first()
+    )
+    reader = StoredHashReader(organisation.pk)
+    try:
+        stored = reader.read_hashes([(0, state.size - 1)])[0]
+    except MissingHashError as exc:
+        raise _refuse(
+            organisation, f"REFUSING TO SIGN: the stored tree is incomplete: {exc}"
+        ) from None
+    if last_entry is None or leaf_hash(bytes(last_entry)) != stored:
+        raise _refuse(
+            organisation,
+            f"REFUSING TO SIGN: entry {state.size - 1}, the last one signed, is missing or no "
+            f"longer hashes to its stored leaf hash; the stored record was rewritten",
+        )
+
+
+def _append_batch(organisation: Any, state: LogState, rows: Sequence[tuple[Any, ...]]) -> str:
+    last = _last_signed(organisation)
+    _check_stored_state(organisation, state, last)
+    reader = StoredHashReader(organisation.pk)
+    try:
+        appender = TreeAppender.from_reader(state.size, reader)
+    except MissingHashError as exc:
+        raise _refuse(
+            organisation, f"REFUSING TO SIGN: the stored tree is incomplete: {exc}"
+        ) from None
+
+    now = timezone.now()
+    batch_time = format_time(now)
+    slug = organisation.slug
+    bodies: list[bytes] = []
+    updates: list[tuple[int, bytes, int]] = []
+    try:
+        for offset, (pk, entry_type, council, actor, recorded_at, data) in enumerate(rows):
+            index = state.size + offset
+            body = entry_bytes(
+                index=index,
+                entry_type=entry_type,
+                organisation=slug,
+                council=council,
+                actor=actor,
+                time=batch_time if recorded_at is None else format_time(recorded_at),
+                data=data,
+            )
+            bodies.append(body)
+            updates.append((index, body, pk))
+    except EntryTooLargeError as exc:
+        raise _refuse(organisation, str(exc)) from None
+    result = appender.append([leaf_hash(b) for b in bodies])
+
+    _write_entries(updates, now)
+    _write_tiles(organisation, result.new_hashes)
+
+    stored_root = tree_root(result.size, reader)
+    if stored_root != result.root:
+        raise _refuse(
+            organisation,
+            f"REFUSING TO SIGN: the stored tiles give root {stored_root.hex()} for size "
+            f"{result.size}, the appended tree {result.root.hex()}; the stored hashes changed",
+        )
+    new = CheckpointText(state.origin, result.size, stored_root)
+    if last is not None:
+        previous = CheckpointText(state.origin, last.size, bytes(last.root))
+        try:
+            proof = consistency_proof(last.size, result.size, reader)
+            check_consistent_to_sign(previous, new, proof)
+        except (InconsistentCheckpointError, MissingHashError) as exc:
+            raise _refuse(organisation, str(exc)) from None
+    note = sign_checkpoint(new, keys.signer_for(state.origin))
+    Checkpoint.objects.create(
+        organisation=organisation, size=result.size, root=stored_root, note=note, signed_at=now
+    )
+    state.size = result.size
+    state.save(update_fields=["size", "updated_at"])
+    return note
+
+
+def _write_entries(updates: Iterable[tuple[int, bytes, int]], now: Any) -> None:
+    """Store index and bytes; unlinkable rows (no time of their own) get the batch's time."""
+    qn = connection.ops.quote_name
+    table = qn(Entry._meta.db_table)
+    batch_time = connection.ops.adapt_datetimefield_value(now)
+    # Only quoted identifiers from the model are formatted in; the values are parameters.
+    sql = (
+        f"UPDATE {table} SET {qn('index')} = %s, {qn('body')} = %s, "  # noqa: S608
+        f"{qn('recorded_at')} = COALESCE({qn('recorded_at')}, %s) WHERE {qn('id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(i, b, batch_time, pk) for i, b, pk in updates])
+
+
+def _write_tiles(organisation: Any, new_hashes: Iterable[tuple[int, int, bytes]]) -> None:
+    """Add the batch's tile-level hashes to their tiles (the last one of a level grows)."""
+    grouped: dict[tuple[int, int], list[tuple[int, bytes]]] = defaultdict(list)
+    for level, index, h in new_hashes:
+        if level % TILE_HEIGHT == 0:
+            grouped[(level // TILE_HEIGHT, index >> TILE_HEIGHT)].append((index & _MASK, h))
+    existing = load_tiles(organisation.pk, grouped)
+    tiles = []
+    for (level, index), hashes in grouped.items():
+        data = existing.get((level, index), b"")
+        expected = len(data) // HASH_SIZE
+        positions = [p for p, _ in hashes]
+        if positions != list(range(expected, expected + len(positions))):
+            raise _refuse(
+                organisation,
+                f"REFUSING TO SIGN: tile {level}/{index} holds {expected} hashes but the "
+                f"tree appends at position {positions[0]}; the stored tiles were changed",
+            )
+        tiles.append(
+            TreeTile(
+                organisation=organisation,
+                level=level,
+                index=index,
+                data=data + b"".join(h for _, h in hashes),
+            )
+        )
+    TreeTile.objects.bulk_create(
+        tiles,
+        update_conflicts=True,
+        unique_fields=["organisation", "level", "index"],
+        update_fields=["data"],
+    )

@@ -1,0 +1,114 @@
+"""The background worker: django-tasks' database worker plus the record's sequencer.
+
+``konsilo worker`` runs it as its own process (production); ``konsilo serve`` runs it in a
+thread in development. Every ``KONSILO_WORKER_INTERVAL`` seconds it records a heartbeat (so
+that the write path leaves sequencing to it), sequences every organisation's pending record
+entries, and enqueues the periodic tasks named in ``KONSILO_PERIODIC_TASKS`` (dotted paths of
+django-tasks ``@task`` functions) unless one of them is still waiting or running. The
+enqueued tasks, and any others, are run by django_tasks_db's database worker in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
+from django_tasks_db.models import DBTaskResult
+
+from konsilo.web.ledger.models import WorkerHeartbeat
+from konsilo.web.ledger.sequencer import sequence_all
+
+logger = logging.getLogger("konsilo.worker")
+
+
+def heartbeat(worker_id: str) -> None:
+    WorkerHeartbeat.objects.update_or_create(
+        worker_id=worker_id, defaults={"seen_at": timezone.now()}
+    )
+
+
+def enqueue_periodic_tasks() -> int:
+    """Enqueue each task of ``KONSILO_PERIODIC_TASKS`` that is not already waiting or running."""
+    enqueued = 0
+    for path in getattr(settings, "KONSILO_PERIODIC_TASKS", []):
+        task = import_string(path)
+        busy = DBTaskResult.objects.filter(
+            task_path=task.module_path, status__in=["READY", "RUNNING"]
+        ).exists()
+        if not busy:
+            task.enqueue()
+            enqueued += 1
+    return enqueued
+
+
+def tick(worker_id: str) -> int:
+    """One round: heartbeat, sequence every log, enqueue the periodic tasks."""
+    close_old_connections()
+    heartbeat(worker_id)
+    signed = sequence_all()
+    enqueue_periodic_tasks()
+    return signed
+
+
+class Worker:
+    """Runs the task worker in a thread and the record's round in the calling thread."""
+
+    def __init__(self, *, interval: float | None = None, worker_id: str | None = None) -> None:
+        self.interval = settings.KONSILO_WORKER_INTERVAL if interval is None else interval
+        self.worker_id = worker_id or f"konsilo-{get_random_string(16)}"
+        self.stopped = threading.Event()
+        self._tasks: Any = None
+
+    def _run_tasks(self) -> None:
+        self._tasks = TaskWorker(
+            queue_names=["*"],
+            interval=min(self.interval, 1.0),
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=self.worker_id,
+            excluded_queue_names=[],
+        )
+        try:
+            self._tasks.run()
+        finally:
+            connection.close()
+
+    def run(self) -> None:
+        """Run until `stop` is called (or the process is interrupted)."""
+        tasks = threading.Thread(target=self._run_tasks, name="konsilo-tasks", daemon=True)
+        if _uses_task_database():
+            tasks.start()
+        try:
+            while not self.stopped.is_set():
+                try:
+                    tick(self.worker_id)
+                except Exception:
+                    logger.exception("worker round failed; trying again in %s s", self.interval)
+                self.stopped.wait(self.interval)
+        finally:
+            if self._tasks is not None:
+                self._tasks.running = False
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="konsilo-worker", daemon=True)
+        thread.start()
+        return thread
+
+
+def _uses_task_database() -> bool:
+    backend = settings.TASKS.get("default", {}).get("BACKEND", "")
+    return str(backend).startswith("django_tasks_db")

@@ -1,0 +1,164 @@
+"""Build signed records in memory and as export folders, with the pure package only."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from konsilo import canonical
+from konsilo.record import Checkpoint, Signer, sign_checkpoint
+from konsilo.record.merkle import leaf_hash, root_from_leaf_hashes
+from konsilo.record.verify import MemorySource
+
+ORIGIN = "konsilo.test/log/fed"
+
+
+def entry_bytes(index: int, entry_type: str, data: Mapping[str, Any], **fields: Any) -> bytes:
+    """One record entry as the contract has it (RECORD-CONTRACT §1)."""
+    return canonical.dumps(
+        {
+            "index": index,
+            "type": entry_type,
+            "org": fields.get("org", "fed"),
+            "council": fields.get("council", ""),
+            "actor": fields.get("actor", "operator"),
+            "time": fields.get("time", f"2026-12-01T10:00:{index % 60:02d}.000000Z"),
+            "data": data,
+        }
+    )
+
+
+class RecordBuilder:
+    """Entries, a signed checkpoint after each batch, long texts; a fresh Ed25519 key."""
+
+    def __init__(self, origin: str = ORIGIN, org: str = "fed") -> None:
+        self.signer = Signer(origin, Ed25519PrivateKey.generate())
+        self.org = org
+        self.entries: list[bytes] = []
+        self.checkpoints: list[str] = []
+        self.texts: dict[str, bytes] = {}
+
+    @property
+    def verifier(self) -> Any:
+        return self.signer.verifier
+
+    def add(self, entry_type: str, data: Mapping[str, Any], *, sign: bool = True, **f: Any) -> int:
+        """Append one entry (and sign a checkpoint over it unless ``sign`` is False)."""
+        index = len(self.entries)
+        self.entries.append(entry_bytes(index, entry_type, data, org=self.org, **f))
+        if sign:
+            self.sign()
+        return index
+
+    def text(self, text: str) -> str:
+        data = text.encode()
+        digest = hashlib.sha256(data).hexdigest()
+        self.texts[digest] = data
+        return digest
+
+    def sign(self, entries: list[bytes] | None = None) -> str:
+        """Sign a checkpoint over ``entries`` (default: the builder's own)."""
+        leaves = [leaf_hash(e) for e in (self.entries if entries is None else entries)]
+        note = sign_checkpoint(
+            Checkpoint(self.signer.name, len(leaves), root_from_leaf_hashes(leaves)), self.signer
+        )
+        self.checkpoints.append(note)
+        return note
+
+    def source(self) -> MemorySource:
+        return MemorySource(list(self.entries), list(self.checkpoints), dict(self.texts))
+
+    def write_export(self, folder: Path) -> Path:
+        """Write the export layout of RECORD-CONTRACT §2."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "checkpoints").mkdir(exist_ok=True)
+        (folder / "texts").mkdir(exist_ok=True)
+        with (folder / "entries.jsonl").open("wb") as out:
+            for entry in self.entries:
+                out.write(entry + b"\n")
+        for note in self.checkpoints:
+            size = Checkpoint.parse(note[: note.rfind("\n\n") + 1]).size
+            (folder / "checkpoints" / f"{size:020d}.txt").write_text(note, encoding="utf-8")
+        for name, data in self.texts.items():
+            (folder / "texts" / name).write_bytes(data)
+        (folder / "verifier.key").write_text(self.signer.vkey + "\n", encoding="utf-8")
+        manifest = {
+            "format": "konsilo-export/1",
+            "organisation": self.org,
+            "origin": self.signer.name,
+            "size": len(self.entries),
+            "verifier_key": self.signer.vkey,
+            "exported_at": "2026-12-01T12:00:00Z",
+        }
+        (folder / "manifest.json").write_bytes(canonical.dumps(manifest))
+        (folder / "README.txt").write_text("A konsilo record export.\n", encoding="utf-8")
+        return folder
+
+
+def federation(builder: RecordBuilder) -> dict[str, Any]:
+    """A small federation: two levels, three councils, three members, a census."""
+    b = builder
+    b.add(
+        "organisation.created",
+        {
+            "slug": b.org,
+            "name": "Fed",
+            "levels": ["workplace", "region"],
+            "parent_rule": "tree",
+            "timezone": "UTC",
+        },
+    )
+    b.add(
+        "policy.versioned",
+        {
+            "scope": "organisation",
+            "target": "",
+            "number": 1,
+            "preset": None,
+            "values": {},
+            "reason": "organisation founded",
+        },
+    )
+    b.add("council.created", {"key": "north", "name": "North", "level": "region"})
+    for key in ("bakery", "press"):
+        b.add("council.created", {"key": key, "name": key.title(), "level": "workplace"})
+        b.add("delegation.created", {"from": key, "to": "north"})
+    members = {"ana": "bakery", "ben": "bakery", "cy": "press"}
+    for name, base in members.items():
+        b.add(
+            "member.joined",
+            {
+                "member": f"m-{name}",
+                "name": name.title(),
+                "base": base,
+                "secondary": [],
+                "start": "2026-11-01",
+                "status": "good_standing",
+            },
+            council=base,
+        )
+    b.add(
+        "office.assigned",
+        {
+            "member": "m-ana",
+            "kind": "delegate",
+            "council": "north",
+            "delegation_from": "bakery",
+            "start": "2026-11-02",
+            "scheduled_end": None,
+        },
+        council="north",
+    )
+    b.add(
+        "census.frozen",
+        {
+            "on": "2026-11-03",
+            "basis": "members_in_good_standing",
+            "represented": {"bakery": 2, "north": 3, "press": 1},
+        },
+    )
+    return {"members": members}

@@ -1,0 +1,272 @@
+"""The sequencer: indices in batches, the exact entry bytes, signed checkpoints, unlinkable
+entries, and refusing to sign over rewritten history."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from konsilo import canonical
+from konsilo.record import (
+    TreeAppender,
+    leaf_hash,
+    open_checkpoint,
+    root_from_leaf_hashes,
+    verify_consistency,
+)
+from konsilo.web.councils import actions
+from konsilo.web.ledger import selectors
+from konsilo.web.ledger.actions import LedgerError, append
+from konsilo.web.ledger.entries import format_time
+from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile, WorkerHeartbeat
+from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
+from tests.personas import Federation
+from tests.web.ledger_helpers import append_one, bodies, rebuild_tiles
+
+
+def test_entries_are_the_contracts_canonical_bytes(fed: Federation) -> None:
+    sequence(fed.org)
+    rows = Entry.objects.filter(organisation=fed.org).order_by("index")
+    for entry in rows:
+        obj = {
+            "index": entry.index,
+            "type": entry.entry_type,
+            "org": "fed",
+            "council": entry.council,
+            "actor": entry.actor,
+            "time": format_time(entry.recorded_at),
+            "data": canonical.loads(entry.data),
+        }
+        assert bytes(entry.body) == canonical.dumps(obj)
+        assert canonical.loads(bytes(entry.body))["index"] == entry.index
+
+
+def test_every_entry_gets_one_index_without_gaps(fed: Federation) -> None:
+    pending = Entry.objects.filter(organisation=fed.org, index__isnull=True).count()
+    sequence(fed.org, batch_size=7)
+    indices = sorted(Entry.objects.filter(organisation=fed.org).values_list("index", flat=True))
+    assert indices == list(range(pending))
+    assert LogState.objects.get(organisation=fed.org).size == pending
+
+
+def test_each_batch_signs_a_checkpoint_the_pure_package_verifies(fed: Federation) -> None:
+    notes = sequence(fed.org, batch_size=10)
+    verifier = selectors.verifier(fed.org)
+    checkpoints = [open_checkpoint(note, verifier) for note in notes]
+    assert [c.size for c in checkpoints] == [10, 20, 27]
+    leaves = [leaf_hash(b) for b in bodies(fed.org)]
+    for checkpoint in checkpoints:
+        assert checkpoint.origin == "127.0.0.1/log/fed"
+        assert checkpoint.root == root_from_leaf_hashes(leaves[: checkpoint.size])
+    stored = list(Checkpoint.objects.filter(organisation=fed.org).order_by("size"))
+    assert [c.note for c in stored] == notes
+
+
+def test_the_stored_tiles_are_the_tree_of_the_entries(fed: Federation) -> None:
+    for n in range(600):
+        append_one(fed.org, n)
+    sequence(fed.org, batch_size=97)
+    leaves = [leaf_hash(b) for b in bodies(fed.org)]
+    expected = {(level, index): h for level, index, h in TreeAppender().append(leaves).new_hashes}
+    tiles = {
+        (t.level, t.index): bytes(t.data) for t in TreeTile.objects.filter(organisation=fed.org)
+    }
+    assert sorted(tiles) == [(0, 0), (0, 1), (0, 2), (1, 0)]  # 627 leaves
+    for (level, index), data in tiles.items():
+        for pos in range(len(data) // 32):
+            assert data[32 * pos : 32 * pos + 32] == expected[(8 * level, 256 * index + pos)]
+    assert [len(tiles[k]) // 32 for k in sorted(tiles)] == [256, 256, 115, 2]
+
+
+def test_consecutive_checkpoints_are_consistent(fed: Federation) -> None:
+    sequence(fed.org, batch_size=5)
+    verifier = selectors.verifier(fed.org)
+    cps = [open_checkpoint(c.note, verifier) for c in selectors.list_checkpoints(fed.org)]
+    for old, new in itertools.pairwise(cps):
+        proof = selectors.prove_consistency(fed.org, old.size, new.size)
+        verify_consistency(
+            old_size=old.size,
+            new_size=new.size,
+            old_root=old.root,
+            new_root=new.root,
+            proof=[__import__("base64").b64decode(p) for p in proof["proof"]],
+        )
+
+
+def test_a_batchs_order_is_shuffled(fed: Federation) -> None:
+    sequence(fed.org)
+    with transaction.atomic():
+        made = [append("test.entry", {"n": n}, organisation=fed.org) for n in range(200)]
+    sequence(fed.org)
+    order = [Entry.objects.get(pk=e.pk).index for e in made]
+    assert sorted(order) == list(range(27, 227))
+    assert order != sorted(order)  # the chance of a shuffle keeping the order is 1/200!
+
+
+def test_unlinkable_entries_have_random_ids_no_actor_and_the_batch_time(fed: Federation) -> None:
+    sequence(fed.org)
+    with transaction.atomic():
+        secret = [
+            append(
+                "ballot.cast",
+                {"item": "i-1", "receipt": f"{n:064x}"},
+                organisation=fed.org,
+                unlinkable=True,
+            )
+            for n in range(20)
+        ]
+        plain = append("test.entry", {"n": 1}, organisation=fed.org, actor="m-x")
+    ids = [e.pk for e in secret]
+    assert all(pk < 0 for pk in ids)
+    assert len(set(ids)) == 20
+    assert ids != sorted(ids)
+    assert ids != sorted(ids, reverse=True)
+    assert all(e.actor == "" and e.recorded_at is None for e in secret)
+    (_note,) = sequence(fed.org)
+    checkpoint = Checkpoint.objects.get(organisation=fed.org, size=48)
+    batch_time = format_time(checkpoint.signed_at)
+    for entry in Entry.objects.filter(pk__in=ids):
+        data = canonical.loads(bytes(entry.body))
+        assert data["actor"] == ""
+        assert data["time"] == batch_time
+    own = canonical.loads(bytes(Entry.objects.get(pk=plain.pk).body))
+    assert own["actor"] == "m-x"
+    assert own["time"] != batch_time
+
+
+def test_an_unlinkable_entry_cannot_name_its_actor(fed: Federation) -> None:
+    with pytest.raises(LedgerError, match="unlinkable"), transaction.atomic():
+        append("ballot.cast", {}, organisation=fed.org, actor="m-1", unlinkable=True)
+
+
+# -- the write path and concurrent writers ---------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_path_sequences_on_commit_when_no_worker_runs() -> None:
+    org = actions.create_organisation(actor=None, slug="solo", name="Solo", levels=["base"])
+    assert not Entry.objects.filter(organisation=org, index__isnull=True).exists()
+    assert selectors.signed_size(org) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_write_path_leaves_sequencing_to_a_live_worker() -> None:
+    from django.utils import timezone
+
+    WorkerHeartbeat.objects.create(worker_id="w-1", seen_at=timezone.now())
+    org = actions.create_organisation(actor=None, slug="solo", name="Solo", levels=["base"])
+    assert Entry.objects.filter(organisation=org, index__isnull=True).count() == 2
+    from konsilo.web.worker import tick
+
+    tick("w-1")
+    assert selectors.signed_size(org) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_each_get_one_index_and_no_gaps() -> None:
+    org = actions.create_organisation(actor=None, slug="busy", name="Busy", levels=["base"])
+    errors: list[BaseException] = []
+
+    def writer(w: int) -> None:
+        try:
+            for n in range(25):
+                with transaction.atomic():
+                    append("test.entry", {"writer": w, "n": n}, organisation=org)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    sequence(org)  # whatever the last on-commit runs left
+    rows = list(Entry.objects.filter(organisation=org).values_list("index", "data"))
+    assert sorted(i for i, _ in rows) == list(range(2 + 6 * 25))
+    seen = {(d["writer"], d["n"]) for _, raw in rows if "writer" in (d := canonical.loads(raw))}
+    assert len(seen) == 150
+    verifier = selectors.verifier(org)
+    cps = [open_checkpoint(c.note, verifier) for c in selectors.list_checkpoints(org)]
+    assert cps[-1].size == 152
+    assert cps[-1].root == root_from_leaf_hashes([leaf_hash(b) for b in bodies(org)])
+
+
+# -- refusing to sign over rewritten history -------------------------------------------------
+
+
+def _rewrite(org: Any, kind: str) -> None:
+    entries = bodies(org)
+    rows = list(Entry.objects.filter(organisation=org).order_by("index"))
+    if kind == "rewrite":
+        forged = entries[3].replace(b'"type":"', b'"type":"forged.')
+        Entry.objects.filter(pk=rows[3].pk).update(body=forged)
+        entries[3] = forged
+    elif kind == "delete":
+        Entry.objects.filter(pk=rows[5].pk).delete()
+        for row in rows[6:]:
+            Entry.objects.filter(pk=row.pk).update(index=row.index - 1)
+        del entries[5]
+        LogState.objects.filter(organisation=org).update(size=len(entries))
+    elif kind == "reorder":
+        Entry.objects.filter(pk=rows[4].pk).update(index=-1)
+        Entry.objects.filter(pk=rows[7].pk).update(index=4)
+        Entry.objects.filter(pk=rows[4].pk).update(index=7)
+        entries[4], entries[7] = entries[7], entries[4]
+    elif kind == "insert":
+        for row in reversed(rows[2:]):
+            Entry.objects.filter(pk=row.pk).update(index=row.index + 1)
+        forged = entries[2].replace(b'"index":2', b'"index":99')
+        Entry.objects.create(
+            organisation=org, index=2, entry_type="council.created", data="{}", body=forged
+        )
+        entries.insert(2, forged)
+        LogState.objects.filter(organisation=org).update(size=len(entries))
+    rebuild_tiles(org, entries)
+
+
+@pytest.mark.parametrize("kind", ["rewrite", "delete", "reorder", "insert"])
+def test_the_sequencer_refuses_to_sign_over_rewritten_history(
+    fed: Federation, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sequence(fed.org)
+    last = selectors.latest_checkpoint(fed.org)
+    _rewrite(fed.org, kind)
+    append_one(fed.org)
+    with (
+        caplog.at_level(logging.ERROR, logger="konsilo.record"),
+        pytest.raises(SequencerRefusedError, match="REFUSING TO SIGN"),
+    ):
+        sequence(fed.org)
+    assert any(
+        r.levelno == logging.ERROR and "REFUSING TO SIGN" in r.getMessage() for r in caplog.records
+    )
+    assert selectors.latest_checkpoint(fed.org) == last  # nothing recorded
+    assert Entry.objects.filter(organisation=fed.org, index__isnull=True).count() == 1
+
+
+def test_a_rewritten_stored_hash_alone_is_refused(fed: Federation) -> None:
+    sequence(fed.org)
+    tile = TreeTile.objects.get(organisation=fed.org, level=0, index=0)
+    data = bytearray(tile.data)
+    data[32 * 26] ^= 1  # the last leaf hash
+    TreeTile.objects.filter(pk=tile.pk).update(data=bytes(data))
+    append_one(fed.org)
+    with pytest.raises(SequencerRefusedError, match="REFUSING TO SIGN"):
+        sequence(fed.org)
+
+
+def test_an_index_written_outside_the_sequencer_is_refused(fed: Federation) -> None:
+    sequence(fed.org)
+    entry = append_one(fed.org)
+    Entry.objects.filter(pk=entry.pk).update(index=27)
+    append_one(fed.org)
+    with pytest.raises(SequencerRefusedError, match="outside the sequencer"):
+        sequence(fed.org)
