@@ -831,9 +831,17 @@ def new_receipt() -> str:
 
 
 def receipt_hash(code: str) -> str:
-    """SHA-256 (hex) of the receipt's canonical form (upper case, no spaces or dashes)."""
+    """SHA-256 (hex) of the receipt as shown: upper case, in dash-separated groups of four.
+
+    The member may type it in any case, with or without spaces or dashes; the record's
+    lookup page finds the ballot by the code as shown.
+
+    >>> receipt_hash("abcd efgh") == receipt_hash("ABCD-EFGH")
+    True
+    """
     normal = "".join(ch for ch in (code or "").upper() if ch.isalnum())
-    return _sha256(normal)
+    shown = "-".join(normal[i : i + 4] for i in range(0, len(normal), 4))
+    return _sha256(shown)
 
 
 def _voting_now(proposal: Proposal) -> None:
