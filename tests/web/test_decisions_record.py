@@ -102,3 +102,21 @@ def test_the_tally_waits_until_every_ballot_of_the_vote_is_sequenced(
     ballots = Entry.objects.filter(entry_type="ballot.cast")
     assert all(b.index is not None for b in ballots)
     assert tally.index is None  # in a batch of its own, after them
+
+
+def test_a_changed_open_ballot_comes_after_the_one_it_replaces(fed: Federation) -> None:
+    users = bakery_voters(fed)
+    with time_machine.travel(START, tick=False) as clock:
+        proposal = to_voting(fed, users, clock)
+        opened = Entry.objects.get(entry_type="vote.opened")
+        assert opened.index is not None  # sequenced with the opening, before any ballot
+        actions.cast_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "no"})
+        actions.change_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "yes"})
+    first, second = Entry.objects.filter(entry_type="ballot.cast").order_by("pk")
+    assert first.index is not None
+    assert first.index > opened.index
+    assert second.index is None  # waits for a later batch than the ballot it replaces
+    sequence(fed.org)
+    second.refresh_from_db()
+    assert second.index is not None
+    assert second.index > first.index

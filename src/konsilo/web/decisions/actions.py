@@ -781,6 +781,8 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         },
         _record_id(actor, member),
     )
+    # The opening takes its place in the record now, in a batch before any ballot.
+    _sequence(proposal)
     return proposal
 
 
@@ -972,6 +974,9 @@ def change_ballot(
     row = Ballot.objects.filter(proposal=proposal, member=member).first()
     if row is None:
         raise ConflictError("you have not voted yet; cast a ballot first", field="ballot")
+    # The ballot being replaced takes its place in the record first: the sequencer shuffles
+    # each batch, and the replacement must come after it.
+    _sequence(proposal)
     row.content = content
     row.changed_at = timezone.now()
     row.save(update_fields=["content", "changed_at"])
