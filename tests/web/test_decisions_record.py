@@ -12,6 +12,7 @@ from konsilo.governance.replay import Replay
 from konsilo.web.councils import actions as council_actions
 from konsilo.web.decisions import actions, tasks
 from konsilo.web.ledger.models import Entry, LongText
+from konsilo.web.ledger.selectors import look_up
 from konsilo.web.ledger.sequencer import sequence
 from tests.personas import Federation, build_federation
 from tests.web.decisions_support import START, WINDOW, bakery_voters, refresh, to_voting
@@ -74,6 +75,11 @@ def test_a_verifier_recounts_an_open_and_a_secret_vote_from_the_record(
     assert replay.counts()["decisions_recounted"] == 2
     assert refresh(open_vote).outcome == "adopted"
     assert refresh(secret).outcome == "rejected"
+    # Each voter finds their secret ballot on the record's page by the receipt as shown.
+    for code in receipts:
+        found = look_up(fed.org, code or "")
+        assert found.ok, found.reason
+        assert found.kind == "code"
 
 
 def test_the_tally_waits_until_every_ballot_of_the_vote_is_sequenced(
@@ -96,3 +102,21 @@ def test_the_tally_waits_until_every_ballot_of_the_vote_is_sequenced(
     ballots = Entry.objects.filter(entry_type="ballot.cast")
     assert all(b.index is not None for b in ballots)
     assert tally.index is None  # in a batch of its own, after them
+
+
+def test_a_changed_open_ballot_comes_after_the_one_it_replaces(fed: Federation) -> None:
+    users = bakery_voters(fed)
+    with time_machine.travel(START, tick=False) as clock:
+        proposal = to_voting(fed, users, clock)
+        opened = Entry.objects.get(entry_type="vote.opened")
+        assert opened.index is not None  # sequenced with the opening, before any ballot
+        actions.cast_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "no"})
+        actions.change_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "yes"})
+    first, second = Entry.objects.filter(entry_type="ballot.cast").order_by("pk")
+    assert first.index is not None
+    assert first.index > opened.index
+    assert second.index is None  # waits for a later batch than the ballot it replaces
+    sequence(fed.org)
+    second.refresh_from_db()
+    assert second.index is not None
+    assert second.index > first.index

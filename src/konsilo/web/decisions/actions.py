@@ -781,6 +781,8 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         },
         _record_id(actor, member),
     )
+    # The opening takes its place in the record now, in a batch before any ballot.
+    _sequence(proposal)
     return proposal
 
 
@@ -831,9 +833,17 @@ def new_receipt() -> str:
 
 
 def receipt_hash(code: str) -> str:
-    """SHA-256 (hex) of the receipt's canonical form (upper case, no spaces or dashes)."""
+    """SHA-256 (hex) of the receipt as shown: upper case, in dash-separated groups of four.
+
+    The member may type it in any case, with or without spaces or dashes; the record's
+    lookup page finds the ballot by the code as shown.
+
+    >>> receipt_hash("abcd efgh") == receipt_hash("ABCD-EFGH")
+    True
+    """
     normal = "".join(ch for ch in (code or "").upper() if ch.isalnum())
-    return _sha256(normal)
+    shown = "-".join(normal[i : i + 4] for i in range(0, len(normal), 4))
+    return _sha256(shown)
 
 
 def _voting_now(proposal: Proposal) -> None:
@@ -964,6 +974,9 @@ def change_ballot(
     row = Ballot.objects.filter(proposal=proposal, member=member).first()
     if row is None:
         raise ConflictError("you have not voted yet; cast a ballot first", field="ballot")
+    # The ballot being replaced takes its place in the record first: the sequencer shuffles
+    # each batch, and the replacement must come after it.
+    _sequence(proposal)
     row.content = content
     row.changed_at = timezone.now()
     row.save(update_fields=["content", "changed_at"])
