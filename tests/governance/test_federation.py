@@ -583,6 +583,7 @@ def test_irv_and_stv_at_the_top_of_a_passed_through_profile_count_every_members_
     method: str, seats: int | None
 ) -> None:
     """§3.6: pass all rankings with weights, so IRV or STV at the top equals counting all."""
+    rules = {"rule": "scottish"} if method == "stv" else {}
     candidates = ["A", "B", "C", "D"]
     ballots = {
         "a": [(["A", "B", "C", "D"], 5), (["B", "C", "A", "D"], 2)],
@@ -624,13 +625,14 @@ def test_irv_and_stv_at_the_top_of_a_passed_through_profile_count_every_members_
         options=candidates,
         seats=seats,
         seed="published seed",
+        method_rule=rules,
     )
     everyone = RankedProfile.from_rankings(
         candidates, [rank for bs in ballots.values() for rank, w in bs for _ in range(w)]
     )
     from konsilo.counting.methods import count_by_name
 
-    extra: dict[str, Any] = {"seats": seats} if seats else {}
+    extra: dict[str, Any] = {"seats": seats, **rules} if seats else {}
     direct = count_by_name(method, everyone, seed="published seed", **extra)
     assert r.result.winners == direct.winners
 

@@ -279,6 +279,7 @@ def _count_ranked(
     bad: set[str],
     seats: int | None,
     seed: str | None,
+    extra: Mapping[str, Any],
 ) -> Result:
     profile = RankedProfile.from_rankings(
         list(options),
@@ -286,7 +287,7 @@ def _count_ranked(
         [w for _, w in votes],
         withdrawn=sorted(bad & set(options)),
     )
-    rule: dict[str, Any] = {"seed": seed}
+    rule: dict[str, Any] = {"seed": seed, **extra}
     if method != "irv":
         rule["seats"] = seats if seats is not None else 1
     try:
@@ -307,6 +308,7 @@ def count_votes(
     stances: Sequence[tuple[str, WeightedBallot]] = (),
     seats: int | None = None,
     seed: str | None = None,
+    method_rule: Mapping[str, Any] | None = None,
 ) -> Result:
     """Count a council's weighted delegation votes exactly under the item's method.
 
@@ -314,10 +316,11 @@ def count_votes(
     count the web layer and ``konsilo verify`` use: motions compare exact rationals and a
     weighted tie fails (§3.3); plurality, approval, score and dot votes add weights; ranked
     items are counted by Schulze over the weighted profile, or by ``irv``, ``stv`` or
-    ``meek`` (with ``seats``) through :func:`konsilo.counting.methods.count_by_name`, so that
-    the top count of a passed-through profile is the count of every member's ranking (§3.6;
-    Meek's fixed point needs whole weights, as card votes with full turnout give). Consent
-    counts one stance per
+    ``meek`` (with ``seats``, and ``method_rule`` for the method's own options, such as
+    ``{"rule": "scottish"}`` for STV) through :func:`konsilo.counting.methods.count_by_name`,
+    so that the top count of a passed-through profile is the count of every member's ranking
+    (§3.6; Meek's fixed point needs whole weights, as card votes with full turnout give).
+    Consent counts one stance per
     delegation (``stances``), whatever its weight: consent is not weight-aggregable (§3.21).
     Options ruled invalid before the tally (``invalid``, §3.11) are taken out of the options
     and of every ballot (a vote for one counts as blank), so an invalid option never wins.
@@ -334,7 +337,13 @@ def count_votes(
         )
     if method in ("irv", "stv", "meek"):
         return _count_ranked(
-            method, group_ballots(votes), options=options, bad=bad, seats=seats, seed=seed
+            method,
+            group_ballots(votes),
+            options=options,
+            bad=bad,
+            seats=seats,
+            seed=seed,
+            extra=dict(method_rule or {}),
         )
     if method not in counting_tally.METHODS:
         raise MandateError(
@@ -518,6 +527,7 @@ def compose(
     counter: Counter | None = None,
     seats: int | None = None,
     seed: str | None = None,
+    method_rule: Mapping[str, Any] | None = None,
 ) -> FederationResult:
     """Carry one item from the bases' instruction votes to the top tally (module docstring).
 
@@ -569,6 +579,7 @@ def compose(
             stances=stances,
             seats=seats,
             seed=seed,
+            method_rule=method_rule,
         )
 
     mandates: dict[str, Mandate] = {}
