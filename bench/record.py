@@ -150,9 +150,20 @@ def child_appends(args: argparse.Namespace) -> dict[str, object]:
     commit_ms = _commit_latency_ms()
     root = root_from_leaf_hashes([leaf_hash(bytes(b)) for b in bodies.iterator(chunk_size=5000)])
     assert root == bytes(last.root), "the signed root is not the tree of the stored entries"
+    # The sequencer alone: the same number of entries written first, then sequenced at once.
+    from konsilo.web.ledger.actions import append_many
+
+    with transaction.atomic():
+        append_many(
+            (("bench.entry", {"writer": 0, "n": n}, "") for n in range(total)), organisation=org
+        )
+    start = time.perf_counter()
+    sequence(org, batch_size=20_000)
+    sequencer_rate = total / (time.perf_counter() - start)
     WorkerHeartbeat.objects.filter(worker_id="bench").delete()
     _cleanup(org)
     return {
+        "sequencer_rate": sequencer_rate,
         "entries": total,
         "seconds": elapsed,
         "write_seconds": written,
@@ -422,7 +433,8 @@ def main() -> int:
                 )
                 print(
                     f"   {'':<9} one durable commit takes {r['commit_ms']:.2f} ms here"
-                    f" (one writer alone: at most {1000 / r['commit_ms']:,.0f} commits/s)"
+                    f" (one writer alone: at most {1000 / r['commit_ms']:,.0f} commits/s);"
+                    f" the sequencer alone: {r['sequencer_rate']:,.0f} entries/s"
                 )
                 print(f"   {verdict(r['rate'] >= floor)}: {db} at least {floor:,.0f} entries/s")
         if "proofs" in sections:

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
 from django_tasks_db.models import DBTaskResult
 
+from konsilo.web.ledger.actions import forget_worker_state
 from konsilo.web.ledger.models import WorkerHeartbeat
 from konsilo.web.ledger.sequencer import sequence_all
 
@@ -98,6 +99,7 @@ class Worker:
             if self._tasks is not None:
                 self._tasks.running = False
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            forget_worker_state()  # this process's writers sequence by themselves again
             connection.close()
 
     def stop(self) -> None:
