@@ -515,3 +515,11 @@ def test_a_mandate_without_its_base_vote_cannot_be_re_derived() -> None:
     err = _refusal(entries)
     assert err.index == index
     assert "expected the base's instruction vote" in err.reason
+
+
+def test_a_mandate_weight_other_than_the_census_weight_is_refused() -> None:
+    builder = _instructed()  # the census of i-top gives bakery->north weight 2
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], weight="5")
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "carries 2 in the census of item 'i-top', the mandate says 5" in err.reason

@@ -906,12 +906,23 @@ class Replay:
                         f"more than the tally of {base_item!r} at entry {tallied.tallied_at} "
                         "counted"
                     )
+        weight = _fraction(recorded.get("weight"), "data.mandate.weight")
+        higher_vote = self.votes.get(item)
+        if higher_vote is not None and higher_vote.weights is not None:
+            census_weight = higher_vote.weights.get(key)
+            if census_weight is not None and census_weight != weight:
+                raise _Refused(
+                    f"data.mandate.weight: {key} carries {census_weight} in the census of "
+                    f"item {item!r}, the mandate says {weight}"
+                )
         seats = data.get("seats")
+        # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
+        # mandate and window; content hash and weight are the mandate's own.
         mandate = derive_mandate(
             base_vote,
             delegation=key,
-            content_hash=_text(data, "content_hash"),
-            weight=_fraction(data.get("weight"), "data.weight"),
+            content_hash=_text(recorded, "content_hash"),
+            weight=weight,
             policy=policy,
             item=item,
             method=str(recorded.get("method", "motion")),
