@@ -129,6 +129,20 @@ def test_long_rankings_sharing_prefixes_sort_and_merge_like_the_python_path(
     assert many.weights == few.weights
 
 
+def test_many_rows_merge_on_first_use_and_counting_may_read_them_unmerged() -> None:
+    rows = [[1, 0], [0, 1], [1, 0]] * 100
+    p = RankedProfile.from_indices(NAMES[:2], rows)
+    raw = p.strict_rows()
+    assert raw.matrix.shape == (300, 2)
+    assert p.num_ballots == 300
+    assert p.is_integral
+    merged = p.strict_ballots()
+    assert merged.matrix.tolist() == [[0, 1], [1, 0]]
+    assert merged.counts is not None
+    assert merged.counts.tolist() == [100, 200]
+    assert p.strict_rows().matrix.tolist() == [[0, 1], [1, 0]]
+
+
 def test_identical_rows_merge_and_keep_the_canonical_order() -> None:
     p = RankedProfile.from_indices(NAMES[:3], [[2, 1], [0], [2, 1], [0, 1, 2], [0]])
     assert p.rankings == (((0,),), ((0,), (1,), (2,)), ((2,), (1,)))

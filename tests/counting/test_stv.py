@@ -301,6 +301,28 @@ def test_one_seat_stv_elects_the_instant_runoff_winner(
     )
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.permutations(NAMES).map(lambda p: list(p[:3])), min_size=300, max_size=400),
+    st.sampled_from(stv.RULES),
+    st.randoms(use_true_random=False),
+)
+def test_large_profiles_count_the_same_from_unmerged_rows_in_any_order(
+    ballots: list[list[str]], rule: str, rnd: random.Random
+) -> None:
+    shuffled = list(ballots)
+    rnd.shuffle(shuffled)
+    indices = [[NAMES.index(c) for c in b] for b in shuffled]
+    unmerged = RankedProfile.from_indices(NAMES, indices)  # rows kept as given until needed
+    merged = RankedProfile.from_rankings(NAMES, ballots)
+    merged.strict_ballots()
+    a = stv.count(unmerged, seats=3, rule=rule, seed="x")
+    b = stv.count(merged, seats=3, rule=rule, seed="x")
+    assert a.to_json() == b.to_json()
+    assert irv.count(unmerged, seed="x").to_json() == irv.count(merged, seed="x").to_json()
+    assert unmerged.to_canonical() == merged.to_canonical()
+
+
 @settings(max_examples=40, deadline=None)
 @given(profiles(), st.integers(1, 3), st.sampled_from(stv.RULES))
 def test_canonical_json_round_trips_and_a_recount_gives_the_same_bytes(

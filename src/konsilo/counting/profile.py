@@ -175,7 +175,7 @@ def _merge_rows(
         return order, np.zeros(min(rows, 1), dtype=np.intp), np.zeros(rows, dtype=np.intp)
     # Sort by the first key alone; only rows that tie on it need the other keys (few, when
     # rankings are mostly distinct; all of them, at worst).
-    order = np.argsort(keys[0], kind="stable")
+    order = np.argsort(keys[0])
     if len(keys) > 1 and rows > 1:
         first = keys[0][order]
         tied = np.zeros(rows, dtype=bool)
@@ -196,6 +196,45 @@ def _merge_rows(
     starts = np.flatnonzero(change)
     run_ids = np.cumsum(change) - 1
     return order, starts, run_ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """Validated strict rows not yet merged into canonical order (see ``_merge``)."""
+
+    matrix: IntMatrix
+    counts: npt.NDArray[np.int64] | None
+    fractions: tuple[Fraction, ...] | None
+    n: int
+
+
+def _merge(rows: _Pending) -> StrictBallots:
+    """Sort rows canonically, merge identical ones, drop those of weight zero."""
+    matrix, counts, fractions = rows.matrix, rows.counts, rows.fractions
+    order, starts, run_ids = _merge_rows(matrix, rows.n)
+    distinct = matrix[order[starts]]
+    merged_counts: npt.NDArray[np.int64] | None = None
+    merged_fractions: tuple[Fraction, ...] | None = None
+    if counts is not None:
+        merged_counts = np.add.reduceat(counts[order], starts) if len(starts) else counts[:0].copy()
+        keep_rows = merged_counts != 0
+        merged_counts = merged_counts[keep_rows]
+    else:
+        assert fractions is not None
+        sums = [Fraction(0)] * len(starts)
+        for run, row in zip(run_ids.tolist(), order.tolist(), strict=True):
+            sums[run] += fractions[row]
+        keep_rows = np.array([s != 0 for s in sums], dtype=bool)
+        merged_fractions = tuple(s for s in sums if s != 0)
+    if not bool(keep_rows.all()):
+        distinct = distinct[keep_rows]
+        # Rows of weight zero are gone: drop the columns only they used.
+        kept = int(np.count_nonzero(distinct >= 0, axis=1).max()) if len(distinct) else 0
+        distinct = np.ascontiguousarray(distinct[:, :kept])
+    distinct.setflags(write=False)
+    if merged_counts is not None:
+        merged_counts.setflags(write=False)
+    return StrictBallots(distinct, merged_counts, merged_fractions)
 
 
 def _int_weights(weights: Sequence[Any], rows: int) -> npt.NDArray[np.int64] | None:
@@ -268,15 +307,15 @@ class RankedProfile:
 
     def __repr__(self) -> str:
         return (
-            f"RankedProfile(candidates={self.candidates!r}, distinct={self.num_distinct}, "
-            f"ballots={self.num_ballots}, withdrawn={sorted(self.withdrawn)!r})"
+            f"RankedProfile(candidates={self.candidates!r}, ballots={self.num_ballots}, "
+            f"withdrawn={sorted(self.withdrawn)!r})"
         )
 
     @classmethod
     def _from_strict(
         cls,
         candidates: tuple[str, ...],
-        ballots: StrictBallots,
+        ballots: StrictBallots | _Pending,
         *,
         withdrawn: Collection[str],
         empty: Fraction,
@@ -371,33 +410,12 @@ class RankedProfile:
         width = int(lengths.max()) if rows else 0
         matrix = np.ascontiguousarray(matrix[:, :width], dtype=_small_dtype(n))
 
-        order, starts, run_ids = _merge_rows(matrix, n)
-        distinct = matrix[order[starts]]
-        merged_counts: npt.NDArray[np.int64] | None = None
-        merged_fractions: tuple[Fraction, ...] | None = None
-        if counts is not None:
-            merged_counts = (
-                np.add.reduceat(counts[order], starts) if len(starts) else counts[:0].copy()
-            )
-            keep_rows = merged_counts != 0
-            merged_counts = merged_counts[keep_rows]
-        else:
-            assert fractions is not None
-            sums = [Fraction(0)] * len(starts)
-            for run, row in zip(run_ids.tolist(), order.tolist(), strict=True):
-                sums[run] += fractions[row]
-            keep_rows = np.array([s != 0 for s in sums], dtype=bool)
-            merged_fractions = tuple(s for s in sums if s != 0)
-        if not bool(keep_rows.all()):
-            distinct = distinct[keep_rows]
-            # Rows of weight zero are gone: drop the columns only they used.
-            kept = int(np.count_nonzero(distinct >= 0, axis=1).max()) if len(distinct) else 0
-            distinct = np.ascontiguousarray(distinct[:, :kept])
-        distinct.setflags(write=False)
-        if merged_counts is not None:
-            merged_counts.setflags(write=False)
-        ballots = StrictBallots(distinct, merged_counts, merged_fractions)
-        return cls._from_strict(names, ballots, withdrawn=withdrawn, empty=empty, title=title)
+        matrix.setflags(write=False)
+        # Merging (a sort of every row) waits until something needs the canonical order:
+        # counting rules whose result depends only on the multiset of ballots use the rows
+        # as they are (``strict_rows``).
+        pending = _Pending(matrix, counts, tuple(fractions) if fractions is not None else None, n)
+        return cls._from_strict(names, pending, withdrawn=withdrawn, empty=empty, title=title)
 
     @classmethod
     def _from_small_lists(
@@ -574,6 +592,15 @@ class RankedProfile:
         except KeyError:
             raise ProfileError(f"unknown candidate {candidate!r}") from None
 
+    def _merged(self) -> StrictBallots | None:
+        """The strict rows in canonical order (merging them on first use), or None."""
+        held = self.__dict__["_arrays"]
+        if isinstance(held, _Pending):
+            held = _merge(held)
+            self.__dict__["_arrays"] = held
+        merged: StrictBallots | None = held
+        return merged
+
     @cached_property
     def rankings(self) -> tuple[Ranking, ...]:
         """The distinct rankings as groups of candidate indices (built on first use)."""
@@ -581,7 +608,8 @@ class RankedProfile:
         if general is not None:
             rankings: tuple[Ranking, ...] = general[0]
             return rankings
-        ballots: StrictBallots = self.__dict__["_arrays"]
+        ballots = self._merged()
+        assert ballots is not None
         singles = [(i,) for i in range(len(self.candidates))]
         get = operator.itemgetter
         lengths = ballots.lengths.tolist()
@@ -597,7 +625,8 @@ class RankedProfile:
         if general is not None:
             weights: tuple[Fraction, ...] = general[1]
             return weights
-        ballots: StrictBallots = self.__dict__["_arrays"]
+        ballots = self._merged()
+        assert ballots is not None
         if ballots.fractions is not None:
             return ballots.fractions
         assert ballots.counts is not None
@@ -609,7 +638,8 @@ class RankedProfile:
         general = self.__dict__["_general"]
         if general is not None:
             return len(general[0])
-        ballots: StrictBallots = self.__dict__["_arrays"]
+        ballots = self._merged()
+        assert ballots is not None
         return int(ballots.matrix.shape[0])
 
     @cached_property
@@ -618,6 +648,8 @@ class RankedProfile:
         ballots = self.__dict__["_arrays"]
         if ballots is not None and ballots.counts is not None:
             return Fraction(int(ballots.counts.sum()))
+        if ballots is not None:
+            return sum(ballots.fractions, Fraction(0))
         return sum(self.weights, Fraction(0))
 
     @cached_property
@@ -634,6 +666,8 @@ class RankedProfile:
         ballots = self.__dict__["_arrays"]
         if ballots is not None and ballots.counts is not None:
             return True
+        if ballots is not None:
+            return all(w.denominator == 1 for w in ballots.fractions)
         return all(w.denominator == 1 for w in self.weights)
 
     @property
@@ -660,10 +694,21 @@ class RankedProfile:
         >>> b.matrix.tolist(), b.counts.tolist()
         ([[0, -1], [1, 0]], [1, 2])
         """
-        ballots: StrictBallots | None = self.__dict__["_arrays"]
+        ballots = self._merged()
         if ballots is not None:
             return ballots
         return self._strict_from_general(rule)
+
+    def strict_rows(self, rule: str = "this rule") -> StrictBallots:
+        """Like ``strict_ballots`` but in no particular order, identical rows maybe unmerged.
+
+        For rules whose result depends only on the multiset of ballots (sums of exact
+        weights): it spares them the sort that the canonical order needs.
+        """
+        held = self.__dict__["_arrays"]
+        if isinstance(held, _Pending):
+            return StrictBallots(held.matrix, held.counts, held.fractions)
+        return self.strict_ballots(rule)
 
     @cached_property
     def _strict_cache(self) -> StrictBallots:
@@ -732,7 +777,7 @@ class RankedProfile:
     def _with_empty(self, empty: Fraction) -> RankedProfile:
         if not empty:
             return self
-        ballots: StrictBallots | None = self.__dict__["_arrays"]
+        ballots: StrictBallots | _Pending | None = self.__dict__["_arrays"]
         if ballots is not None:
             return RankedProfile._from_strict(
                 self.candidates,

@@ -104,7 +104,12 @@ class Ballots:
         self.counts = counts
         self.rows, self.width = matrix.shape
         self.n = len(standing)
-        self.continuing = np.array(standing, dtype=bool)
+        # One more entry than candidates: ``continuing[-1]`` is True, so looking up padding
+        # (-1) reads as "stop here" (the row is exhausted there).
+        self.continuing = np.array([*standing, True], dtype=bool)
+        padded = np.full((self.rows, self.width + 1), -1, dtype=matrix.dtype)
+        padded[:, : self.width] = matrix
+        self.flat = padded.reshape(-1)
         self.values: list[Number] = [unit]
         self._class_of: dict[Number, int] = {unit: 0}
         self.value_class = np.zeros(self.rows, dtype=np.int32)
@@ -113,29 +118,40 @@ class Ballots:
         self.exact_float = int(counts.sum()) < _FLOAT_EXACT
         self.tally: list[Number] = [0] * self.n
         everyone = np.arange(self.rows, dtype=np.intp)
-        self._advance(everyone)
+        if self.width:
+            # Most rows start with a standing candidate: take first preferences as a column.
+            first = np.ascontiguousarray(matrix[:, 0]).astype(np.int32)
+            self.position[:] = 0
+            standing_first = self.continuing[first]
+            self.holder[standing_first] = first[standing_first]
+            self._advance(np.flatnonzero(~standing_first))
         credited, exhausted = self._credit(everyone)
         for c, v in credited.items():
             self.tally[c] += v
         self.invalid = exhausted  # rows that rank only withdrawn candidates
 
     def _advance(self, rows: npt.NDArray[np.intp]) -> None:
-        """Move each row to its next preference for a continuing candidate (or exhaust it)."""
+        """Move each row to its next preference for a continuing candidate (or exhaust it).
+
+        The rows step through their preferences together; each step keeps only the rows
+        whose candidate there is excluded, elected or withdrawn. A padding column after the
+        last preference holds -1, which stops a row as exhausted.
+        """
+        stride = self.width + 1
+        idx = rows * stride + self.position[rows] + 1
         todo = rows
-        last = self.width - 1
+        flat = self.flat
+        stops = self.continuing
         while todo.size:
-            step = self.position[todo] + 1
-            self.position[todo] = step
-            beyond = step > last
-            if last >= 0:
-                cand = self.matrix[todo, np.minimum(step, last)].astype(np.int32)
-            else:
-                cand = np.full(todo.size, -1, dtype=np.int32)
-            cand[beyond] = -1
-            ended = cand < 0
-            ok = ended | self.continuing[np.where(ended, 0, cand)]
-            self.holder[todo[ok]] = cand[ok]
-            todo = todo[~ok]
+            cand = flat[idx]
+            ok = stops[cand]
+            done = todo[ok]
+            self.holder[done] = cand[ok]
+            self.position[done] = idx[ok] - done * stride
+            keep = ~ok
+            todo = todo[keep]
+            idx = idx[keep]
+            idx += 1
 
     def _sums(self, keys: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], size: int) -> list[int]:
         """Exact sums of ``counts[rows]`` grouped by ``keys``."""
@@ -209,8 +225,12 @@ class Ballots:
 def strict_counts(
     profile: RankedProfile, rule_name: str, *, whole: bool
 ) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.int64], Fraction]:
-    """The profile's rows, integer row counts, and the value of one count (1 or 1/L)."""
-    ballots = profile.strict_ballots(rule_name)
+    """The profile's rows, integer row counts, and the value of one count (1 or 1/L).
+
+    The rows come in no particular order and may repeat: every rule here sums exact weights,
+    so the result cannot depend on their order or on whether identical rows are merged.
+    """
+    ballots = profile.strict_rows(rule_name)
     if ballots.counts is not None:
         return ballots.matrix, ballots.counts, Fraction(1)
     assert ballots.fractions is not None
