@@ -253,16 +253,19 @@ def _grouped(
     ballots: Sequence[tuple[Mapping[str, Any], Fraction]],
 ) -> tuple[tuple[Mapping[str, Any], Fraction], ...]:
     """Equal ballots merged with their weights added, sorted by canonical bytes."""
-    pairs: dict[tuple[bytes, Fraction], list[Any]] = {}
+    # Weights are shared objects (see _fraction), so pairs are told apart by the weight's
+    # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
+    # ballot. The weight stays referenced in the value, so its id stays unique.
+    pairs: dict[tuple[bytes, int], list[Any]] = {}
     for ballot, weight in ballots:
-        pair = (_canonical(ballot), weight)
+        pair = (_canonical(ballot), id(weight))
         seen = pairs.get(pair)
         if seen is None:
-            pairs[pair] = [ballot, 1]
+            pairs[pair] = [ballot, weight, 1]
         else:
-            seen[1] += 1
+            seen[2] += 1
     merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
-    for (key, weight), (ballot, times) in pairs.items():
+    for (key, _), (ballot, weight, times) in pairs.items():
         old = merged.get(key)
         total = weight * times
         merged[key] = (ballot, total if old is None else old[1] + total)
