@@ -233,7 +233,9 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
     (witness / "fed.checkpoint.vkey").write_bytes((out / "verifier.key").read_bytes())
     _more_history(fed)  # the log grows
     url = f"{live_server.url}/log/fed"
-    code = main(["verify", "--url", url, "--since", str(saved), "--save", "--json"])
+    code = main(
+        ["verify", "--url", url, "--since", str(saved), "--save", "--json", "--timeout", "60"]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0, result
     assert (
@@ -245,7 +247,7 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
 
     k = _index_of(fed, "member.joined") + 1
     _rewrite_history(fed, k)
-    code = main(["verify", "--url", url, "--since", str(saved)])
+    code = main(["verify", "--url", url, "--since", str(saved), "--timeout", "60"])
     printed = capsys.readouterr().out
     assert code == 1
     assert "is not consistent with the saved checkpoint" in printed
