@@ -322,7 +322,19 @@ def test_a_live_log_that_shrank_fails(
     log.publish(log.builder.entries[:10])
     code, out, _ = _run(capsys, "--url", url, "--since", str(saved))
     assert code == 1
+    assert out.startswith("FAILED at entry 10: the log now has 10 entries, fewer than the 12")
     assert "history was removed" in out
+    code, out, _ = _run(capsys, "--url", url, "--since", str(saved), "--json")
+    assert code == 1
+    assert json.loads(out) == {
+        "ok": False,
+        "failure": {
+            "code": "shrank",
+            "index": 10,
+            "reason": "the log now has 10 entries, fewer than the 12 of the saved checkpoint: "
+            "history was removed",
+        },
+    }
 
 
 def test_the_key_is_found_beside_an_exported_checkpoint(

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from konsilo import canonical
 from konsilo.governance.replay import Replay, ReplayError
@@ -515,3 +517,31 @@ def test_a_mandate_without_its_base_vote_cannot_be_re_derived() -> None:
     err = _refusal(entries)
     assert err.index == index
     assert "expected the base's instruction vote" in err.reason
+
+
+def test_a_mandate_weight_other_than_the_census_weight_is_refused() -> None:
+    builder = _instructed()  # the census of i-top gives bakery->north weight 2
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], weight="5")
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "carries 2 in the census of item 'i-top', the mandate says 5" in err.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([YES, NO, {"choice": "abstain"}, {"ranking": [["a"], ["b", "c"]]}]),
+            st.sampled_from(["1", "2", "1/3"]),
+        ),
+        max_size=30,
+    )
+)
+def test_the_counted_ballots_are_grouped_as_the_mandates_group_them(
+    pairs: list[tuple[dict[str, Any], str]],
+) -> None:
+    from konsilo.governance.mandates import group_ballots
+    from konsilo.governance.replay import _fraction, _grouped
+
+    ballots = [(ballot, _fraction(weight, "weight")) for ballot, weight in pairs]
+    assert canonical.dumps(_grouped(ballots)) == canonical.dumps(group_ballots(ballots))

@@ -217,15 +217,6 @@ def _rewrite_history(fed: Federation, k: int) -> None:
         LogState.objects.filter(organisation=fed.org).update(size=len(entries))
 
 
-def _serves_tiles() -> bool:
-    try:
-        import konsilo.web.ledger.views  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _serves_tiles(), reason="this build does not serve the log over HTTP")
 @pytest.mark.django_db(transaction=True)
 def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
     live_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -242,7 +233,9 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
     (witness / "fed.checkpoint.vkey").write_bytes((out / "verifier.key").read_bytes())
     _more_history(fed)  # the log grows
     url = f"{live_server.url}/log/fed"
-    code = main(["verify", "--url", url, "--since", str(saved), "--save", "--json"])
+    code = main(
+        ["verify", "--url", url, "--since", str(saved), "--save", "--json", "--timeout", "60"]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0, result
     assert (
@@ -254,7 +247,7 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
 
     k = _index_of(fed, "member.joined") + 1
     _rewrite_history(fed, k)
-    code = main(["verify", "--url", url, "--since", str(saved)])
+    code = main(["verify", "--url", url, "--since", str(saved), "--timeout", "60"])
     printed = capsys.readouterr().out
     assert code == 1
     assert "is not consistent with the saved checkpoint" in printed
@@ -264,58 +257,42 @@ def test_a_witness_checks_the_live_log_and_catches_rewritten_history(
 # -- ballots --------------------------------------------------------------------------------
 
 
-def _has_decisions() -> bool:
-    try:
-        import konsilo.web.decisions.actions  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _vote_with_a_ballot_row_behind_its_back(tamper: bool) -> Federation:
     """The Bakery votes openly; with ``tamper``, a Ballot row is slipped into the database
     (no record entry) before the vote closes, so the tally counts one ballot more."""
-    import importlib
-
     import time_machine
 
     from konsilo.web.councils.models import Member
+    from konsilo.web.decisions import actions as decisions
+    from konsilo.web.decisions import tasks
+    from konsilo.web.decisions.models import Ballot
     from tests.personas import build_federation
-
-    # Imported by name: the decisions app may not be in this build (see _has_decisions).
-    decisions = importlib.import_module("konsilo.web.decisions.actions")
-    tasks = importlib.import_module("konsilo.web.decisions.tasks")
-    ballot_model = importlib.import_module("konsilo.web.decisions.models").Ballot
-    support = importlib.import_module("tests.web.decisions_support")
-    start, window = support.START, support.WINDOW
+    from tests.web import decisions_support as support
 
     fed = build_federation()
     users = support.bakery_voters(fed)
-    with time_machine.travel(start, tick=False) as clock:
+    with time_machine.travel(support.START, tick=False) as clock:
         proposal = support.to_voting(fed, users, clock)
         for user, choice in zip(users[:4], ["yes", "no", "no", "yes"], strict=True):
             decisions.cast_ballot(actor=user, proposal=proposal, ballot={"choice": choice})
         if tamper:
-            voted = ballot_model.objects.filter(proposal=proposal).values_list(
-                "member_id", flat=True
-            )
+            voted = Ballot.objects.filter(proposal=proposal).values_list("member_id", flat=True)
             silent = Member.objects.filter(memberships__council__key="bakery").exclude(
                 pk__in=list(voted)
             )[0]
-            ballot_model.objects.create(
+            Ballot.objects.create(
                 proposal=proposal,
                 member=silent,
                 content={"choice": "yes"},
                 weight="1",
-                cast_at=start,
-                changed_at=start,
+                cast_at=support.START,
+                changed_at=support.START,
             )
-        clock.shift(window)
+        clock.shift(support.WINDOW)
         assert tasks.close_due_votes.call() == 1
     return fed
 
 
-@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
 @pytest.mark.django_db(transaction=True)
 def test_a_recorded_vote_is_recounted_from_the_export(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -326,7 +303,6 @@ def test_a_recorded_vote_is_recounted_from_the_export(
     assert summary["decisions_recounted"] == 1
 
 
-@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
 @pytest.mark.django_db(transaction=True)
 def test_a_ballot_row_slipped_in_behind_the_tally_fails_at_the_tally(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -341,7 +317,6 @@ def test_a_ballot_row_slipped_in_behind_the_tally_fails_at_the_tally(
     assert "the tally says 5" in summary["failure"]["reason"]
 
 
-@pytest.mark.skipif(not _has_decisions(), reason="this build records no votes")
 @pytest.mark.django_db(transaction=True)
 def test_a_changed_ballot_entry_fails_verification_at_its_index(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -355,3 +330,40 @@ def test_a_changed_ballot_entry_fails_verification_at_its_index(
     assert code == 1
     assert summary["failure"]["index"] == k
     assert summary["failure"]["code"] == "root_mismatch"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_secret_vote_is_recounted_from_its_receipts_in_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time_machine
+
+    from konsilo.web.decisions import actions as decisions
+    from konsilo.web.decisions import tasks
+    from tests.personas import build_federation
+    from tests.web import decisions_support as support
+
+    fed = build_federation()
+    users = support.bakery_voters(fed)
+    actions.set_policy(
+        actor=fed.steward,
+        organisation=fed.org,
+        scope="council",
+        target="bakery",
+        set_values={"secrecy.ballot": "secret"},
+    )
+    with time_machine.travel(support.START, tick=False) as clock:
+        proposal = support.to_voting(fed, users, clock, title="A secret one")
+        receipts = [
+            decisions.cast_ballot(actor=u, proposal=proposal, ballot={"choice": c})
+            for u, c in zip(users[:5], ["yes", "no", "no", "yes", "no"], strict=True)
+        ]
+        decisions.change_ballot(
+            actor=users[0], proposal=proposal, ballot={"choice": "no"}, receipt=receipts[0] or ""
+        )
+        clock.shift(support.WINDOW)
+        assert tasks.close_due_votes.call() == 1
+    assert Entry.objects.filter(organisation=fed.org, entry_type="ballot.participated").count() == 5
+    code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
+    assert code == 0, summary
+    assert summary["decisions_recounted"] == 1

@@ -366,14 +366,19 @@ def _run_url(args: argparse.Namespace) -> int:
     try:
         new = open_checkpoint(note, verifier)
     except (NoteError, CheckpointError) as exc:
-        print(f"FAILED: the log's checkpoint does not verify with {verifier.vkey}: {exc}")
-        return EXIT_FAILED
-    if new.size < old.size:
-        print(
-            f"FAILED at entry {new.size}: the log now has {new.size} entries, fewer than the "
-            f"{old.size} of the saved checkpoint: history was removed"
+        return _url_failed(
+            args,
+            "bad_signature",
+            f"the log's checkpoint does not verify with {verifier.vkey}: {exc}",
         )
-        return EXIT_FAILED
+    if new.size < old.size:
+        return _url_failed(
+            args,
+            "shrank",
+            f"the log now has {new.size} entries, fewer than the {old.size} of the saved "
+            "checkpoint: history was removed",
+            index=new.size,
+        )
 
     def fetch(path: str) -> bytes | None:
         return http.get(path, _MAX_TILE)
@@ -391,12 +396,13 @@ def _run_url(args: argparse.Namespace) -> int:
     except (ProofError, MissingHashError, TileError) as exc:
         # A witness holds no entries, so it cannot say which one changed, only that the
         # tree of the saved checkpoint is not inside the log's tree any more.
-        print(
-            f"FAILED: the log of size {new.size} is not consistent with the saved checkpoint "
-            f"of size {old.size}: {exc}"
+        return _url_failed(
+            args,
+            "inconsistent_checkpoint",
+            f"the log of size {new.size} is not consistent with the saved checkpoint of size "
+            f"{old.size}: {exc}",
+            note="the log's history was rewritten after the saved checkpoint was signed",
         )
-        print("  the log's history was rewritten after the saved checkpoint was signed")
-        return EXIT_FAILED
     elapsed = time.perf_counter() - started
     if args.save:
         _save(since, note, verifier)
@@ -425,6 +431,28 @@ def _run_url(args: argparse.Namespace) -> int:
         print(f"  saved                  {since}")
     print(f"  elapsed                {elapsed:.2f} s")
     return 0
+
+
+def _url_failed(
+    args: argparse.Namespace,
+    code: str,
+    reason: str,
+    *,
+    index: int | None = None,
+    note: str = "",
+) -> int:
+    """Report a failed live check (text or JSON) and return exit status 1."""
+    if args.json:
+        failure: dict[str, Any] = {"code": code, "reason": reason}
+        if index is not None:
+            failure["index"] = index
+        print(json.dumps({"ok": False, "failure": failure}, sort_keys=True))
+        return EXIT_FAILED
+    where = f" at entry {index}" if index is not None else ""
+    print(f"FAILED{where}: {reason}")
+    if note:
+        print(f"  {note}")
+    return EXIT_FAILED
 
 
 def _save(since: Path, note: bytes, verifier: Verifier) -> None:

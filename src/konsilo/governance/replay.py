@@ -253,16 +253,19 @@ def _grouped(
     ballots: Sequence[tuple[Mapping[str, Any], Fraction]],
 ) -> tuple[tuple[Mapping[str, Any], Fraction], ...]:
     """Equal ballots merged with their weights added, sorted by canonical bytes."""
-    pairs: dict[tuple[bytes, Fraction], list[Any]] = {}
+    # Weights are shared objects (see _fraction), so pairs are told apart by the weight's
+    # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
+    # ballot. The weight stays referenced in the value, so its id stays unique.
+    pairs: dict[tuple[bytes, int], list[Any]] = {}
     for ballot, weight in ballots:
-        pair = (_canonical(ballot), weight)
+        pair = (_canonical(ballot), id(weight))
         seen = pairs.get(pair)
         if seen is None:
-            pairs[pair] = [ballot, 1]
+            pairs[pair] = [ballot, weight, 1]
         else:
-            seen[1] += 1
+            seen[2] += 1
     merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
-    for (key, weight), (ballot, times) in pairs.items():
+    for (key, _), (ballot, weight, times) in pairs.items():
         old = merged.get(key)
         total = weight * times
         merged[key] = (ballot, total if old is None else old[1] + total)
@@ -906,12 +909,23 @@ class Replay:
                         f"more than the tally of {base_item!r} at entry {tallied.tallied_at} "
                         "counted"
                     )
+        weight = _fraction(recorded.get("weight"), "data.mandate.weight")
+        higher_vote = self.votes.get(item)
+        if higher_vote is not None and higher_vote.weights is not None:
+            census_weight = higher_vote.weights.get(key)
+            if census_weight is not None and census_weight != weight:
+                raise _Refused(
+                    f"data.mandate.weight: {key} carries {census_weight} in the census of "
+                    f"item {item!r}, the mandate says {weight}"
+                )
         seats = data.get("seats")
+        # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
+        # mandate and window; content hash and weight are the mandate's own.
         mandate = derive_mandate(
             base_vote,
             delegation=key,
-            content_hash=_text(data, "content_hash"),
-            weight=_fraction(data.get("weight"), "data.weight"),
+            content_hash=_text(recorded, "content_hash"),
+            weight=weight,
             policy=policy,
             item=item,
             method=str(recorded.get("method", "motion")),
