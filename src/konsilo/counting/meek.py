@@ -470,6 +470,9 @@ class _Equalized:
         self.n = n
         self.dtype = dtype
         self.slow = _Equal(rankings, weights)
+        self.share: Array | None = None
+        self.passed: Array = np.zeros(0, dtype=np.int64)
+        self.seen: Array = np.zeros(0, dtype=object)
 
     @staticmethod
     def _mul(a: Array, b: Array, one: int) -> Array:
@@ -516,9 +519,16 @@ class _Equalized:
             slow = self.slow.tally([int(k) for k in kf.tolist()], one, self.n)
             return np.array(slow, dtype=object)
         sums = np.zeros(self.n, dtype=self.dtype)
-        share = np.zeros(self.members.size, dtype=self.dtype)
-        passed = np.zeros(self.starts.size, dtype=self.dtype)
-        done = np.zeros(self.starts.size, dtype=bool)
+        # A group's shares hold while its members' keep factors do: keep them between
+        # iterations and recompute only the groups with a changed keep factor.
+        if self.share is None or self.share.dtype != np.dtype(self.dtype):
+            self.share = np.zeros(self.members.size, dtype=self.dtype)
+            self.passed = np.zeros(self.starts.size, dtype=self.dtype)
+            self.seen = np.full(self.members.size, -1, dtype=object)
+        share, passed = self.share, self.passed
+        member_keep = kf[self.members]
+        changed = (member_keep != self.seen).astype(np.int64)
+        done = np.add.reduceat(changed, self.starts) == 0
         ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
         power = np.full(ballot.size, one, dtype=self.dtype)
         for level in range(self.depth):
@@ -532,6 +542,11 @@ class _Equalized:
             if needed.size:
                 self._shares(needed, kf, one, share, passed)
                 done[needed] = True
+                size = self.sizes[needed]
+                slots = np.repeat(self.starts[needed], size) + (
+                    np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+                )
+                self.seen[slots] = member_keep[slots]
             size = self.sizes[group]
             first = np.repeat(self.starts[group], size)
             slot = first + np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
