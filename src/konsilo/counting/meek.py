@@ -85,6 +85,7 @@ Arithmetic = Literal["fixed64", "bigfixed"]
 
 _HOPEFUL, _ELECTED, _OUT, _PAD = 0, 1, 2, 3
 _INT64_MAX = (1 << 63) - 1
+_KEEP_LIMIT = 4  # keep factors above this many units leave 64-bit numpy arithmetic
 _PASCAL64_MAX_CANDIDATES = 66  # C(n, k) fits in 64 bits for every n <= 66
 Array = npt.NDArray[Any]
 
@@ -469,6 +470,9 @@ class _Equalized:
         self.n = n
         self.dtype = dtype
         self.slow = _Equal(rankings, weights)
+        self.share: Array | None = None
+        self.passed: Array = np.zeros(0, dtype=np.int64)
+        self.seen: Array = np.zeros(0, dtype=object)
 
     @staticmethod
     def _mul(a: Array, b: Array, one: int) -> Array:
@@ -515,9 +519,16 @@ class _Equalized:
             slow = self.slow.tally([int(k) for k in kf.tolist()], one, self.n)
             return np.array(slow, dtype=object)
         sums = np.zeros(self.n, dtype=self.dtype)
-        share = np.zeros(self.members.size, dtype=self.dtype)
-        passed = np.zeros(self.starts.size, dtype=self.dtype)
-        done = np.zeros(self.starts.size, dtype=bool)
+        # A group's shares hold while its members' keep factors do: keep them between
+        # iterations and recompute only the groups with a changed keep factor.
+        if self.share is None or self.share.dtype != np.dtype(self.dtype):
+            self.share = np.zeros(self.members.size, dtype=self.dtype)
+            self.passed = np.zeros(self.starts.size, dtype=self.dtype)
+            self.seen = np.full(self.members.size, -1, dtype=object)
+        share, passed = self.share, self.passed
+        member_keep = kf[self.members]
+        changed = (member_keep != self.seen).astype(np.int64)
+        done = np.add.reduceat(changed, self.starts) == 0
         ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
         power = np.full(ballot.size, one, dtype=self.dtype)
         for level in range(self.depth):
@@ -531,6 +542,11 @@ class _Equalized:
             if needed.size:
                 self._shares(needed, kf, one, share, passed)
                 done[needed] = True
+                size = self.sizes[needed]
+                slots = np.repeat(self.starts[needed], size) + (
+                    np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+                )
+                self.seen[slots] = member_keep[slots]
             size = self.sizes[group]
             first = np.repeat(self.starts[group], size)
             slot = first + np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
@@ -600,18 +616,32 @@ class _Count:
                 f"coefficients of up to {self.n} candidates, which exceed 64 bits beyond "
                 f"{_PASCAL64_MAX_CANDIDATES} candidates; count with arithmetic='bigfixed'"
             )
-        small = total_fixed < (1 << 61) and self.one * self.one < (1 << 61)
+        # 64-bit numpy while every product stays in range: a ballot's weight times a keep
+        # factor of at most _KEEP_LIMIT, and a vote times a ballot count.
+        small = total_fixed * _KEEP_LIMIT < (1 << 62) and self.one * self.one < (1 << 60)
         self.dtype: Any = np.int64 if small else object
         self.kf = np.full(self.n, self.one, dtype=self.dtype)
         self.kf[sorted(withdrawn)] = 0
-        if self.split is not None:
-            self.split.dtype = self.dtype
-            self.split.weights = self.split.weights.astype(self.dtype, copy=False)
+        self._use_dtype(self.dtype)
         if self.strict is not None:
-            self.strict.dtype = self.dtype
-            self.strict.weights = self.strict.weights.astype(self.dtype, copy=False)
-            self.strict.groups = self.strict.groups.astype(self.dtype, copy=False)
             self.strict.start(self.status)
+
+    def _use_dtype(self, dtype: Any) -> None:
+        self.dtype = dtype
+        self.kf = self.kf.astype(dtype)
+        if self.split is not None:
+            self.split.dtype = dtype
+            self.split.weights = self.split.weights.astype(dtype, copy=False)
+        if self.strict is not None:
+            self.strict.dtype = dtype
+            self.strict.weights = self.strict.weights.astype(dtype, copy=False)
+            self.strict.groups = self.strict.groups.astype(dtype, copy=False)
+
+    def set_keep(self, cand: int, value: int) -> None:
+        """Set a keep factor, leaving 64-bit arithmetic when it grows out of its range."""
+        if self.dtype is not object and value > _KEEP_LIMIT * self.one:
+            self._use_dtype(object)
+        self.kf[cand] = value
 
     def _tie_rank(self, tie_order: Sequence[str]) -> dict[int, int]:
         order = [self.profile.index(c) for c in tie_order]
@@ -833,7 +863,7 @@ def _run(
                         "the count cannot continue"
                     )
                 up = _tdiv_int(int(s.kf[c]) * quota + one - 1, one)
-                s.kf[c] = _tdiv_int(up * one + sums[c] - 1, sums[c])
+                s.set_keep(c, _tdiv_int(up * one + sums[c] - 1, sums[c]))
         excluded: list[int] = []
         draws: tuple[Draw, ...] = ()
         tie_note = ""
