@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from konsilo.cli.count import number
 from konsilo.cli.main import main
-from konsilo.counting import budget, cardinal, schulze
+from konsilo.counting import budget, cardinal, meek, schulze, stv
 from konsilo.counting.ballot_csv import read_scores
+from konsilo.counting.blt import read_blt, write_blt
 from konsilo.counting.preflib import read_preflib
+from konsilo.counting.profile import RankedProfile
 
 PREFLIB = Path(__file__).parents[1] / "counting" / "data" / "preflib"
 DEBIAN_TOC = PREFLIB / "debian_2002_excerpt.toc"
@@ -68,6 +71,49 @@ def test_seats_come_from_the_blt_header_and_withdrawn_candidates_stand_out(
     assert result["winners"] == ["Ana", "Bea"]
     assert "Dan" not in result["rounds"][0]["tallies"]  # withdrawn: the one ballot is blank
     assert result["rounds"][0]["exhausted"] == "1"
+
+
+def test_scottish_stv_prints_rounds_with_the_quota_and_json_is_the_same_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ballots = tmp_path / "ward.blt"
+    ballots.write_text(WARD_BLT)
+    assert main(["count", str(ballots), "--method", "stv", "--rule", "scottish"]) == 0
+    out = capsys.readouterr().out
+    expected = stv.count(read_blt(WARD_BLT).profile, seats=2, rule="scottish")
+    rows = {line.split("  ")[0].strip(): line for line in out.splitlines()}
+    assert rows["quota"].split()[-1] == number(expected.rounds[0].threshold)
+    for winner in expected.winners:
+        assert "*" in rows[winner]
+    assert expected.summary in out
+    assert main(["count", str(ballots), "--method", "stv", "--rule", "scottish", "--json"]) == 0
+    assert capsys.readouterr().out.encode() == expected.to_json() + b"\n"
+
+
+def test_many_rounds_print_in_blocks_that_fit_the_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = [f"Candidate {i:02d}" for i in range(24)]
+    profile = RankedProfile.from_indices(
+        names, [[(i * 7 + k) % 24 for k in range(24)] for i in range(24)], list(range(1, 25))
+    )
+    ballots = tmp_path / "many.blt"
+    ballots.write_text(write_blt(profile, 1))
+    assert main(["count", str(ballots), "--method", "irv"]) == 0
+    table = capsys.readouterr().out.split("* elected")[0].splitlines()
+    assert max(map(len, table)) <= 100
+    headers = [line for line in table if line.startswith("round")]
+    assert len(headers) > 1
+    rounds = [int(n) for line in headers for n in line.split()[1:]]
+    assert rounds == list(range(1, len(rounds) + 1))
+
+
+def test_meek_counts_a_blt_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ballots = tmp_path / "ward.blt"
+    ballots.write_text(WARD_BLT)
+    assert main(["count", str(ballots), "--method", "meek", "--json"]) == 0
+    expected = meek.count(read_blt(WARD_BLT).profile, seats=2)
+    assert capsys.readouterr().out.encode() == expected.to_json() + b"\n"
 
 
 def test_seats_out_of_range_counts_only_standing_candidates(
@@ -185,6 +231,21 @@ BAD_SOI = (
         ("a.toc", None, ["--method", "schulze", "--rule", "x"], "rule: not a rule key of schulze"),
         ("a.toc", None, ["--method", "budget", "--rule", "x"], "--rule: budget counts greedy"),
         ("a.toc", None, ["--method", "dot_vote"], "dots: dot_vote needs dots"),
+        (
+            "tie.blt",
+            b'3 1\n2 1=3 2 0\n1 2 0\n0\n"Ana"\n"Bea"\n"Cem"\n"T"\n',
+            ["--method", "irv"],
+            "instant-runoff does not allow equal rankings, but a ballot ranks Ana = Cem",
+        ),
+        (
+            "tie.blt",
+            b'3 1\n2 1=3 2 0\n1 2 0\n0\n"Ana"\n"Bea"\n"Cem"\n"T"\n',
+            ["--method", "stv", "--rule", "wigm"],
+            "does not allow equal rankings",
+        ),
+        ("a.toc", None, ["--method", "irv", "--seats", "2"], "--seats: irv fills one seat"),
+        ("a.toc", None, ["--method", "stv", "--seats", "2"], "rule: stv needs rule"),
+        ("a.toc", None, ["--method", "meek"], "seats: meek needs seats"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_status_2(

@@ -32,7 +32,19 @@ APPROVALS = read_scores("Park,Library,Bikes\n1,1,\n,1,\n1,,\n,,1\n1,,\n")
 DOTS = read_scores("Park,Library,Bikes\n2,1,\n,3,\n1,1,1\n")
 PROJECTS = {"Park": 40, "Library": 50, "Bikes": 30}
 
+STANDING = RankedProfile.from_rankings(
+    ["Ana", "Bea", "Cem", "Dan"],
+    [["Ana", "Bea"], ["Bea", "Cem"], ["Cem", "Ana"], ["Dan", "Ana"], ["Ana"]],
+    [5, 4, 3, 2, 1],
+    withdrawn=["Dan"],
+)
+
 CASES: list[tuple[str, Any, dict[str, Any]]] = [
+    ("irv", STANDING, {"seed": "public"}),
+    ("stv", STANDING, {"seats": 2, "rule": "scottish", "seed": "public"}),
+    ("stv", STANDING, {"seats": 2, "rule": "wigm", "seed": "public"}),
+    ("meek", STANDING, {"seats": 2, "seed": "public"}),
+    ("meek", STANDING, {"seats": 2, "seed": "public", "precision": 6, "arithmetic": "bigfixed"}),
     ("schulze", RANKED, {}),
     ("schulze", RANKED, {"status_quo": "Cem"}),
     ("plurality", RANKED, {}),
@@ -73,6 +85,37 @@ def test_a_recount_from_canonical_json_gives_the_same_bytes(
     stored = canonical.loads(canonical.dumps(canonical_ballots(method, ballots)))
     again = recount(recorded["method"], recorded["rule"], stored, seed=seed)
     assert again.to_json() == result.to_json()
+
+
+def test_constrained_stv_recounts_with_its_categories_and_constraints() -> None:
+    rule = {
+        "seats": 2,
+        "rule": "wigm",
+        "seed": "public",
+        "categories": {"Ana": "woman", "Cem": "woman", "Bea": "man"},
+        "constraints": [{"kind": "minimum_share", "category": "man", "share": "1/2"}],
+    }
+    result = count_by_name("constrained_stv", STANDING, **rule)
+    assert "Bea" in result.winners
+    recorded = canonical.loads(result.to_json())
+    # The recorded rule describes the constraints in words; a recount needs them as data.
+    with pytest.raises(MethodError, match=r"constraints\[1\]: .* is a constraint's description"):
+        recount("constrained_stv", recorded["rule"], STANDING.to_canonical(), seed="public")
+    full = {
+        **recorded["rule"],
+        "categories": rule["categories"],
+        "constraints": rule["constraints"],
+    }
+    again = recount("constrained_stv", full, STANDING.to_canonical(), seed="public")
+    assert again.to_json() == result.to_json()
+
+
+def test_stv_by_name_is_stv() -> None:
+    from konsilo.counting import stv
+
+    direct = stv.count(STANDING, seats=2, rule="scottish", seed="public")
+    by_name = count_by_name("stv", STANDING, seats="2", rule="scottish", seed="public")
+    assert by_name.to_json() == direct.to_json()
 
 
 def test_plurality_over_a_profile_counts_first_preferences_as_the_cardinal_method_does() -> None:
@@ -117,6 +160,15 @@ def test_every_method_has_a_spec_with_a_summary() -> None:
             "strength: schulze counts with strength 'winning_votes', got 'margins'",
         ),
         (lambda: count_by_name("dot_vote", DOTS), "dots: dot_vote needs dots"),
+        (lambda: count_by_name("stv", RANKED, seats=2), "rule: stv needs rule"),
+        (
+            lambda: count_by_name("stv", RANKED, seats=2, rule="meek"),
+            "rule: expected one of scottish, wigm, got 'meek'",
+        ),
+        (
+            lambda: count_by_name("irv", RankedProfile.from_rankings(["A", "B"], [[{"A", "B"}]])),
+            "instant-runoff does not allow equal rankings",
+        ),
         (lambda: count_by_name("plurality", RANKED, seats="two"), "seats: expected a whole number"),
         (lambda: count_by_name("schulze", SCORES), "ballots: schulze counts ranked ballots"),
         (lambda: count_by_name("plurality", RANKED, seats=7), "seats: expected a whole number"),

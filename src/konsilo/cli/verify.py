@@ -22,6 +22,7 @@ stdout); 2 unusable input (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -260,6 +261,7 @@ def _print_report(
             "mandates_rederived": s.mandates_rederived,
             "censuses_rederived": s.censuses_rederived,
             "size": s.size,
+            "root": base64.b64encode(s.root).decode(),
             "elapsed_seconds": round(elapsed, 3),
         }
         if report.failure is not None:
@@ -278,6 +280,7 @@ def _print_report(
     print(f"verified the record of {source.organisation} ({s.origin})")
     print(f"  entries                {s.entries:,}")
     print(f"  checkpoints            {s.checkpoints:,} signed, each consistent with the last")
+    print(f"  signed tree head       size {s.size:,}, root {base64.b64encode(s.root).decode()}")
     key_note = "the export's own key" if own_key else "the key given with --key"
     print(f"  verifier key           {key_note}")
     print(
@@ -386,9 +389,11 @@ def _run_url(args: argparse.Namespace) -> int:
             proof=proof,
         )
     except (ProofError, MissingHashError, TileError) as exc:
+        # A witness holds no entries, so it cannot say which one changed, only that the
+        # tree of the saved checkpoint is not inside the log's tree any more.
         print(
-            f"FAILED at entry {old.size}: the log of size {new.size} is not consistent with the "
-            f"saved checkpoint of size {old.size}: {exc}"
+            f"FAILED: the log of size {new.size} is not consistent with the saved checkpoint "
+            f"of size {old.size}: {exc}"
         )
         print("  the log's history was rewritten after the saved checkpoint was signed")
         return EXIT_FAILED

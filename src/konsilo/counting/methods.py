@@ -176,6 +176,64 @@ def _quorum(name: str, value: Any) -> Any:
         raise MethodError(str(exc)) from None
 
 
+def _names(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
+        raise MethodError(f"{name}: expected a list of candidate names, got {value!r}")
+    return tuple(_text(name, v) for v in value)
+
+
+def _categories(name: str, value: Any) -> dict[str, str | frozenset[str]]:
+    data = _mapping(name, value)
+    out: dict[str, str | frozenset[str]] = {}
+    for candidate, category in data.items():
+        where = f"{name}[{candidate!r}]"
+        out[_text(name, candidate)] = (
+            _text(where, category)
+            if isinstance(category, str)
+            else frozenset(_names(where, category))
+        )
+    return out
+
+
+_CONSTRAINT_FIELDS: dict[str, tuple[str, dict[str, Callable[[str, Any], Any]]]] = {
+    "minimum_share": ("MinimumShare", {"category": _text, "share": _exact}),
+    "reserved_seats": ("ReservedSeats", {"category": _text, "seats": _whole}),
+    "co_chairs": ("CoChairs", {"first": _text, "second": _text}),
+}
+
+
+def _constraints(name: str, value: Any) -> list[Any]:
+    """Constraint objects, or mappings ``{"kind": "minimum_share", "category", "share"}``."""
+    constrained = _module("constrained")
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise MethodError(f"{name}: expected a list of constraints, got {value!r}")
+    out: list[Any] = []
+    for number, item in enumerate(value, start=1):
+        where = f"{name}[{number}]"
+        if isinstance(
+            item, constrained.MinimumShare | constrained.ReservedSeats | constrained.CoChairs
+        ):
+            out.append(item)
+            continue
+        if isinstance(item, str):
+            raise MethodError(
+                f"{where}: {item!r} is a constraint's description; a count needs its kind and "
+                "parameters ({'kind': 'minimum_share', 'category': ..., 'share': ...})"
+            )
+        data = dict(_mapping(where, item))
+        kind = data.pop("kind", None)
+        if kind not in _CONSTRAINT_FIELDS:
+            raise MethodError(
+                f"{where}.kind: expected one of {', '.join(_CONSTRAINT_FIELDS)}, got {kind!r}"
+            )
+        cls_name, fields = _CONSTRAINT_FIELDS[kind]
+        if set(data) != set(fields):
+            raise MethodError(f"{where}: {kind} takes {', '.join(fields)}, got {', '.join(data)}")
+        args = {k: decode(f"{where}.{k}", data[k]) for k, decode in fields.items()}
+        out.append(getattr(constrained, cls_name)(**args))
+    return out
+
+
 def _stand_aside_limit(name: str, value: Any) -> Any:
     if value is None or value == "default":
         return value
@@ -357,11 +415,14 @@ class MethodSpec:
     run: Callable[[Any, dict[str, Any]], Result]
     fixed: Mapping[str, Any] = field(default_factory=dict)
     summary: str = ""
+    derived: frozenset[str] = frozenset()
 
     def decode(self, rule: Mapping[str, Any]) -> dict[str, Any]:
         """Check the rule's keys and decode its values; missing keys take their defaults."""
         out: dict[str, Any] = {}
         for key, value in rule.items():
+            if key in self.derived:
+                continue  # follows from the other keys; a recount reproduces it
             if key in self.fixed:
                 if value != self.fixed[key]:
                     raise MethodError(
@@ -513,13 +574,15 @@ def _run_consent(variant: str) -> Callable[[Any, dict[str, Any]], Result]:
 _SEATS = (_whole, 1)
 _SEED = (_optional(_text), None)
 _LOT = (_flag, False)
+_WITHDRAWN = (_names, ())
 
 _SPECS: list[MethodSpec] = [
     MethodSpec(
         "irv",
         "ranked",
-        {"seed": _SEED},
+        {"seed": _SEED, "withdrawn": _WITHDRAWN},
         _run_ranked("irv"),
+        fixed={"method": "irv"},
         summary="instant-runoff, one seat",
     ),
     MethodSpec(
@@ -527,25 +590,46 @@ _SPECS: list[MethodSpec] = [
         "ranked",
         {
             "seats": (_whole, _REQUIRED),
-            "rule": (_choice("scottish", "wigm"), "scottish"),
+            "rule": (_choice("scottish", "wigm"), _REQUIRED),
             "seed": _SEED,
+            "withdrawn": _WITHDRAWN,
         },
         _run_ranked("stv"),
+        fixed={"method": "stv"},
+        derived=frozenset({"quota", "arithmetic"}),
         summary="single transferable vote: Scottish STV (SSI 2007/42) or WIGM",
     ),
     MethodSpec(
         "meek",
         "ranked",
-        {"seats": (_whole, _REQUIRED), "seed": _SEED, "precision": (_whole, 9)},
+        {
+            "seats": (_whole, _REQUIRED),
+            "seed": _SEED,
+            "precision": (_whole, 9),
+            "omega": (_optional(_whole), None),
+            "tie_order": (_optional(_names), None),
+            "equal_rankings": (_choice("refuse", "equalize", "droop"), "refuse"),
+            "arithmetic": (_choice("fixed64", "bigfixed"), "fixed64"),
+            "positive_surplus": (_flag, False),
+        },
         _run_ranked("meek"),
         summary="Meek STV (Algorithm 123, New Zealand rules)",
     ),
     MethodSpec(
         "constrained_stv",
         "ranked",
-        {"seats": (_whole, _REQUIRED), "seed": _SEED},
+        {
+            "seats": (_whole, _REQUIRED),
+            "rule": (_choice("scottish", "wigm"), _REQUIRED),
+            "categories": (_categories, _REQUIRED),
+            "constraints": (_constraints, _REQUIRED),
+            "seed": _SEED,
+            "withdrawn": _WITHDRAWN,
+        },
         _run_ranked("constrained"),
-        summary="STV with representation constraints",
+        fixed={"method": "constrained_stv"},
+        derived=frozenset({"quota", "arithmetic", "enforcement"}),
+        summary="STV with representation constraints (minimum shares, co-chairs, reserved seats)",
     ),
     MethodSpec(
         "schulze",

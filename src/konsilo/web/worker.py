@@ -50,9 +50,8 @@ def enqueue_periodic_tasks() -> int:
 
 def tick(worker_id: str) -> int:
     """One round: heartbeat, sequence every log, enqueue the periodic tasks."""
-    close_old_connections()
     heartbeat(worker_id)
-    signed = sequence_all()
+    signed = sequence_all(drain=False)
     enqueue_periodic_tasks()
     return signed
 
@@ -89,6 +88,7 @@ class Worker:
             tasks.start()
         try:
             while not self.stopped.is_set():
+                close_old_connections()
                 try:
                     tick(self.worker_id)
                 except Exception:
