@@ -81,6 +81,23 @@ def test_export_writes_the_contracts_layout(
     assert "konsilo verify" in (out / "README.txt").read_text()
 
 
+def test_konsilo_verify_accepts_the_export_and_finds_a_rewritten_entry(
+    fed: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sequence(fed.org, batch_size=4)
+    assert main(["export", "fed", "--out", str(tmp_path / "good")]) == 0
+    assert main(["verify", str(tmp_path / "good")]) == 0
+    assert "verified the record of fed" in capsys.readouterr().out
+    entry = Entry.objects.get(organisation=fed.org, index=9)
+    forged = bytes(entry.body).replace(b'"name":"', b'"name":"Forged ', 1)
+    assert forged != bytes(entry.body)
+    Entry.objects.filter(pk=entry.pk).update(body=forged)
+    assert main(["export", "fed", "--out", str(tmp_path / "bad")]) == 0
+    assert main(["verify", str(tmp_path / "bad")]) == 1
+    # the first signed checkpoint over entry 9 (batches of 4: sizes 4, 8, 12, ...)
+    assert "(size 12): the entries are not what the log signed" in capsys.readouterr().out
+
+
 def test_export_refuses_an_unknown_organisation(
     fed: Federation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

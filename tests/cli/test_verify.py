@@ -53,6 +53,7 @@ def test_a_good_export_verifies_with_a_summary(
     assert "verified the record of fed (konsilo.test/log/fed)" in out
     assert "entries                12" in out
     assert "checkpoints            12 signed" in out
+    assert "signed tree head       size 12, root " in out
     assert "decisions recounted    0" in out
     assert "censuses re-derived    1" in out
     assert "elapsed" in out
@@ -73,7 +74,7 @@ def test_a_changed_entry_exits_1_with_its_index(
     (export / "entries.jsonl").write_bytes(b"\n".join(lines))
     code, out, _ = _run(capsys, str(export))
     assert code == 1
-    assert out.startswith("FAILED at entry 7: entries 7 to 7 do not hash to the signed root")
+    assert out.startswith("FAILED at entry 7: entry 7 does not hash to the signed root")
 
 
 def test_a_deleted_entry_exits_1(export: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -298,7 +299,7 @@ def test_a_rewritten_history_fails_the_live_check(
     log.publish(rewritten)  # signed with the log's own key: only consistency can tell
     code, out, _ = _run(capsys, "--url", url, "--since", str(saved))
     assert code == 1
-    assert out.startswith("FAILED at entry 12: the log of size 13 is not consistent")
+    assert out.startswith("FAILED: the log of size 13 is not consistent")
     assert "history was rewritten" in out
 
 
@@ -321,7 +322,19 @@ def test_a_live_log_that_shrank_fails(
     log.publish(log.builder.entries[:10])
     code, out, _ = _run(capsys, "--url", url, "--since", str(saved))
     assert code == 1
+    assert out.startswith("FAILED at entry 10: the log now has 10 entries, fewer than the 12")
     assert "history was removed" in out
+    code, out, _ = _run(capsys, "--url", url, "--since", str(saved), "--json")
+    assert code == 1
+    assert json.loads(out) == {
+        "ok": False,
+        "failure": {
+            "code": "shrank",
+            "index": 10,
+            "reason": "the log now has 10 entries, fewer than the 12 of the saved checkpoint: "
+            "history was removed",
+        },
+    }
 
 
 def test_the_key_is_found_beside_an_exported_checkpoint(

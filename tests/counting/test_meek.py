@@ -9,12 +9,13 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from konsilo.counting.blt import read_blt
-from konsilo.counting.meek import MeekError, count
+from konsilo.counting.meek import MeekError, _Equal, _Equalized, count
 from konsilo.counting.profile import RankedProfile
 from konsilo.counting.result import Result
 
@@ -334,7 +335,38 @@ def test_tallies_and_exhausted_weight_add_up_to_the_total(
     for rd in r.rounds:
         assert sum(rd.tallies.values()) + rd.exhausted == p.num_ballots
         assert rd.exhausted >= 0
-        assert all(
-            v.denominator in (1, 10**9) or 10**9 % v.denominator == 0 for v in rd.tallies.values()
-        )
+        # Every tally is a whole number of units of the ninth decimal place.
+        assert all(10**9 % v.denominator == 0 for v in rd.tallies.values())
     assert len(r.winners) == min(seats, len(NAMES))
+
+
+groups = st.lists(
+    st.lists(st.integers(0, 7), min_size=1, max_size=5, unique=True), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ballots=st.lists(groups, min_size=1, max_size=8),
+    keep=st.lists(
+        st.one_of(st.just(0), st.just(10**9), st.integers(0, 10**9)), min_size=8, max_size=8
+    ),
+)
+def test_equalised_counting_in_arrays_matches_one_ballot_at_a_time(
+    ballots: list[list[list[int]]], keep: list[int]
+) -> None:
+    """The numpy count of equal-ranking ballots gives the reference's sums to the unit."""
+    rankings = []
+    for ballot in ballots:
+        seen: set[int] = set()
+        ranking = []
+        for group in ballot:
+            fresh = tuple(c for c in group if c not in seen)
+            seen.update(fresh)
+            if fresh:
+                ranking.append(fresh)
+        rankings.append(tuple(ranking))
+    weights = list(range(1, len(rankings) + 1))
+    reference = _Equal(rankings, weights).tally(keep, 10**9, 8)
+    arrays = _Equalized(rankings, weights, 8, np.int64).tally(np.array(keep), 10**9)
+    assert [int(x) for x in arrays.tolist()] == reference

@@ -503,3 +503,32 @@ def test_who_did_not_prevail_may_file_a_minority_report(
     method: str, ballot: dict[str, Any], outcome: str, winners: list[str], expected: bool
 ) -> None:
     assert did_not_prevail(method, ballot, outcome=outcome, winners=winners) is expected
+
+
+# -- the transferable votes, counted through the method registry ------------------------------
+
+PREFERENTIAL = [
+    ("irv", {"seed": "2026-12-01 public"}),
+    ("stv", {"seats": 2, "rule": "scottish", "seed": "2026-12-01 public"}),
+    ("meek", {"seats": 2, "seed": "2026-12-01 public"}),
+]
+
+
+@pytest.mark.parametrize(("method", "extra"), PREFERENTIAL)
+def test_a_transferable_vote_counts_as_its_registry_method(
+    method: str, extra: dict[str, Any]
+) -> None:
+    from konsilo.counting import methods
+
+    rankings = [["Ana", "Bea"], ["Bea", "Cem"], ["Cem"], ["Ana", "Cem"], ["Bea"]]
+    weights = [3, 2, 2, 1, 2]
+    ballots = [({"ranking": [[o] for o in r]}, w) for r, w in zip(rankings, weights, strict=True)]
+    result = count_ballots(method, {"options": OPTIONS, **extra}, ballots)
+    profile = RankedProfile.from_rankings(OPTIONS, rankings, weights)
+    assert result.to_json() == methods.count_by_name(method, profile, **extra).to_json()
+
+
+@pytest.mark.parametrize(("method", "extra"), PREFERENTIAL)
+def test_a_transferable_vote_refuses_equal_rankings(method: str, extra: dict[str, Any]) -> None:
+    with pytest.raises(TallyError):
+        count_ballots(method, {"options": OPTIONS, **extra}, [({"ranking": [["Ana", "Bea"]]}, 1)])

@@ -30,11 +30,14 @@ from konsilo.governance.mandates import (
     ReferredBack,
     Tenure,
     VoteWindow,
+    assign_whole_votes,
     cast_votes,
     check_delegate_vote,
     delegation_weight,
     derive_mandate,
     flag_instruction_conflicts,
+    instruction_quorum,
+    mandate_derived_data,
     out_of_mandate,
     postponement_granted,
     proportional_split,
@@ -656,3 +659,105 @@ def test_naive_datetimes_are_refused() -> None:
 def test_a_vote_of_another_base_is_refused() -> None:
     with pytest.raises(MandateError):
         derive(motion(1, 0, base="dock"))
+
+
+# -- record entries and re-derivation --------------------------------------------------------
+
+
+def test_mandate_is_re_derived_from_its_record_entry() -> None:
+    """What konsilo verify does: read mandate.derived back and derive it again."""
+    policy = MandatePolicy(mode="bound_proportional", late_instruction="accept_until_vote_closes")
+    vote = motion(70, 40, 10, eligible=120, closed_at=DEADLINE + timedelta(hours=2))
+    m = derive(vote, policy, weight=2, window=WINDOW)
+    entry = canonical.loads(canonical.dumps(mandate_derived_data(m, policy=policy, window=WINDOW)))
+    again = derive_mandate(
+        vote,
+        delegation=entry["delegation"],
+        content_hash=entry["mandate"]["content_hash"],
+        weight=Fraction(entry["mandate"]["weight"]),
+        policy=MandatePolicy.from_canonical(entry["policy"]),
+        item=entry["item"],
+        method=entry["mandate"]["method"],
+        window=VoteWindow.from_canonical(entry["window"]),
+    )
+    assert canonical.dumps(again) == canonical.dumps(m)
+
+
+def test_delegation_voted_record_data_has_the_contract_keys() -> None:
+    (vote,) = cast_votes(derive(motion(3, 1)), policy=BOUND)
+    assert vote.record_data() == {
+        "item": "item-1",
+        "delegation": "mill->region",
+        "ballot": {"choice": "yes"},
+        "weight": Fraction(1),
+    }
+
+
+def test_minority_share_of_whole_votes_is_cast_by_a_delegate_of_the_minority() -> None:
+    votes = [({"choice": "no"}, Fraction(1)), ({"choice": "yes"}, Fraction(2))]
+    delegates = [("ana", {"choice": "yes"}), ("bo", {"choice": "yes"}), ("cy", {"choice": "no"})]
+    assert assign_whole_votes(votes, delegates) == (
+        ("ana", {"choice": "yes"}),
+        ("bo", {"choice": "yes"}),
+        ("cy", {"choice": "no"}),
+    )
+    all_yes = [("ana", {"choice": "yes"}), ("bo", {"choice": "yes"}), ("cy", None)]
+    assert dict(assign_whole_votes(votes, all_yes))["cy"] == {"choice": "no"}
+    with pytest.raises(MandateError):
+        assign_whole_votes(votes, delegates[:2])
+
+
+def test_recall_at_an_intermediate_level_does_not_interrupt_pass_through() -> None:
+    m = derive(motion(70, 40), PROPORTIONAL, weight=2)
+    recall = OPENS + timedelta(hours=1)
+    settled = settle_delegation_vote(
+        m,
+        policy=PROPORTIONAL,
+        ballots=[DelegateBallot("ana", recall + timedelta(hours=1), (({"choice": "yes"}, 2),))],
+        tenures=[Tenure("ana", BEFORE, recall)],
+        closes_at=CLOSES,
+    )
+    assert settled.votes == m.votes
+
+
+def test_late_instruction_for_a_base_that_had_not_voted_replaces_its_abstention() -> None:
+    missing = derive(None, BOUND, window=WINDOW)
+    late = motion(4, 1, closed_at=DEADLINE + timedelta(hours=3))
+    revision = revise_mandate(missing, late, policy=BOUND, window=WINDOW)
+    assert choices(revision.mandate) == {"yes": Fraction(1)}
+    assert "late_instruction_applied" in revision.mandate.flags
+    assert revision.recast == ()  # nothing had been cast yet
+    assert isinstance(revision.events[0], LateInstructionApplied)
+
+
+def test_every_event_and_result_is_canonical() -> None:
+    m = derive(motion(30, 10), MandatePolicy(enforcement="delegate_casts_checked"))
+    records = [
+        out_of_mandate(m, voted_hash="v2", policy=BOUND),
+        check_delegate_vote(m, [({"choice": "no"}, 1)], delegate="ana", policy=BOUND),
+        settle_delegation_vote(
+            m, policy=BOUND, ballots=[DelegateBallot("x", CLOSES, ())], tenures=[], closes_at=CLOSES
+        ),
+        revise_mandate(m, motion(1, 3, closed_at=CLOSES), policy=BOUND, window=WINDOW),
+        *flag_instruction_conflicts(m, {"yes": "statute §2"}),
+    ]
+    for record in records:
+        data = canonical.loads(canonical.dumps(record))
+        assert "explanation" in data or "events" in data or "mandate" in data
+
+
+def test_tied_base_may_carry_its_previous_position_on_the_identical_text() -> None:
+    policy = MandatePolicy(no_instruction_behavior="carry_previous_position")
+    earlier = derive(motion(6, 2), policy)
+    tied = derive(motion(3, 3), policy, previous=earlier)
+    assert (tied.reason, choices(tied)) == ("carried", {"yes": Fraction(1)})
+
+
+def test_instruction_quorum_defaults_to_the_bases_own_quorum() -> None:
+    assert instruction_quorum(resolve([], preset=None)) == Fraction(1, 2)
+    from konsilo.governance import PolicyLayer
+
+    own = PolicyLayer("council", "mill", {"quorum.fraction": "1/3"})
+    assert instruction_quorum(resolve([own], preset=None)) == Fraction(1, 3)
+    set_ = PolicyLayer("council", "mill", {"mandate.instruction_quorum": "2/5"})
+    assert instruction_quorum(resolve([set_], preset=None)) == Fraction(2, 5)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from konsilo import canonical
 from konsilo.governance.replay import Replay, ReplayError
-from tests.record.records import RecordBuilder, federation
+from tests.record.records import RecordBuilder, cast, derive, federation, open_vote, record_tally
 
 
 def _entries(builder: RecordBuilder) -> list[dict[str, Any]]:
@@ -296,3 +298,250 @@ def test_an_unknown_entry_type_is_refused_unless_declared_informational() -> Non
     assert "unknown entry type 'council.painted'" in err.reason
     replay = _replay(entries, informational={"council.painted"})
     assert replay.entries == len(entries)
+
+
+# -- votes and tallies ----------------------------------------------------------------------
+
+YES, NO = {"choice": "yes"}, {"choice": "no"}
+
+
+def _voted() -> RecordBuilder:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1")
+    cast(builder, "i-1", "m-ana", NO)
+    cast(builder, "i-1", "m-ben", NO)
+    cast(builder, "i-1", "m-ana", YES)  # ana changes her ballot before the vote closes
+    return builder
+
+
+def test_a_tally_is_recounted_from_the_ballots_that_count() -> None:
+    builder = _voted()
+    record_tally(builder, "i-1", [(YES, "1"), (NO, "1")])
+    replay = _replay(_entries(builder))
+    assert replay.counts()["decisions_recounted"] == 1
+
+
+def test_a_tally_that_does_not_match_its_ballots_is_refused() -> None:
+    builder = _voted()
+    index = record_tally(builder, "i-1", [(YES, "1"), (YES, "1")])  # ben's no became a yes
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "ballots: the record holds" not in err.reason
+    assert "differs from the recount of its 2 ballots" in err.reason
+
+
+def test_a_tally_counting_a_ballot_that_is_not_in_the_record_is_refused() -> None:
+    builder = _voted()
+    index = record_tally(builder, "i-1", [(YES, "1"), (NO, "1"), (YES, "1")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "holds 2 ballots that count on item 'i-1', the tally says 3" in err.reason
+
+
+def test_a_ballot_cast_after_the_tally_is_refused() -> None:
+    builder = _voted()
+    record_tally(builder, "i-1", [(YES, "1"), (NO, "1")])
+    index = cast(builder, "i-1", "m-ben", YES)
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "after its vote closed" in err.reason
+
+
+def test_a_ballot_by_someone_outside_the_census_is_refused() -> None:
+    builder = _voted()
+    index = cast(builder, "i-1", "m-cy", YES)
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "'m-cy' is not in the vote's census" in err.reason
+
+
+def test_a_ballot_with_another_weight_than_the_census_is_refused() -> None:
+    builder = _voted()
+    cast(builder, "i-1", "m-ben", YES, weight="2")
+    err = _refusal(_entries(builder))
+    assert "votes with weight 1 in the census, the ballot says 2" in err.reason
+
+
+def test_a_ballot_on_a_vote_never_opened_is_refused() -> None:
+    builder = _voted()
+    cast(builder, "i-2", "m-ben", YES)
+    err = _refusal(_entries(builder))
+    assert "no vote was opened on item 'i-2'" in err.reason
+
+
+def test_secret_ballots_are_replaced_by_receipt_and_recounted() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1", secret=True)
+    builder.add("ballot.participated", {"item": "i-1", "member": "m-ben"}, actor="")
+    cast(builder, "i-1", "", NO, receipt="a" * 64)
+    builder.add("ballot.participated", {"item": "i-1", "member": "m-ana"}, actor="")
+    cast(builder, "i-1", "", NO, receipt="b" * 64)
+    cast(builder, "i-1", "", YES, receipt="b" * 64)
+    record_tally(builder, "i-1", [(NO, "1"), (YES, "1")])
+    assert _replay(_entries(builder)).counts()["decisions_recounted"] == 1
+
+
+def test_more_secret_ballots_than_members_who_took_part_are_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1", secret=True)
+    builder.add("ballot.participated", {"item": "i-1", "member": "m-ben"}, actor="")
+    cast(builder, "i-1", "", NO, receipt="a" * 64)
+    cast(builder, "i-1", "", YES, receipt="c" * 64)  # stuffed: nobody took part for it
+    index = record_tally(builder, "i-1", [(NO, "1"), (YES, "1")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "2 secret ballots on item 'i-1' but only 1 members took part" in err.reason
+
+
+def test_a_census_kept_as_a_long_text_is_read_through_read_text() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    weights = builder.text(canonical.dumps_str({"m-ana": "1", "m-ben": "1"}))
+    builder.add(
+        "vote.opened",
+        {
+            "item": "i-1",
+            "council": "bakery",
+            "method": "motion",
+            "rule": {"rule": "simple_majority"},
+            "options": ["yes", "no", "abstain"],
+            "secret": False,
+            "policy_version": 1,
+            "census": {"basis": "members_in_good_standing", "voters": 2, "weights_sha256": weights},
+            "closes_at": "2026-12-08T12:00:00Z",
+        },
+    )
+    index = cast(builder, "i-1", "m-cy", YES)
+    err = _refusal(_entries(builder), read_text=builder.texts.get)
+    assert (err.index, "'m-cy' is not in the vote's census" in err.reason) == (index, True)
+
+
+# -- mandates ------------------------------------------------------------------------------
+
+
+def _instructed() -> RecordBuilder:
+    """Bakery votes yes 2 : no 0 on its instruction; the congress-level vote is in north."""
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-base")
+    cast(builder, "i-base", "m-ana", YES)
+    cast(builder, "i-base", "m-ben", YES)
+    record_tally(builder, "i-base", [(YES, "1"), (YES, "1")])
+    open_vote(builder, "i-top", council="north", voters={"bakery->north": "2", "press->north": "1"})
+    return builder
+
+
+def test_a_mandate_is_re_derived_and_the_delegation_vote_is_counted() -> None:
+    builder = _instructed()
+    _, mandate = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    [(ballot, weight)] = mandate.votes
+    builder.add(
+        "delegation.voted",
+        {
+            "item": "i-top",
+            "delegation": "bakery->north",
+            "ballot": ballot,
+            "weight": str(weight),
+            "cast_by": "system",
+            "explanation": "bound",
+        },
+    )
+    record_tally(builder, "i-top", [(YES, "2")])
+    replay = _replay(_entries(builder))
+    assert replay.counts()["mandates_rederived"] == 1
+    assert replay.counts()["decisions_recounted"] == 2
+
+
+def test_a_recorded_mandate_that_does_not_follow_from_the_base_vote_is_refused() -> None:
+    builder = _instructed()
+    forged = {"votes": [{"ballot": NO, "weight": "2"}]}
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], forge=forged)
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "recorded mandate of bakery->north on item 'i-top' differs" in err.reason
+
+
+def test_a_base_vote_with_more_ballots_than_its_tally_counted_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "3")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "more than the tally of 'i-base'" in err.reason
+
+
+def test_a_mandate_for_a_base_that_never_voted_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-nowhere", ballots=[(YES, "2")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "no tally of the base's item 'i-nowhere'" in err.reason
+
+
+def test_a_delegation_vote_against_its_binding_mandate_is_refused() -> None:
+    builder = _instructed()
+    derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    index = builder.add(
+        "delegation.voted",
+        {
+            "item": "i-top",
+            "delegation": "bakery->north",
+            "ballot": NO,
+            "weight": "2",
+            "cast_by": "m-ana",
+            "explanation": "own judgement",
+        },
+    )
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "against its binding mandate" in err.reason
+
+
+def test_a_mandate_of_a_delegation_that_does_not_exist_is_refused() -> None:
+    builder = _instructed()
+    index, _ = derive(
+        builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], delegation="north->bakery"
+    )
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "'north' sends no delegation to 'bakery'" in err.reason
+
+
+def test_a_mandate_without_its_base_vote_cannot_be_re_derived() -> None:
+    builder = _instructed()
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")])
+    entries = _entries(builder)
+    del entries[index]["data"]["base_vote"]
+    err = _refusal(entries)
+    assert err.index == index
+    assert "expected the base's instruction vote" in err.reason
+
+
+def test_a_mandate_weight_other_than_the_census_weight_is_refused() -> None:
+    builder = _instructed()  # the census of i-top gives bakery->north weight 2
+    index, _ = derive(builder, item="i-top", base_item="i-base", ballots=[(YES, "2")], weight="5")
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "carries 2 in the census of item 'i-top', the mandate says 5" in err.reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([YES, NO, {"choice": "abstain"}, {"ranking": [["a"], ["b", "c"]]}]),
+            st.sampled_from(["1", "2", "1/3"]),
+        ),
+        max_size=30,
+    )
+)
+def test_the_counted_ballots_are_grouped_as_the_mandates_group_them(
+    pairs: list[tuple[dict[str, Any], str]],
+) -> None:
+    from konsilo.governance.mandates import group_ballots
+    from konsilo.governance.replay import _fraction, _grouped
+
+    ballots = [(ballot, _fraction(weight, "weight")) for ballot, weight in pairs]
+    assert canonical.dumps(_grouped(ballots)) == canonical.dumps(group_ballots(ballots))

@@ -162,3 +162,125 @@ def federation(builder: RecordBuilder) -> dict[str, Any]:
         },
     )
     return {"members": members}
+
+
+def open_vote(
+    builder: RecordBuilder,
+    item: str,
+    *,
+    council: str = "bakery",
+    voters: Mapping[str, str] | None = None,
+    method: str = "motion",
+    rule: Mapping[str, Any] | None = None,
+    secret: bool = False,
+) -> int:
+    """Append vote.opened with a census of ``voters`` (member -> weight)."""
+    voters = dict(voters or {"m-ana": "1", "m-ben": "1"})
+    census = {"basis": "members_in_good_standing", "voters": len(voters), "weights": voters}
+    return builder.add(
+        "vote.opened",
+        {
+            "item": item,
+            "council": council,
+            "method": method,
+            "rule": dict(rule or {"rule": "simple_majority"}),
+            "options": ["yes", "no", "abstain"],
+            "secret": secret,
+            "policy_version": 1,
+            "census": census,
+            "closes_at": "2026-12-08T12:00:00Z",
+        },
+        council=council,
+    )
+
+
+def cast(
+    builder: RecordBuilder, item: str, voter: str, ballot: Mapping[str, Any], **kw: Any
+) -> int:
+    """Append an open ballot.cast (or a secret one with ``receipt=``)."""
+    data: dict[str, Any] = {"item": item, "weight": kw.pop("weight", "1"), "ballot": dict(ballot)}
+    if "receipt" in kw:
+        data["receipt"] = kw.pop("receipt")
+    else:
+        data["voter"] = voter
+    return builder.add("ballot.cast", data, actor="", **kw)
+
+
+def record_tally(
+    builder: RecordBuilder,
+    item: str,
+    ballots: list[tuple[Mapping[str, Any], str]],
+    *,
+    method: str = "motion",
+    rule: Mapping[str, Any] | None = None,
+) -> int:
+    """Append tally.recorded with the result counted from ``ballots`` by count_ballots."""
+    from fractions import Fraction
+
+    from konsilo.counting.tally import count_ballots
+
+    rule = dict(rule or {"rule": "simple_majority"})
+    result = count_ballots(method, rule, [(b, Fraction(w)) for b, w in ballots])
+    return builder.add(
+        "tally.recorded",
+        {
+            "item": item,
+            "method": method,
+            "rule": rule,
+            "result": canonical.loads(canonical.dumps(result)),
+            "ballots": len(ballots),
+        },
+        actor="",
+    )
+
+
+def derive(
+    builder: RecordBuilder,
+    *,
+    item: str,
+    base_item: str,
+    ballots: list[tuple[Mapping[str, Any], str]],
+    delegation: str = "bakery->north",
+    weight: str = "2",
+    mode: str = "bound_majority",
+    forge: Mapping[str, Any] | None = None,
+) -> tuple[int, Any]:
+    """Append mandate.derived, derived with konsilo.governance.mandates; return (index, mandate)."""
+    import datetime as dt
+    from fractions import Fraction
+
+    from konsilo.governance.mandates import BaseVote, MandatePolicy, derive_mandate
+
+    policy = MandatePolicy(mode=mode)
+    base = BaseVote(
+        base=delegation.split("->", maxsplit=1)[0],
+        item=base_item,
+        content_hash="h-1",
+        method="motion",
+        ballots=tuple((dict(b), Fraction(w)) for b, w in ballots),
+        eligible=3,
+        closed_at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+    )
+    mandate = derive_mandate(
+        base,
+        delegation=delegation,
+        content_hash="h-1",
+        weight=Fraction(weight),
+        policy=policy,
+        item=item,
+    )
+    recorded = canonical.loads(canonical.dumps(mandate))
+    recorded.update(forge or {})
+    index = builder.add(
+        "mandate.derived",
+        {
+            "item": item,
+            "delegation": delegation,
+            "policy": canonical.loads(canonical.dumps(policy)),
+            "base_vote": canonical.loads(canonical.dumps(base)),
+            "window": None,
+            "mandate": recorded,
+        },
+        actor="",
+    )
+    return index, mandate

@@ -26,7 +26,15 @@ from konsilo.record.verify import (
     long_text_references,
     verify_record,
 )
-from tests.record.records import RecordBuilder, entry_bytes, federation
+from tests.record.records import (
+    RecordBuilder,
+    cast,
+    derive,
+    entry_bytes,
+    federation,
+    open_vote,
+    record_tally,
+)
 
 
 def _verify(
@@ -286,3 +294,135 @@ def test_the_level_store_gives_every_root_and_consistency_proof(
     old = data.draw(st.integers(min_value=0, max_value=size))
     reference = MemoryHashReader.from_leaf_hashes(leaves)
     assert consistency_proof(old, size, store) == consistency_proof(old, size, reference)
+
+
+# -- decisions: the tallies are recounted from the ballots in the record ---------------------
+
+YES, NO = {"choice": "yes"}, {"choice": "no"}
+
+
+def _vote(builder: RecordBuilder) -> int:
+    open_vote(builder, "i-1")
+    cast(builder, "i-1", "m-ana", YES)
+    cast(builder, "i-1", "m-ben", NO)
+    return record_tally(builder, "i-1", [(YES, "1"), (NO, "1")])
+
+
+def test_a_record_with_a_vote_verifies_and_counts_the_recount(fed: RecordBuilder) -> None:
+    _vote(fed)
+    report = _verify(fed)
+    assert report.ok, report.failure
+    assert report.summary.decisions_recounted == 1
+
+
+def test_a_recorded_tally_that_does_not_match_its_ballots_fails_at_the_tally() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1")
+    cast(builder, "i-1", "m-ana", YES)
+    cast(builder, "i-1", "m-ben", NO)
+    # The log is signed over this tally: only the recount can show it is wrong.
+    index = record_tally(builder, "i-1", [(YES, "1"), (YES, "1")])
+    report = _verify(builder)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "tally.recorded: the recorded result of item 'i-1' differs from the recount" in (
+        report.failure.reason
+    )
+
+
+def test_a_ballot_added_behind_a_signed_tally_fails_where_it_was_added(fed: RecordBuilder) -> None:
+    tally_index = _vote(fed)
+    source = fed.source()
+    entries = list(source.entries)
+    extra = canonical.loads(entries[tally_index - 1])
+    extra["data"]["voter"] = "m-cy"
+    extra["data"]["ballot"] = YES
+    entries.insert(tally_index, canonical.dumps(extra))
+    for i in range(tally_index, len(entries)):
+        entries[i] = _rewrite(entries[i], index=i)
+    source.entries = entries
+    report = _verify(fed, source)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (tally_index, "root_mismatch")
+
+
+def test_a_ballot_added_behind_a_tally_by_the_key_holder_fails_the_recount() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1", voters={"m-ana": "1", "m-ben": "1", "m-cy": "1"})
+    cast(builder, "i-1", "m-ana", YES)
+    cast(builder, "i-1", "m-ben", NO)
+    cast(builder, "i-1", "m-cy", NO)  # slipped in, and the log re-signed over it
+    index = record_tally(builder, "i-1", [(YES, "1"), (NO, "1")])
+    report = _verify(builder)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "holds 3 ballots that count on item 'i-1', the tally says 2" in report.failure.reason
+
+
+def test_a_ballot_appended_after_the_tally_fails_at_the_ballot(fed: RecordBuilder) -> None:
+    _vote(fed)
+    index = cast(fed, "i-1", "m-cy", YES)
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "after its vote closed" in report.failure.reason
+
+
+# -- batches: the sequencer shuffles them, the replay orders them by the entries' times --------
+
+
+def _resign_in_batches(builder: RecordBuilder, entries: list[dict[str, object]], size: int) -> None:
+    builder.entries = [canonical.dumps({**e, "index": i}) for i, e in enumerate(entries)]
+    builder.checkpoints = []
+    for end in [*range(size, len(entries), size), len(entries)]:
+        builder.sign(builder.entries[:end])
+
+
+def test_a_shuffled_batch_replays_in_the_order_of_its_entries_times() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    entries = [canonical.loads(e) for e in builder.entries]
+    shuffled = [e for start in range(0, 12, 4) for e in reversed(entries[start : start + 4])]
+    assert shuffled[0]["type"] == "council.created"  # before the organisation exists
+    _resign_in_batches(builder, shuffled, 4)
+    report = _verify(builder)
+    assert report.ok, report.failure
+    assert report.summary.checkpoints == 3
+
+
+def test_secret_ballots_with_the_batch_time_replay_before_the_batch_tally() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1", secret=True)
+    batch_time = "2026-12-01T11:00:00.000000Z"  # the sequencer's time, after the tally's own
+    builder.add("ballot.participated", {"item": "i-1", "member": "m-ana"}, time=batch_time)
+    cast(builder, "i-1", "", YES, receipt="a" * 64, time=batch_time)
+    record_tally(builder, "i-1", [(YES, "1")])
+    entries = [canonical.loads(e) for e in builder.entries]
+    entries[-3:] = [entries[-1], entries[-2], entries[-3]]  # tally first, as a shuffle may put it
+    _resign_in_batches(builder, entries, len(entries) - 3)
+    report = _verify(builder)
+    assert report.ok, report.failure
+    assert report.summary.decisions_recounted == 1
+
+
+def test_an_open_ballot_timed_after_the_vote_closed_is_refused(fed: RecordBuilder) -> None:
+    open_vote(fed, "i-1")
+    index = cast(fed, "i-1", "m-ana", YES, time="2026-12-09T09:00:00.000000Z")
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "after the vote closed at 2026-12-08T12:00:00Z" in report.failure.reason
+
+
+def test_mandates_are_re_derived_and_counted_in_the_summary(fed: RecordBuilder) -> None:
+    open_vote(fed, "i-base")
+    cast(fed, "i-base", "m-ana", YES)
+    cast(fed, "i-base", "m-ben", NO)
+    record_tally(fed, "i-base", [(YES, "1"), (NO, "1")])
+    derive(fed, item="i-top", base_item="i-base", ballots=[(YES, "1"), (NO, "1")])
+    report = _verify(fed)
+    assert report.ok, report.failure
+    assert (report.summary.decisions_recounted, report.summary.mandates_rederived) == (1, 1)

@@ -21,7 +21,7 @@ from konsilo.record import (
 )
 from konsilo.web.councils import actions
 from konsilo.web.ledger import selectors
-from konsilo.web.ledger.actions import LedgerError, append
+from konsilo.web.ledger.actions import LedgerError, append, forget_worker_state
 from konsilo.web.ledger.entries import format_time
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile, WorkerHeartbeat
 from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
@@ -98,14 +98,55 @@ def test_consecutive_checkpoints_are_consistent(fed: Federation) -> None:
         )
 
 
-def test_a_batchs_order_is_shuffled(fed: Federation) -> None:
+def test_entries_keep_the_order_they_were_written_in(fed: Federation) -> None:
     sequence(fed.org)
     with transaction.atomic():
-        made = [append("test.entry", {"n": n}, organisation=fed.org) for n in range(200)]
+        made = [append("test.entry", {"n": n}, organisation=fed.org) for n in range(50)]
     sequence(fed.org)
-    order = [Entry.objects.get(pk=e.pk).index for e in made]
-    assert sorted(order) == list(range(27, 227))
+    assert [Entry.objects.get(pk=e.pk).index for e in made] == list(range(27, 77))
+
+
+def _ballot(org: Any, n: int, receipt: int) -> Entry:
+    return append(
+        "ballot.cast",
+        {"item": "i-1", "receipt": f"{receipt:064x}", "weight": "1", "ballot": {"n": n}},
+        organisation=org,
+        unlinkable=True,
+    )
+
+
+def test_unlinkable_entries_are_shuffled_between_the_entries_around_them(
+    fed: Federation,
+) -> None:
+    sequence(fed.org)
+    with transaction.atomic():
+        opened = append("vote.opened", {"item": "i-1"}, organisation=fed.org)
+        ballots = [_ballot(fed.org, n, receipt=n) for n in range(200)]
+    with transaction.atomic():
+        closed = append("tally.recorded", {"item": "i-1"}, organisation=fed.org)
+    sequence(fed.org)
+    index = {e.pk: e.index for e in Entry.objects.filter(organisation=fed.org)}
+    order = [index[b.pk] for b in ballots]
+    assert sorted(order) == list(range(28, 228))
     assert order != sorted(order)  # the chance of a shuffle keeping the order is 1/200!
+    assert index[opened.pk] == 27
+    assert index[closed.pk] == 228
+    assert not Entry.objects.filter(position__isnull=False).exists()
+
+
+def test_a_changed_ballot_stays_after_the_ballot_it_replaces(fed: Federation) -> None:
+    sequence(fed.org)
+    with transaction.atomic():
+        mine = []
+        for n in range(60):
+            _ballot(fed.org, n, receipt=1000 + n)
+            if n % 20 == 0:
+                mine.append(_ballot(fed.org, n, receipt=7))
+    sequence(fed.org)
+    order = [Entry.objects.get(pk=e.pk).index for e in mine]
+    assert order == sorted(order)
+    kept = [canonical.loads(bytes(Entry.objects.get(pk=e.pk).body))["data"] for e in mine]
+    assert [d["ballot"]["n"] for d in kept] == [0, 20, 40]
 
 
 def test_unlinkable_entries_have_random_ids_no_actor_and_the_batch_time(fed: Federation) -> None:
@@ -149,6 +190,7 @@ def test_an_unlinkable_entry_cannot_name_its_actor(fed: Federation) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_write_path_sequences_on_commit_when_no_worker_runs() -> None:
+    forget_worker_state()  # no worker seen in the last second by an earlier test
     org = actions.create_organisation(actor=None, slug="solo", name="Solo", levels=["base"])
     assert not Entry.objects.filter(organisation=org, index__isnull=True).exists()
     assert selectors.signed_size(org) == 2
@@ -165,6 +207,7 @@ def test_the_write_path_leaves_sequencing_to_a_live_worker() -> None:
 
     tick("w-1")
     assert selectors.signed_size(org) == 2
+    forget_worker_state()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -219,9 +219,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError("production mode refuses to start: " + "; ".join(problems))
     if not args.no_migrate:
         migrate()
+    import signal
+
     from konsilo.web.worker import Worker
 
     worker = Worker(interval=args.interval)
+    # systemd and containers stop with SIGTERM: finish the round, drop the heartbeat, exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: worker.stop())
     print(f"konsilo worker {worker.worker_id} is running (Ctrl-C stops it)", flush=True)
     worker.run()
     return 0

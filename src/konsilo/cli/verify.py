@@ -22,6 +22,7 @@ stdout); 2 unusable input (one line on stderr).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -260,6 +261,7 @@ def _print_report(
             "mandates_rederived": s.mandates_rederived,
             "censuses_rederived": s.censuses_rederived,
             "size": s.size,
+            "root": base64.b64encode(s.root).decode(),
             "elapsed_seconds": round(elapsed, 3),
         }
         if report.failure is not None:
@@ -278,6 +280,7 @@ def _print_report(
     print(f"verified the record of {source.organisation} ({s.origin})")
     print(f"  entries                {s.entries:,}")
     print(f"  checkpoints            {s.checkpoints:,} signed, each consistent with the last")
+    print(f"  signed tree head       size {s.size:,}, root {base64.b64encode(s.root).decode()}")
     key_note = "the export's own key" if own_key else "the key given with --key"
     print(f"  verifier key           {key_note}")
     print(
@@ -363,14 +366,19 @@ def _run_url(args: argparse.Namespace) -> int:
     try:
         new = open_checkpoint(note, verifier)
     except (NoteError, CheckpointError) as exc:
-        print(f"FAILED: the log's checkpoint does not verify with {verifier.vkey}: {exc}")
-        return EXIT_FAILED
-    if new.size < old.size:
-        print(
-            f"FAILED at entry {new.size}: the log now has {new.size} entries, fewer than the "
-            f"{old.size} of the saved checkpoint: history was removed"
+        return _url_failed(
+            args,
+            "bad_signature",
+            f"the log's checkpoint does not verify with {verifier.vkey}: {exc}",
         )
-        return EXIT_FAILED
+    if new.size < old.size:
+        return _url_failed(
+            args,
+            "shrank",
+            f"the log now has {new.size} entries, fewer than the {old.size} of the saved "
+            "checkpoint: history was removed",
+            index=new.size,
+        )
 
     def fetch(path: str) -> bytes | None:
         return http.get(path, _MAX_TILE)
@@ -386,12 +394,15 @@ def _run_url(args: argparse.Namespace) -> int:
             proof=proof,
         )
     except (ProofError, MissingHashError, TileError) as exc:
-        print(
-            f"FAILED at entry {old.size}: the log of size {new.size} is not consistent with the "
-            f"saved checkpoint of size {old.size}: {exc}"
+        # A witness holds no entries, so it cannot say which one changed, only that the
+        # tree of the saved checkpoint is not inside the log's tree any more.
+        return _url_failed(
+            args,
+            "inconsistent_checkpoint",
+            f"the log of size {new.size} is not consistent with the saved checkpoint of size "
+            f"{old.size}: {exc}",
+            note="the log's history was rewritten after the saved checkpoint was signed",
         )
-        print("  the log's history was rewritten after the saved checkpoint was signed")
-        return EXIT_FAILED
     elapsed = time.perf_counter() - started
     if args.save:
         _save(since, note, verifier)
@@ -420,6 +431,28 @@ def _run_url(args: argparse.Namespace) -> int:
         print(f"  saved                  {since}")
     print(f"  elapsed                {elapsed:.2f} s")
     return 0
+
+
+def _url_failed(
+    args: argparse.Namespace,
+    code: str,
+    reason: str,
+    *,
+    index: int | None = None,
+    note: str = "",
+) -> int:
+    """Report a failed live check (text or JSON) and return exit status 1."""
+    if args.json:
+        failure: dict[str, Any] = {"code": code, "reason": reason}
+        if index is not None:
+            failure["index"] = index
+        print(json.dumps({"ok": False, "failure": failure}, sort_keys=True))
+        return EXIT_FAILED
+    where = f" at entry {index}" if index is not None else ""
+    print(f"FAILED{where}: {reason}")
+    if note:
+        print(f"  {note}")
+    return EXIT_FAILED
 
 
 def _save(since: Path, note: bytes, verifier: Verifier) -> None:

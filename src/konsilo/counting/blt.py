@@ -15,10 +15,10 @@ Extensions read here: OpenSTV comments (``#`` to the end of the line), ballot ID
 parentheses before the weight, skipped preferences written ``-``, and the OpaVote/Droop
 options on their own lines before the ballots: ``[nick a b c]`` (short names that ballots
 may use instead of numbers), ``[withdrawn a c]``, ``[tie c b a]`` (a predetermined
-tie-breaking order, first = preferred to keep) and any other ``[name ...]`` option, which
-is kept in ``options``. Lines after the title in double quotes (Wichmann's source and
-comment fields) are kept in ``notes``. Newlines inside the ballot section are ordinary
-whitespace, as the original definition says.
+tie-breaking order: Droop.py and stv-rs exclude the first tied candidate in it) and any
+other ``[name ...]`` option, which is kept in ``options``. Lines after the title in
+double quotes (Wichmann's source and comment fields) are kept in ``notes``. Newlines
+inside the ballot section are ordinary whitespace, as the original definition says.
 
 Bad files raise one ``BltError`` whose message names the line and the problem.
 
@@ -42,6 +42,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,8 +52,6 @@ from konsilo.counting.profile import ProfileError, RankedProfile, Ranking
 __all__ = ["BltElection", "BltError", "read_blt", "write_blt"]
 
 _INT64_MAX = (1 << 63) - 1
-_NUMERIC_CHARS = np.zeros(256, dtype=bool)
-_NUMERIC_CHARS[[ord(c) for c in "0123456789 \t\n"]] = True
 _OPTION = re.compile(r"^\[([A-Za-z_][\w-]*)((?:\s+[^\s\]]+)*)\s*\]$")
 _NICK = re.compile(r"^[^\s=\[\]\"#()0-9-][^\s=\[\]\"#]*$")
 
@@ -71,11 +70,12 @@ class BltElection:
     """What a BLT file holds: the ballots (with names, withdrawals, title) and the seats.
 
     ``tie_order`` is the ``[tie ...]`` order by candidate name when the file gives one
-    (empty otherwise); ``nicknames`` the ``[nick ...]`` short names, in candidate order;
-    ``options`` every other ``[name ...]`` line; ``notes`` the quoted lines after the title.
-    The profile holds each group of equally ranked candidates in candidate order;
-    ``equal_order`` maps each such ranking to the order the file first wrote it in (some
-    counting programs' arithmetic depends on it, see ``konsilo.counting.meek``).
+    (empty otherwise; Droop.py and stv-rs then use the candidate order); ``nicknames``
+    the ``[nick ...]`` short names, in candidate order; ``options`` every other
+    ``[name ...]`` line; ``notes`` the quoted lines after the title. The profile holds
+    each group of equally ranked candidates in candidate order; ``equal_order`` maps each
+    such ranking to the order the file first wrote it in (some counting programs'
+    arithmetic depends on it, see ``konsilo.counting.meek``).
     """
 
     profile: RankedProfile
@@ -288,10 +288,11 @@ class _Reader:
 
     # The names and title after the ballots.
 
-    def trailer(self, start: int) -> tuple[list[str], str, tuple[str, ...]]:
+    def trailer(self, tail: list[str], base: int) -> tuple[list[str], str, tuple[str, ...]]:
+        """Read the names and title from ``tail``, the lines from index ``base`` on."""
         quoted: list[tuple[str, int]] = []
-        for i in range(start, len(self.lines)):
-            text = _uncomment(self.lines[i]).strip()
+        for i, raw in enumerate(tail, start=base):
+            text = _uncomment(raw).strip()
             if not text:
                 continue
             if len(text) < 2 or not text.startswith('"') or not text.endswith('"'):
@@ -302,7 +303,7 @@ class _Reader:
                 raise BltError(i + 1, f"a name in double quotes contains a quote: {text!r}")
             quoted.append((inner, i + 1))
         if len(quoted) < self.num_candidates:
-            last = max((i + 1 for i, x in enumerate(self.lines) if x.strip()), default=1)
+            last = max((i + 1 for i, x in enumerate(tail, start=base) if x.strip()), default=base)
             raise BltError(
                 last,
                 f"expected {self.num_candidates} candidate names after the ballots, "
@@ -320,97 +321,110 @@ class _Reader:
 
 
 def _fast_numeric(
-    lines: list[str], start: int, num_candidates: int, *, check_distinct: bool
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, int] | None:
+    text: str, offset: int, num_candidates: int
+) -> tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.int64], int, int, int] | None:
     """Parse a ballot section of plain numbers in bulk, or return None to use the reader.
 
-    Returns the preference matrix (0-based, -1 padded), the weights, the empty weight and
-    the index of the terminator line. Any irregularity returns None: the token reader then
-    reads the file again and reports the problem with its line number.
+    The section starts at ``offset`` and ends at the first line that is exactly ``0``.
+    Returns the preference matrix (0-based, -1 padded), the weights, the empty weight, the
+    number of lines of the section and the offset just after the terminator line. Any
+    irregularity returns None: the token reader then reads the file again and reports the
+    problem with its line number.
     """
+    if text.startswith("0", offset) and text[offset + 1 : offset + 2] in ("", "\n"):
+        empty_matrix = np.zeros((0, 1), np.int64)
+        return empty_matrix, np.zeros(0, np.int64), 0, 0, offset + 2
+    end = text.find("\n0\n", offset)
+    if end < 0:
+        if not text.endswith("\n0"):
+            return None
+        end = len(text) - 2
+    section = text[offset:end]
     try:
-        end = lines.index("0", start)
-    except ValueError:
-        return None
-    if end == start:
-        return np.zeros((0, 1), np.int64), np.zeros(0, np.int64), 0, end
-    section = "\n".join(lines[start:end])
-    try:
-        raw = np.frombuffer(section.encode("ascii"), dtype=np.uint8)
+        raw = section.encode("ascii")
     except UnicodeEncodeError:
         return None
-    if not _NUMERIC_CHARS[raw].all():
+    if raw.translate(None, b"0123456789 \t\n"):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a text parse warns on input it cannot read to the end
         values = np.fromstring(section, dtype=np.int64, sep=" ")
     if values.size == 0 or values[-1] != 0 or int(values.max()) == _INT64_MAX:
         return None
+    span = section.count("\n") + 1
+    parsed = _uniform(values) or _ragged(values)
+    if parsed is None:
+        return None
+    matrix, weights, lengths = parsed
+    if int(matrix.max(initial=-1)) >= num_candidates or int(weights.sum(dtype=object)) > (
+        _INT64_MAX // 2
+    ):
+        return None
+    nonempty = lengths > 0
+    if nonempty.all():
+        return matrix, weights, 0, span, end + 3
+    empty = int(weights[~nonempty].sum())
+    return matrix[nonempty], weights[nonempty], empty, span, end + 3
+
+
+_Parsed = tuple[npt.NDArray[np.signedinteger[Any]], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _uniform(values: npt.NDArray[np.int64]) -> _Parsed | None:
+    """Every ballot ranks the same number of candidates: one reshape."""
+    head = np.flatnonzero(values[:4096] == 0)
+    stride = int(head[0]) + 1 if head.size else int(np.argmax(values == 0)) + 1
+    if stride < 2 or values.size % stride:
+        return None
+    table = values.reshape(-1, stride)
+    if table[:, -1].any() or int(table[:, :-1].min()) <= 0:
+        return None
+    lengths = np.full(table.shape[0], stride - 2, dtype=np.int64)
+    if stride == 2:
+        return np.full((table.shape[0], 1), -1, np.int64), table[:, 0], lengths
+    prefs = table[:, 1:-1]
+    matrix: npt.NDArray[np.signedinteger[Any]] = (
+        prefs.astype(np.int16) if int(prefs.max()) < (1 << 15) else prefs.copy()
+    )
+    matrix -= 1
+    return matrix, np.ascontiguousarray(table[:, 0]), lengths
+
+
+def _ragged(values: npt.NDArray[np.int64]) -> _Parsed | None:
     ends = np.flatnonzero(values == 0)
     starts = np.empty_like(ends)
     starts[0] = 0
     starts[1:] = ends[:-1] + 1
     if (values[starts] == 0).any():
-        return None
+        return None  # a 0 where a weight should be: the token reader says what is wrong
     lengths = ends - starts - 1
     weights = values[starts]
     keep = np.ones(values.size, dtype=bool)
     keep[starts] = False
     keep[ends] = False
-    if int(values[keep].max(initial=0)) > num_candidates:
-        return None
-    if int(weights.sum(dtype=object)) > _INT64_MAX // 2:
-        return None
     width = int(lengths.max(initial=0))
     rows = len(starts)
-    if rows and (lengths == width).all():
-        matrix = values.reshape(rows, width + 2)[:, 1:-1] - 1
-    else:
-        matrix = np.full((rows, max(width, 1)), -1, dtype=np.int64)
-        row_of = np.repeat(np.arange(rows), lengths)
-        col = np.arange(row_of.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        matrix[row_of, col] = values[keep] - 1
-    if check_distinct and not _distinct_rows(matrix, num_candidates, lengths):
-        return None
-    nonempty = lengths > 0
-    empty = int(weights[~nonempty].sum())
-    return matrix[nonempty], weights[nonempty], empty, end
-
-
-def _distinct_rows(matrix: npt.NDArray[np.int64], n: int, lengths: npt.NDArray[np.int64]) -> bool:
-    """True when no row of the matrix names a candidate twice."""
-    if matrix.size == 0:
-        return True
-    if n <= 62:
-        bits = np.where(matrix >= 0, np.left_shift(1, np.maximum(matrix, 0)), 0)
-        mask = np.bitwise_or.reduce(bits, axis=1)
-        return bool((np.bitwise_count(mask) == lengths).all())
-    ordered = np.sort(matrix, axis=1)
-    same = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
-    return not bool(same.any())
+    matrix = np.full((rows, max(width, 1)), -1, dtype=np.int64)
+    row_of = np.repeat(np.arange(rows), lengths)
+    col = np.arange(row_of.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    matrix[row_of, col] = values[keep] - 1
+    return matrix, weights, lengths
 
 
 def _profile_from_matrix(
     names: Sequence[str],
-    matrix: npt.NDArray[np.int64],
+    matrix: npt.NDArray[np.signedinteger[Any]],
     weights: npt.NDArray[np.int64],
     *,
     withdrawn: Sequence[str],
     title: str,
     empty: int,
 ) -> RankedProfile:
-    from_indices = getattr(RankedProfile, "from_indices", None)
-    if from_indices is not None:
-        small = matrix.astype(np.int16) if len(names) < (1 << 15) else matrix
-        profile: RankedProfile = from_indices(
-            names, small, weights, withdrawn=withdrawn, title=title
-        )
-        return profile._with_empty(Fraction(empty)) if empty else profile
-    grouped: dict[Ranking, int] = {}
-    for row, weight in zip(matrix.tolist(), weights.tolist(), strict=True):
-        key = tuple((c,) for c in row if c >= 0)
-        grouped[key] = grouped.get(key, 0) + weight
-    return RankedProfile.from_grouped(names, grouped, withdrawn=withdrawn, empty=empty, title=title)
+    profile = RankedProfile.from_indices(names, matrix, weights, withdrawn=withdrawn, title=title)
+    return profile._with_empty(Fraction(empty)) if empty else profile
+
+
+_HEAD = 512  # lines read before the ballots are looked at in bulk
 
 
 def read_blt(text: str) -> BltElection:
@@ -421,26 +435,30 @@ def read_blt(text: str) -> BltElection:
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    reader = _Reader(lines)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    head = text.split("\n", _HEAD)
+    reader = _Reader(head)
     start = reader.preamble()
-    from_indices = getattr(RankedProfile, "from_indices", None)
-    # The profile's array constructor checks for candidates ranked twice itself.
-    fast = _fast_numeric(lines, start, reader.num_candidates, check_distinct=from_indices is None)
     profile: RankedProfile | None = None
-    if fast is not None:
-        matrix, weights, empty, end = fast
-        names, title, notes = reader.trailer(end + 1)
-        withdrawn = [names[k] for k in sorted(reader.withdrawn)]
-        try:
-            profile = _profile_from_matrix(
-                names, matrix, weights, withdrawn=withdrawn, title=title, empty=empty
-            )
-        except ProfileError:
-            profile = None  # the token reader below finds the line and says what is wrong
+    if start < len(head) - 1 or len(head) <= _HEAD:
+        offset = sum(len(line) + 1 for line in head[:start])
+        # The profile's array constructor checks for candidates ranked twice itself.
+        fast = _fast_numeric(text, offset, reader.num_candidates)
+        if fast is not None:
+            matrix, weights, empty, span, after = fast
+            names, title, notes = reader.trailer(text[after:].split("\n"), start + span + 1)
+            withdrawn = [names[k] for k in sorted(reader.withdrawn)]
+            try:
+                profile = _profile_from_matrix(
+                    names, matrix, weights, withdrawn=withdrawn, title=title, empty=empty
+                )
+            except ProfileError:
+                profile = None  # the token reader below finds the line and says what is wrong
     if profile is None:
+        reader.lines = lines = text.split("\n")
         grouped, empty_weight, end = reader.ballots(start)
-        names, title, notes = reader.trailer(end + 1)
+        names, title, notes = reader.trailer(lines[end + 1 :], end + 1)
         withdrawn = [names[k] for k in sorted(reader.withdrawn)]
         try:
             profile = RankedProfile.from_grouped(

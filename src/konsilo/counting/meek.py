@@ -17,20 +17,22 @@ Local Electoral Regulations 2001 where they differ, as Droop.py and stv-rs imple
   ``k × quota / vote`` and iterates again.
 - A round that elects nobody excludes the candidate with the fewest votes; candidates
   whose vote is within the total surplus of the lowest are tied for exclusion (the
-  iteration had not settled the order between them; NZ Schedule 1A).
+  iteration had not settled the order between them; as Droop.py and stv-rs).
 - The count ends when every seat is filled (the other candidates are excluded) or when as
   many hopeful candidates remain as seats (they are elected).
-- No batch exclusion of sure losers (Algorithm 123 and NZ Schedule 1A exclude one
-  candidate per round; Droop.py's ``defeat_batch=none``).
+- One exclusion per round, never a batch of sure losers (Algorithm 123; Droop.py's
+  ``defeat_batch=none``, the setting the reference transcripts were made with).
 
 Arithmetic: fixed point with ``precision`` decimal places (default 9), exactly as the
-reference implementations: ``weight × k`` and ``weight × (1 − k)`` rounded down, the new
-keep factor ``⌈⌈k × quota⌉ / vote⌉`` rounded up at both steps, divisions by whole numbers
-truncated. ``arithmetic="fixed64"`` (default) holds values in signed 64 bits like the
-reference's ``FixedDecimal9`` and refuses a profile whose totals would not fit;
-``"bigfixed"`` uses unbounded integers. Every tally in the result is the exact fixed-point
-value as a ``Fraction``; tallies plus exhausted weight always equal the total (rounding
-residue goes to the exhausted weight).
+reference implementations Droop.py (``meek fixed precision=9 omega=6``) and stv-rs
+(``--arithmetic fixed9``): ``weight × k`` and ``weight × (1 − k)`` both rounded down
+(OpenSTV's and Droop.py's choice; NZ Schedule 1A rounds what is kept up instead, which
+konsilo does not offer), the new keep factor ``⌈⌈k × quota⌉ / vote⌉`` rounded up at both
+steps (the NZ rule), divisions by whole numbers truncated. ``arithmetic="fixed64"``
+(default) holds values in signed 64 bits like stv-rs's ``FixedDecimal9`` and refuses a
+profile whose totals would not fit; ``"bigfixed"`` uses unbounded integers. Every tally
+in the result is the exact fixed-point value as a ``Fraction``; tallies plus exhausted
+weight always equal the total (rounding residue goes to the exhausted weight).
 
 Equal rankings are refused unless ``equal_rankings`` selects a rule: ``"equalize"``
 (stv-rs's equalised counting: a group of equally ranked candidates counts as the average of
@@ -83,6 +85,7 @@ Arithmetic = Literal["fixed64", "bigfixed"]
 
 _HOPEFUL, _ELECTED, _OUT, _PAD = 0, 1, 2, 3
 _INT64_MAX = (1 << 63) - 1
+_KEEP_LIMIT = 4  # keep factors above this many units leave 64-bit numpy arithmetic
 _PASCAL64_MAX_CANDIDATES = 66  # C(n, k) fits in 64 bits for every n <= 66
 Array = npt.NDArray[Any]
 
@@ -311,67 +314,257 @@ def _equalized_weights_signed(keep: Sequence[int], one: int) -> tuple[list[int],
 
 
 class _Equal:
-    """Ballots with equal rankings, counted one distinct ranking at a time."""
+    """Equalised counting one distinct ranking at a time, truncating toward zero.
 
-    def __init__(self, rankings: list[Ranking], weights: list[int], rule: EqualRule) -> None:
+    The reference for ``_Equalized`` and its fallback when a keep factor leaves [0, 1]. A
+    ballot's count depends only on the keep factors of the groups it reaches: each
+    ballot's per-unit count is kept with the keep factors it read, and reused while they
+    hold.
+    """
+
+    def __init__(self, rankings: list[Ranking], weights: list[int]) -> None:
         self.rankings = rankings
         self.weights = weights
-        self.rule = rule
+        self.memo: list[tuple[tuple[int, ...], tuple[int, ...], dict[int, int]] | None] = [
+            None
+        ] * len(rankings)
 
-    def tally(self, kf: list[int], status: list[int], one: int, n: int) -> list[int]:
+    def tally(self, kf: list[int], one: int, n: int) -> list[int]:
         sums = [0] * n
-        if self.rule == "droop":
-            for ranking, weight in zip(self.rankings, self.weights, strict=True):
-                self._droop(ranking, weight, kf=kf, status=status, one=one, sums=sums)
-            return sums
-        # A group's shares depend only on its members' keep factors: compute each once.
-        cache: dict[tuple[int, ...], tuple[list[int], int]] = {}
-        for ranking, weight in zip(self.rankings, self.weights, strict=True):
-            power = one
-            for group in ranking:
-                if len(group) == 1:
-                    c = group[0]
-                    k = kf[c]
-                    sums[c] += _tdiv_int(power * k, one) * weight
-                    power = _tdiv_int(power * (one - k), one)
-                else:
-                    keep = tuple(kf[c] for c in group)
-                    found = cache.get(keep)
-                    if found is None:
-                        found = cache[keep] = _equalized_weights(keep, one)
-                    shares, passed = found
-                    for c, share in zip(group, shares, strict=True):
-                        sums[c] += _tdiv_int(power * share, one) * weight
-                    power = _tdiv_int(power * passed, one)
-                if power == 0:
-                    break
+        shares: dict[tuple[int, ...], tuple[list[int], int]] = {}
+        for b, (ranking, weight) in enumerate(zip(self.rankings, self.weights, strict=True)):
+            memo = self.memo[b]
+            if memo is not None and all(kf[c] == k for c, k in zip(memo[0], memo[1], strict=True)):
+                amounts = memo[2]
+            else:
+                read: list[int] = []
+                amounts = self._equalize(ranking, kf, one, read, shares)
+                self.memo[b] = (tuple(read), tuple(kf[c] for c in read), amounts)
+            for c, amount in amounts.items():
+                sums[c] += amount * weight
         return sums
 
     @staticmethod
-    def _droop(
+    def _equalize(
         ranking: Ranking,
-        weight: int,
-        *,
         kf: list[int],
-        status: list[int],
         one: int,
-        sums: list[int],
-    ) -> None:
-        def dist(i: int, power: int) -> None:
-            if i == len(ranking):
-                return
-            standing = [c for c in ranking[i] if status[c] != _OUT]
-            if not standing:
-                return  # Droop.py stops the ballot at a group of excluded candidates
-            share = _tdiv_int(power, len(standing))
-            for c in standing:
+        read: list[int],
+        shares: dict[tuple[int, ...], tuple[list[int], int]],
+    ) -> dict[int, int]:
+        amounts: dict[int, int] = {}
+        power = one
+        for group in ranking:
+            read.extend(group)
+            if len(group) == 1:
+                c = group[0]
                 k = kf[c]
-                sums[c] += _tdiv_int(share * k, one) * weight
-                rest = _tdiv_int(share * (one - k), one)
-                if rest:
-                    dist(i + 1, rest)
+                amounts[c] = amounts.get(c, 0) + _tdiv_int(power * k, one)
+                power = _tdiv_int(power * (one - k), one)
+            else:
+                keep = tuple(kf[c] for c in group)
+                found = shares.get(keep)
+                if found is None:
+                    found = shares[keep] = _equalized_weights(keep, one)
+                for c, share in zip(group, found[0], strict=True):
+                    amounts[c] = amounts.get(c, 0) + _tdiv_int(power * share, one)
+                power = _tdiv_int(power * found[1], one)
+            if power == 0:
+                break
+        return amounts
 
-        dist(0, one)
+
+class _DroopSplit:
+    """Droop.py's rule for equal rankings, for all such ballots at once with numpy.
+
+    Weight moves in packets: a packet reaching a group splits evenly among the group's
+    standing candidates, each keeps its share times its keep factor, and what each passes
+    on is a new packet for the next group. Packets are independent, so processing them a
+    group level at a time gives exactly the sums of Droop.py's recursive descent.
+    """
+
+    def __init__(self, rankings: list[Ranking], weights: list[int], n: int, dtype: Any) -> None:
+        members: list[int] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        depth = max(len(r) for r in rankings)
+        self.group_of = np.full((len(rankings), depth), -1, dtype=np.int64)
+        for b, ranking in enumerate(rankings):
+            for level, group in enumerate(ranking):
+                self.group_of[b, level] = len(starts)
+                starts.append(len(members))
+                sizes.append(len(group))
+                members.extend(group)
+        self.members = np.array(members, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.sizes = np.array(sizes, dtype=np.int64)
+        self.weights = np.array(weights, dtype=object if max(weights) >= 1 << 62 else dtype)
+        self.depth = depth
+        self.n = n
+        self.dtype = dtype
+
+    def tally(self, kf: Array, one: int) -> Array:
+        sums = np.zeros(self.n, dtype=self.dtype)
+        standing = (kf[self.members] != 0).astype(np.int64)
+        per_group = np.add.reduceat(standing, self.starts) if self.starts.size else standing
+        ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
+        power = np.full(ballot.size, one, dtype=self.dtype)
+        for level in range(self.depth):
+            if not ballot.size:
+                break
+            group = self.group_of[ballot, level]
+            alive = group >= 0
+            alive[alive] = per_group[group[alive]] > 0
+            ballot, group, power = ballot[alive], group[alive], power[alive]
+            if not ballot.size:
+                break
+            share = _tdiv_signed(power, per_group[group])
+            size = self.sizes[group]
+            first = np.repeat(self.starts[group], size)
+            offset = np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
+            cand = self.members[first + offset]
+            share = np.repeat(share, size)
+            ballot = np.repeat(ballot, size)
+            k = kf[cand]
+            live = k != 0
+            cand, share, ballot, k = cand[live], share[live], ballot[live], k[live]
+            np.add.at(sums, cand, _tdiv(share * k, one) * self.weights[ballot])
+            power = _tdiv(share * (one - k), one)
+            moving = power != 0
+            ballot, power = ballot[moving], power[moving]
+        return sums
+
+
+class _Equalized:
+    """stv-rs's equalised counting for all equal-ranking ballots at once with numpy.
+
+    Groups are stored once per distinct written group; each iteration computes the shares
+    of the groups that weight reaches, all groups of one size together (the polynomial of
+    every "skip one" is expanded in group order, rounding each product down as stv-rs),
+    then moves every ballot's remaining weight a group level at a time. Keep factors
+    outside [0, 1] (an elected candidate below the quota) use the one-ballot-at-a-time
+    count in ``_Equal``, which truncates toward zero.
+    """
+
+    def __init__(self, rankings: list[Ranking], weights: list[int], n: int, dtype: Any) -> None:
+        ids: dict[tuple[int, ...], int] = {}
+        members: list[int] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        depth = max(len(r) for r in rankings)
+        self.group_of = np.full((len(rankings), depth), -1, dtype=np.int64)
+        for b, ranking in enumerate(rankings):
+            for level, group in enumerate(ranking):
+                gid = ids.get(group)
+                if gid is None:
+                    gid = ids[group] = len(starts)
+                    starts.append(len(members))
+                    sizes.append(len(group))
+                    members.extend(group)
+                self.group_of[b, level] = gid
+        self.members = np.array(members, dtype=np.int64)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.sizes = np.array(sizes, dtype=np.int64)
+        self.weights = np.array(weights, dtype=object if max(weights) >= 1 << 62 else dtype)
+        self.depth = depth
+        self.n = n
+        self.dtype = dtype
+        self.slow = _Equal(rankings, weights)
+        self.share: Array | None = None
+        self.passed: Array = np.zeros(0, dtype=np.int64)
+        self.seen: Array = np.zeros(0, dtype=object)
+
+    @staticmethod
+    def _mul(a: Array, b: Array, one: int) -> Array:
+        """``⌊a × b / one⌋`` for non-negative ``a`` and ``0 <= b <= one``, without overflow."""
+        if a.dtype == object:
+            result: Array = a * b // one
+            return result
+        high, low = np.divmod(a, one)
+        exact: Array = high * b + low * b // one
+        return exact
+
+    def _shares(self, gids: Array, kf: Array, one: int, share: Array, passed: Array) -> None:
+        sizes = self.sizes[gids]
+        for g in np.unique(sizes).tolist():
+            these = gids[sizes == g]
+            slots = self.starts[these][:, None] + np.arange(g)[None, :]
+            keep = kf[self.members[slots]]
+            unused = one - keep
+            if g == 1:
+                share[slots[:, 0]] = keep[:, 0]
+                passed[these] = unused[:, 0]
+                continue
+            # A coefficient reaches C(g - 1, m) × one: beyond 64 bits, use whole integers.
+            wide = self.dtype is object or comb(g - 1, (g - 1) // 2) * one >= 1 << 62
+            dtype = object if wide else self.dtype
+            poly = np.zeros((these.size, g, g), dtype=dtype)
+            poly[:, :, 0] = one
+            if wide:
+                keep, unused = keep.astype(object), unused.astype(object)
+            for j in range(g):
+                step = self._mul(poly[:, :, :-1], unused[:, j][:, None, None], one)
+                step[:, j, :] = 0
+                poly[:, :, 1:] += step
+            row = np.array([comb(g - 1, m) for m in range(g)], dtype=dtype)
+            weight = (poly // row[None, None, :]).sum(axis=2)
+            share[slots] = self._mul(weight, keep, one) // g
+            product = np.full(these.size, one, dtype=dtype)
+            for j in range(g):
+                product = product * unused[:, j] // one
+            passed[these] = product
+
+    def tally(self, kf: Array, one: int) -> Array:
+        if ((kf < 0) | (kf > one)).any():
+            slow = self.slow.tally([int(k) for k in kf.tolist()], one, self.n)
+            return np.array(slow, dtype=object)
+        sums = np.zeros(self.n, dtype=self.dtype)
+        # A group's shares hold while its members' keep factors do: keep them between
+        # iterations and recompute only the groups with a changed keep factor.
+        if self.share is None or self.share.dtype != np.dtype(self.dtype):
+            self.share = np.zeros(self.members.size, dtype=self.dtype)
+            self.passed = np.zeros(self.starts.size, dtype=self.dtype)
+            self.seen = np.full(self.members.size, -1, dtype=object)
+        share, passed = self.share, self.passed
+        member_keep = kf[self.members]
+        changed = (member_keep != self.seen).astype(np.int64)
+        done = np.add.reduceat(changed, self.starts) == 0
+        ballot = np.arange(self.group_of.shape[0], dtype=np.int64)
+        power = np.full(ballot.size, one, dtype=self.dtype)
+        for level in range(self.depth):
+            group = self.group_of[ballot, level]
+            alive = group >= 0
+            ballot, group, power = ballot[alive], group[alive], power[alive]
+            if not ballot.size:
+                break
+            needed = np.unique(group)
+            needed = needed[~done[needed]]
+            if needed.size:
+                self._shares(needed, kf, one, share, passed)
+                done[needed] = True
+                size = self.sizes[needed]
+                slots = np.repeat(self.starts[needed], size) + (
+                    np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+                )
+                self.seen[slots] = member_keep[slots]
+            size = self.sizes[group]
+            first = np.repeat(self.starts[group], size)
+            slot = first + np.arange(first.size) - np.repeat(np.cumsum(size) - size, size)
+            used = np.repeat(power, size) * share[slot] // one
+            np.add.at(sums, self.members[slot], used * self.weights[np.repeat(ballot, size)])
+            power = power * passed[group] // one
+            moving = power != 0
+            ballot, power = ballot[moving], power[moving]
+        return sums
+
+
+def _tdiv_signed(a: Array, d: Array) -> Array:
+    """Element-wise division by positive whole numbers, truncated toward zero."""
+    q = a // d
+    negative = a < 0
+    if negative.any():
+        q = np.where(negative & (q * d != a), q + 1, q)
+    return q
 
 
 class _Count:
@@ -415,8 +608,7 @@ class _Count:
             )
         if (
             arithmetic == "fixed64"
-            and self.equal is not None
-            and self.equal.rule == "equalize"
+            and isinstance(self.split, _Equalized)
             and self.n > _PASCAL64_MAX_CANDIDATES
         ):
             raise MeekError(
@@ -424,15 +616,32 @@ class _Count:
                 f"coefficients of up to {self.n} candidates, which exceed 64 bits beyond "
                 f"{_PASCAL64_MAX_CANDIDATES} candidates; count with arithmetic='bigfixed'"
             )
-        small = total_fixed < (1 << 61) and self.one * self.one < (1 << 61)
+        # 64-bit numpy while every product stays in range: a ballot's weight times a keep
+        # factor of at most _KEEP_LIMIT, and a vote times a ballot count.
+        small = total_fixed * _KEEP_LIMIT < (1 << 62) and self.one * self.one < (1 << 60)
         self.dtype: Any = np.int64 if small else object
         self.kf = np.full(self.n, self.one, dtype=self.dtype)
         self.kf[sorted(withdrawn)] = 0
+        self._use_dtype(self.dtype)
         if self.strict is not None:
-            self.strict.dtype = self.dtype
-            self.strict.weights = self.strict.weights.astype(self.dtype, copy=False)
-            self.strict.groups = self.strict.groups.astype(self.dtype, copy=False)
             self.strict.start(self.status)
+
+    def _use_dtype(self, dtype: Any) -> None:
+        self.dtype = dtype
+        self.kf = self.kf.astype(dtype)
+        if self.split is not None:
+            self.split.dtype = dtype
+            self.split.weights = self.split.weights.astype(dtype, copy=False)
+        if self.strict is not None:
+            self.strict.dtype = dtype
+            self.strict.weights = self.strict.weights.astype(dtype, copy=False)
+            self.strict.groups = self.strict.groups.astype(dtype, copy=False)
+
+    def set_keep(self, cand: int, value: int) -> None:
+        """Set a keep factor, leaving 64-bit arithmetic when it grows out of its range."""
+        if self.dtype is not object and value > _KEEP_LIMIT * self.one:
+            self._use_dtype(object)
+        self.kf[cand] = value
 
     def _tie_rank(self, tie_order: Sequence[str]) -> dict[int, int]:
         order = [self.profile.index(c) for c in tie_order]
@@ -451,16 +660,18 @@ class _Count:
         if not profile.is_integral:
             raise MeekError("profile: Meek STV in fixed point needs whole-number ballot weights")
         self.strict: _Strict | None = None
-        self.equal: _Equal | None = None
-        if not profile.has_equal_rankings and profile.num_ballots < 1 << 62:
-            matrix, weights = profile.strict_arrays()
-            if withdrawn:
-                gone = np.isin(matrix, sorted(withdrawn)) | (matrix < 0)
-                keep = ~gone.all(axis=1)
-                matrix, weights = matrix[keep], weights[keep]
-            self.total = int(weights.sum())
-            self.strict = _Strict(matrix, weights, self.n, np.int64)
-            return
+        self.split: _DroopSplit | _Equalized | None = None
+        if not profile.has_equal_rankings:
+            ballots = profile.strict_ballots("Meek STV")
+            if ballots.counts is not None:
+                matrix, weights = ballots.matrix, ballots.counts
+                if withdrawn:
+                    gone = np.isin(matrix, sorted(withdrawn)) | (matrix < 0)
+                    keep = ~gone.all(axis=1)
+                    matrix, weights = matrix[keep], weights[keep]
+                self.total = int(weights.sum(dtype=np.int64))
+                self.strict = _Strict(matrix, weights, self.n, np.int64)
+                return
         strict_rows: list[list[int]] = []
         strict_w: list[int] = []
         eq_rankings: list[Ranking] = []
@@ -498,7 +709,10 @@ class _Count:
             w_arr = np.array(strict_w, dtype=object if big_w else np.int64)
             self.strict = _Strict(matrix, w_arr, self.n, np.int64)
         if eq_rankings:
-            self.equal = _Equal(eq_rankings, eq_w, rule)
+            if rule == "droop":
+                self.split = _DroopSplit(eq_rankings, eq_w, self.n, np.int64)
+            else:
+                self.split = _Equalized(eq_rankings, eq_w, self.n, np.int64)
 
     # -- counting -------------------------------------------------------------------------
 
@@ -507,14 +721,9 @@ class _Count:
         sums = [0] * self.n
         if self.strict is not None:
             sums = [int(x) for x in self.strict.tally(self.kf, self.one).tolist()]
-        if self.equal is not None:
-            extra = self.equal.tally(
-                [int(k) for k in self.kf.tolist()],
-                [int(s) for s in self.status.tolist()],
-                self.one,
-                self.n,
-            )
-            sums = [a + b for a, b in zip(sums, extra, strict=True)]
+        if self.split is not None:
+            split = self.split.tally(self.kf, self.one)
+            sums = [a + int(b) for a, b in zip(sums, split.tolist(), strict=True)]
         exhausted = self.total * self.one - sum(sums)
         return sums, exhausted
 
@@ -654,7 +863,7 @@ def _run(
                         "the count cannot continue"
                     )
                 up = _tdiv_int(int(s.kf[c]) * quota + one - 1, one)
-                s.kf[c] = _tdiv_int(up * one + sums[c] - 1, sums[c])
+                s.set_keep(c, _tdiv_int(up * one + sums[c] - 1, sums[c]))
         excluded: list[int] = []
         draws: tuple[Draw, ...] = ()
         tie_note = ""

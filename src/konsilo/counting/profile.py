@@ -114,10 +114,13 @@ def _matrix_from_lists(rows: Sequence[Sequence[int]], n: int) -> IntMatrix:
     return matrix
 
 
-def _check_matrix(matrix: IntMatrix, n: int) -> None:
-    """Indices in range, padding only after the last preference, no candidate twice."""
+def _check_matrix(matrix: IntMatrix, n: int) -> bool:
+    """Indices in range, padding only after the last preference, no candidate twice.
+
+    Returns whether the matrix has no padding at all (every row of full width).
+    """
     if not matrix.size:
-        return
+        return False
     low, high = int(matrix.min()), int(matrix.max())
     if low < -1 or high >= n:
         bad = int(np.flatnonzero(((matrix < -1) | (matrix >= n)).any(axis=1))[0])
@@ -147,6 +150,7 @@ def _check_matrix(matrix: IntMatrix, n: int) -> None:
         twice = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
     if twice.any():
         _bad_ballot(int(np.flatnonzero(twice)[0]), "a candidate is ranked twice")
+    return low >= 0
 
 
 def _row_keys(matrix: IntMatrix, n: int) -> list[npt.NDArray[np.int64]]:
@@ -362,7 +366,7 @@ class RankedProfile:
             return cls._from_small_lists(names, rankings, weights, withdrawn, title)
         else:
             matrix = _matrix_from_lists(rankings, n)
-        _check_matrix(matrix, n)
+        full_width = _check_matrix(matrix, n)
         rows = matrix.shape[0]
         counts: npt.NDArray[np.int64] | None
         fractions: list[Fraction] | None = None
@@ -392,7 +396,12 @@ class RankedProfile:
                     _bad_ballot(row, f"weight {weight} is negative")
 
         # Ballots ranking nobody are empty; columns of padding only are dropped.
-        lengths = np.count_nonzero(matrix >= 0, axis=1) if matrix.size else np.zeros(rows, int)
+        if full_width:
+            lengths = np.full(rows, matrix.shape[1], dtype=np.int64)
+        elif matrix.size:
+            lengths = np.count_nonzero(matrix >= 0, axis=1)
+        else:
+            lengths = np.zeros(rows, dtype=np.int64)
         nonempty = lengths > 0
         if counts is not None:
             empty = Fraction(int(counts[~nonempty].sum()))

@@ -15,8 +15,9 @@ Ballot shapes (record contract §3), one mapping per ballot with exactly these k
 * ``plurality``: ``{"choice": option}`` (``null`` for a blank ballot)
 * ``approval`` and ``budget``: ``{"approve": [option, ...]}``
 * ``score``: ``{"scores": {option: int}}``; ``dot_vote``: ``{"dots": {option: int}}``
-* ``schulze`` (ranked): ``{"ranking": [[a], [b, c], ...]}``, best group first, an equal
-  group as a list of several options; options left out rank last
+* ``schulze``, ``irv``, ``stv``, ``meek`` (ranked): ``{"ranking": [[a], [b, c], ...]}``,
+  best group first, an equal group as a list of several options (Schulze only; the
+  transferable votes refuse equal rankings); options left out rank last
 
 Rule keys (unknown keys are refused, so nothing silently changes a count):
 
@@ -30,6 +31,9 @@ Rule keys (unknown keys are refused, so nothing silently changes a count):
   ``settle_ties_by_lot``; ``score`` adds ``min_score`` and ``max_score``, ``dot_vote`` adds
   ``dots``.
 * ``schulze``: ``options``, ``status_quo``, ``seed``, ``settle_ties_by_lot``.
+* ``irv``: ``options``, ``seed``; ``stv``: ``options``, ``seats``, ``rule`` (``scottish`` or
+  ``wigm``), ``seed``; ``meek``: ``options``, ``seats``, ``seed``, ``precision``. These are
+  counted by ``konsilo.counting.methods`` (its registry loads the method's module).
 * ``budget``: ``projects`` (option → cost), ``budget``, ``budget_method`` (``equal_shares``
   or ``greedy``). The Method of Equal Shares splits the budget per voter, so budget weights
   must be whole numbers (a weight of 3 counts as three voters).
@@ -62,7 +66,7 @@ from fractions import Fraction
 from typing import Any
 
 from konsilo import canonical
-from konsilo.counting import budget, cardinal, consent, motion, schulze
+from konsilo.counting import budget, cardinal, consent, methods, motion, schulze
 from konsilo.counting.profile import ProfileError, RankedProfile
 from konsilo.counting.result import Result, Round
 from konsilo.counting.tiebreak import LotRequiredError
@@ -282,6 +286,9 @@ BALLOT_KEYS: Mapping[str, frozenset[str]] = {
     "score": frozenset({"scores"}),
     "dot_vote": frozenset({"dots"}),
     "schulze": frozenset({"ranking"}),
+    "irv": frozenset({"ranking"}),
+    "stv": frozenset({"ranking"}),
+    "meek": frozenset({"ranking"}),
 }
 _OPTIONAL_KEYS: Mapping[str, frozenset[str]] = {"consent": frozenset({"member", "judgement"})}
 
@@ -294,6 +301,9 @@ _SHAPES: Mapping[str, Callable[[int, Mapping[str, Any], Mapping[str, Any]], Any]
     "score": _score_ballot,
     "dot_vote": _dot_ballot,
     "schulze": _ranked_ballot,
+    "irv": _ranked_ballot,
+    "stv": _ranked_ballot,
+    "meek": _ranked_ballot,
 }
 
 _RULE_KEYS: Mapping[str, frozenset[str]] = {
@@ -317,6 +327,9 @@ _RULE_KEYS: Mapping[str, frozenset[str]] = {
     ),
     "dot_vote": frozenset({"options", "seats", "seed", "settle_ties_by_lot", "dots"}),
     "schulze": frozenset({"options", "status_quo", "seed", "settle_ties_by_lot"}),
+    "irv": frozenset({"options", "seed"}),
+    "stv": frozenset({"options", "seats", "rule", "seed"}),
+    "meek": frozenset({"options", "seats", "seed", "precision"}),
     "budget": frozenset({"projects", "budget", "budget_method"}),
 }
 
@@ -538,6 +551,29 @@ def _count_schulze(rule: Mapping[str, Any], grouped: Grouped, heads: int) -> Res
     return schulze.count(profile, status_quo=status_quo, seed=seed, settle_ties_by_lot=by_lot)
 
 
+def _count_preferential(name: str) -> Callable[[Mapping[str, Any], Grouped, int], Result]:
+    """IRV, STV and Meek STV through the method registry (each module loads when used)."""
+
+    def run(rule: Mapping[str, Any], grouped: Grouped, heads: int) -> Result:
+        profile = RankedProfile.from_rankings(
+            _options(rule),
+            [[set(group) for group in b["ranking"]] for b, _ in grouped],
+            [w for _, w in grouped],
+        )
+        keys = {
+            "irv": ("seed",),
+            "stv": ("seats", "rule", "seed"),
+            "meek": ("seats", "seed", "precision"),
+        }
+        kwargs = {k: rule[k] for k in keys[name] if k in rule}
+        try:
+            return methods.count_by_name(name, profile, **kwargs)
+        except ValueError as exc:  # each method's own refusal (all are ValueErrors)
+            raise TallyError(str(exc)) from None
+
+    return run
+
+
 def _count_budget(rule: Mapping[str, Any], grouped: Grouped, heads: int) -> Result:
     approvals: list[list[str]] = []
     for number, (ballot, weight) in enumerate(grouped, start=1):
@@ -564,6 +600,9 @@ _COUNTS: Mapping[str, Callable[[Mapping[str, Any], Grouped, int], Result]] = {
     "dot_vote": _count_dot_vote,
     "schulze": _count_schulze,
     "budget": _count_budget,
+    "irv": _count_preferential("irv"),
+    "stv": _count_preferential("stv"),
+    "meek": _count_preferential("meek"),
 }
 
 _COUNT_ERRORS = (
@@ -715,7 +754,7 @@ def did_not_prevail(
         scores: Mapping[str, int] = ballot.get("scores", {})
         best = max(scores.values(), default=None)
         return best is None or not any(scores.get(w) == best for w in won)
-    if method == "schulze":
+    if method in ("schulze", "irv", "stv", "meek"):
         ranking = ballot.get("ranking", [])
         return not ranking or not won & set(ranking[0])
     raise TallyError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")

@@ -52,7 +52,7 @@ imperative mandate "specifying and limiting" the mission of the mandatary.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from fractions import Fraction
 from types import MappingProxyType
@@ -94,6 +94,7 @@ __all__ = [
     "Tenure",
     "VoteWindow",
     "WeightedBallot",
+    "assign_whole_votes",
     "ballot_key",
     "cast_votes",
     "check_delegate_vote",
@@ -102,6 +103,8 @@ __all__ = [
     "derive_mandate",
     "flag_instruction_conflicts",
     "group_ballots",
+    "instruction_quorum",
+    "mandate_derived_data",
     "out_of_mandate",
     "postponement_granted",
     "proportional_split",
@@ -122,11 +125,12 @@ VOTE_WEIGHTS = ("per_delegate", "represented_members", "equal_per_base")
 
 # The counting method of an item decides its ballot shape; ranked methods share one shape.
 _RANKED = ("ranked", "schulze", "irv", "stv", "meek")
-METHODS = ("motion", "plurality", "approval", "score", "dot_vote", "consent", *_RANKED)
+METHODS = ("motion", "plurality", "approval", "budget", "score", "dot_vote", "consent", *_RANKED)
 _KEY = {
     "motion": "choice",
     "plurality": "choice",
     "approval": "approve",
+    "budget": "approve",
     "score": "scores",
     "dot_vote": "dots",
     "consent": "stance",
@@ -137,6 +141,7 @@ BLANK_BALLOTS: Mapping[str, Mapping[str, Any] | None] = MappingProxyType(
         "motion": {"choice": "abstain"},
         "plurality": {"choice": None},
         "approval": {"approve": []},
+        "budget": {"approve": []},
         "score": {"scores": {}},
         "dot_vote": {"dots": {}},
         "consent": None,  # consent has no abstention: an uninstructed delegation states no stance
@@ -151,6 +156,15 @@ WeightedBallot = tuple[Ballot, Fraction]
 
 class MandateError(GovernanceError):
     """A mandate cannot be derived or checked as asked (shape mismatch, bad time, bad key)."""
+
+
+class _Plain:
+    """Frozen records whose canonical form is simply their fields (events, small results)."""
+
+    __slots__ = ()
+
+    def to_canonical(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
 
 def _n(value: Fraction | int) -> str:
@@ -227,6 +241,19 @@ def delegation_weight(
     if vote_weight == "equal_per_base":
         return Fraction(1)
     return Fraction(represented if voters is None else voters)
+
+
+def instruction_quorum(policy: Mapping[str, Any]) -> Fraction:
+    """The quorum of a base's instruction vote: ``mandate.instruction_quorum``, or when that
+    is none the base's own ``quorum.fraction`` (§2.3, §2.8).
+
+    >>> instruction_quorum({"quorum.fraction": Fraction(1, 3)})
+    Fraction(1, 3)
+    """
+    own = _value(policy, "mandate.instruction_quorum", None)
+    if own is not None:
+        return Fraction(own)
+    return Fraction(_value(policy, "quorum.fraction", Fraction(1, 2)))
 
 
 def ballot_key(ballot: Ballot | None) -> str:
@@ -394,6 +421,32 @@ class MandatePolicy:
             "mandate.postponement_threshold": self.postponement_threshold,
         }
 
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> MandatePolicy:
+        """Rebuild from :meth:`to_canonical` data as read back from the record."""
+        try:
+            threshold = Fraction(data["mandate.postponement_threshold"])
+            return cls(
+                mode=data["mandate.mode"],
+                enforcement=data["mandate.enforcement"],
+                no_instruction_behavior=data["mandate.no_instruction_behavior"],
+                late_instruction=data["mandate.late_instruction"],
+                out_of_mandate_amendment=tuple(data["mandate.out_of_mandate_amendment"]),
+                weights=data["mandate.weights"],
+                apportionment_method=data["structure.apportionment_method"],
+                abstentions=data["decision_rule.abstention_treatment"],
+                objection_mode=data["consent.delegate_objection_mode"],
+                breach_action=data["recall.mandate_breach_action"],
+                postponement_threshold=threshold,
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, GovernanceError):
+                raise
+            raise MandateError(
+                f"expected mandate policy data as written by to_canonical, got {err}",
+                field="policy",
+            ) from None
+
 
 # -- inputs ---------------------------------------------------------------------------------
 
@@ -425,6 +478,27 @@ class VoteWindow:
             "opens_at": self.opens_at,
             "closes_at": self.closes_at,
         }
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> VoteWindow:
+        """Rebuild from :meth:`to_canonical` data (instants written as ``...Z``)."""
+        try:
+            return cls(
+                *(
+                    _parse_instant(data[k])
+                    for k in ("instruction_deadline", "opens_at", "closes_at")
+                )
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            if isinstance(err, GovernanceError):
+                raise
+            raise MandateError(f"expected window data, got {err}", field="window") from None
+
+
+def _parse_instant(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,6 +690,64 @@ class Mandate:
         }
 
 
+def mandate_derived_data(
+    mandate: Mandate, *, policy: MandatePolicy, window: VoteWindow | None = None
+) -> dict[str, Any]:
+    """The data of the ``mandate.derived`` record entry (RECORD-CONTRACT §3).
+
+    Besides the contract's ``item``, ``delegation``, ``policy`` and ``mandate`` it carries the
+    ``window`` the lateness of the instruction was judged against, so that a verifier can
+    re-derive the mandate with :func:`derive_mandate` from the base's recorded ballots,
+    :meth:`MandatePolicy.from_canonical` and :meth:`VoteWindow.from_canonical`.
+    """
+    return {
+        "item": mandate.item,
+        "delegation": mandate.delegation,
+        "policy": policy.to_canonical(),
+        "mandate": mandate.to_canonical(),
+        "window": window.to_canonical() if window is not None else None,
+    }
+
+
+def assign_whole_votes(
+    votes: Sequence[WeightedBallot], delegates: Sequence[tuple[str, Ballot | None]]
+) -> tuple[tuple[str, Ballot], ...]:
+    """Who casts which whole vote of a delegation (§3.6, whole-vote mode).
+
+    ``votes`` are whole votes (from :func:`split_delegation`); ``delegates`` the seat holders
+    in seat order, each with the ballot they cast in the base (or ``None``). Each whole vote
+    goes to a delegate who voted that way in the base when there is one, so the minority
+    share is cast by a delegate of the minority and gets a voice in the higher debate; the
+    rest go to the remaining delegates in seat order.
+
+    >>> assign_whole_votes([({"choice": "no"}, Fraction(1)), ({"choice": "yes"}, Fraction(1))],
+    ...                    [("ana", {"choice": "yes"}), ("ben", {"choice": "no"})])
+    (('ana', {'choice': 'yes'}), ('ben', {'choice': 'no'}))
+    """
+    units = [b for b, w in votes for _ in range(int(w))]
+    if any(Fraction(w).denominator != 1 for _, w in votes) or len(units) != len(delegates):
+        raise MandateError(
+            f"expected {len(delegates)} whole votes for {len(delegates)} delegates, got "
+            f"{_describe_votes(votes)}",
+            field="votes",
+        )
+    free = list(delegates)
+    chosen: dict[str, Ballot] = {}
+    pending: list[Ballot] = []
+    for ballot in units:
+        match = next(
+            (d for d in free if d[1] is not None and ballot_key(d[1]) == ballot_key(ballot)), None
+        )
+        if match is None:
+            pending.append(ballot)
+            continue
+        free.remove(match)
+        chosen[match[0]] = ballot
+    for ballot, (who, _) in zip(pending, free, strict=True):
+        chosen[who] = ballot
+    return tuple((who, chosen[who]) for who, _ in delegates)
+
+
 def proportional_split(
     ballots: Sequence[WeightedBallot], weight: Fraction | int, *, abstentions: str = "excluded"
 ) -> tuple[WeightedBallot, ...]:
@@ -638,7 +770,8 @@ def proportional_split(
     if not denominator:
         blanks = [b for b, w in ballots if w]
         return ((blanks[0], w_total),) if blanks and w_total else ()
-    return tuple((b, w_total * w / denominator) for b, w in carried)
+    shares = ((b, w_total * w / denominator) for b, w in carried)
+    return tuple((b, share) for b, share in shares if share)
 
 
 def split_delegation(
@@ -741,7 +874,7 @@ def _consent_votes(
             str(b.get("reason", ""))
             for b, _ in vote.ballots
             if b.get("stance") in ("object", "block")
-            and b.get("judgement", {"valid": True}).get("valid", True)
+            and (b.get("judgement") or {}).get("valid", True)
         }
     )
     if reasons:
@@ -855,7 +988,14 @@ def derive_mandate(
             f"{_n(vote.eligible)} took part, {_n(needed)} needed), so it gives no instruction",
         )
     return _instructed(
-        common, vote=vote, base=base, policy=policy, flags=flags, seats=seats, seed=seed
+        common,
+        vote=vote,
+        base=base,
+        policy=policy,
+        flags=flags,
+        previous=previous,
+        seats=seats,
+        seed=seed,
     )
 
 
@@ -866,6 +1006,7 @@ def _instructed(
     base: str,
     policy: MandatePolicy,
     flags: list[str],
+    previous: Mandate | None,
     seats: int | None,
     seed: str | None,
 ) -> Mandate:
@@ -946,7 +1087,7 @@ def _instructed(
             why=f"{base}'s instruction vote is tied ({vote.describe()}): there is no majority, "
             "so no instruction (a tie is never a no)",
             policy=policy,
-            previous=None,
+            previous=previous,
             seats=seats,
             seed=seed,
         )
@@ -1102,6 +1243,15 @@ class DelegationVoted:
             "explanation": self.explanation,
         }
 
+    def record_data(self) -> dict[str, Any]:
+        """The data of the ``delegation.voted`` record entry (RECORD-CONTRACT §3)."""
+        return {
+            "item": self.item,
+            "delegation": self.delegation,
+            "ballot": self.ballot,
+            "weight": self.weight,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class MandateBreached:
@@ -1129,7 +1279,7 @@ class MandateBreached:
 
 
 @dataclass(frozen=True, slots=True)
-class DiscretionUsed:
+class DiscretionUsed(_Plain):
     """A delegate with discretion voted otherwise than the base's guidance (not a breach; the
     base reviews it and may recall)."""
 
@@ -1140,7 +1290,7 @@ class DiscretionUsed:
 
 
 @dataclass(frozen=True, slots=True)
-class LateInstructionApplied:
+class LateInstructionApplied(_Plain):
     """A late or changed instruction replaced the mandate; the delegation's vote is recast."""
 
     item: str
@@ -1151,7 +1301,7 @@ class LateInstructionApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class LateInstructionNotApplied:
+class LateInstructionNotApplied(_Plain):
     """A late or changed instruction was recorded but not applied (§3.15)."""
 
     item: str
@@ -1161,7 +1311,7 @@ class LateInstructionNotApplied:
 
 
 @dataclass(frozen=True, slots=True)
-class BallotRejected:
+class BallotRejected(_Plain):
     """A delegate's ballot was refused: cast outside their tenure (recalled) or after close."""
 
     item: str
@@ -1172,7 +1322,7 @@ class BallotRejected:
 
 
 @dataclass(frozen=True, slots=True)
-class PostponementRequested:
+class PostponementRequested(_Plain):
     """The delegation asks to postpone a vote on a version its mandate does not cover."""
 
     item: str
@@ -1183,7 +1333,7 @@ class PostponementRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class ReferredBack:
+class ReferredBack(_Plain):
     """The delegation refers a version outside its mandate back to its base for instruction."""
 
     item: str
@@ -1193,7 +1343,7 @@ class ReferredBack:
 
 
 @dataclass(frozen=True, slots=True)
-class InstructionConflictFlagged:
+class InstructionConflictFlagged(_Plain):
     """An instruction conflicts with the statutes or a higher decision (§3.11).
 
     A vote is cast as instructed (an instruction is a vote, not an act), but an invalid option
@@ -1213,7 +1363,7 @@ class InstructionConflictFlagged:
 
 
 @dataclass(frozen=True, slots=True)
-class MandateRevision:
+class MandateRevision(_Plain):
     """The mandate in force after a late or changed instruction, and what was recorded."""
 
     mandate: Mandate
@@ -1244,13 +1394,6 @@ def revise_mandate(
     applied, sentence = (
         _late_applies(at, policy.late_instruction, window) if late else (True, "on time")
     )
-    if (
-        applied
-        and voted
-        and at > window.opens_at
-        and policy.late_instruction != ("accept_until_vote_closes")
-    ):
-        applied, sentence = False, "the delegation had voted and the vote was open"
     if not applied:
         event = LateInstructionNotApplied(
             current.item,
@@ -1428,7 +1571,7 @@ def _check_stance(
 
 
 @dataclass(frozen=True, slots=True)
-class Tenure:
+class Tenure(_Plain):
     """One delegate's office-holding interval ``[start, end)``; ``end`` is the certified recall
     or vacancy instant, never backdated (§3.1)."""
 
@@ -1446,7 +1589,7 @@ class Tenure:
 
 
 @dataclass(frozen=True, slots=True)
-class DelegateBallot:
+class DelegateBallot(_Plain):
     """What a delegate cast for the delegation at ``cast_at`` (server receipt time)."""
 
     delegate: str
@@ -1459,7 +1602,7 @@ class DelegateBallot:
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(_Plain):
     """The delegation's votes that count at close, and everything recorded on the way."""
 
     votes: tuple[WeightedBallot, ...]
@@ -1541,7 +1684,7 @@ def settle_delegation_vote(
 
 
 @dataclass(frozen=True, slots=True)
-class OutOfMandate:
+class OutOfMandate(_Plain):
     """What a delegation does on a version its mandate does not cover (§3.10, §3.21).
 
     ``events`` are its requests (postponement, referral back); ``votes`` what it casts if the

@@ -18,7 +18,14 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
   of each item are collected while its vote is open (a later ballot of the same voter or
   receipt replaces the earlier one), and each recorded tally is recounted with
-  ``konsilo.counting.tally.count_ballots``, comparing canonical bytes.
+  ``konsilo.counting.tally.count_ballots``, comparing canonical bytes; secret ballots may not
+  outnumber the members who took part, open ballots must come from the census with its
+  weight and before the vote closed;
+- ``mandate.derived``: the mandate is derived again with
+  `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
+  ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
+  the recorded one; ``delegation.voted`` must follow a binding mandate, and counts as a
+  ballot of the higher vote.
 
 An entry that cannot apply raises `ReplayError` with its index and the reason; the state is
 then no longer the record's, so replay stops there (as ``konsilo verify`` does). An entry
@@ -52,6 +59,13 @@ from konsilo.governance._catalogue import DECISION_TYPES
 from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
 from konsilo.governance.errors import GovernanceError
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
+from konsilo.governance.mandates import (
+    BaseVote,
+    Mandate,
+    MandatePolicy,
+    VoteWindow,
+    derive_mandate,
+)
 from konsilo.governance.policy import PolicyVersion, validate
 
 __all__ = [
@@ -165,14 +179,32 @@ class VoteState:
     census: Mapping[str, Any]
     weights: Mapping[str, Fraction] | None = None
     closes_at: str = ""
+    closes: dt.datetime | None = None
+    closes_text: str = ""
+    weight_set: frozenset[Fraction] = frozenset()
     ballots: dict[str, tuple[Mapping[str, Any], Fraction]] = field(default_factory=dict)
     participated: set[str] = field(default_factory=set)
     tallied_at: int | None = None
+    counted: tuple[tuple[Mapping[str, Any], Fraction], ...] = ()
+    result: Any = None
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    None
+    if _C_MAKE_ENCODER is None
+    else _C_MAKE_ENCODER(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+)
 
 
 def _canonical(value: Any) -> bytes:
-    # The decoded record holds only JSON values, so the standard encoder gives canonical bytes.
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    """Canonical bytes of decoded JSON (the record holds only JSON values), quickly."""
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(value, 0)).encode()
+    return _ENCODER.encode(value).encode()  # pragma: no cover (CPython has the C encoder)
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -198,13 +230,46 @@ def _req_date(data: Mapping[str, Any], name: str) -> dt.date:
     return value
 
 
+_FRACTIONS: dict[str, Fraction] = {}
+
+
 def _fraction(value: Any, where: str) -> Fraction:
+    if isinstance(value, str):
+        known = _FRACTIONS.get(value)  # weights repeat: "1" a million times
+        if known is not None:
+            return known
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Refused(f"{where}: expected an exact number, got {value!r}")
     try:
-        return Fraction(value)
+        parsed = Fraction(value)
     except (ValueError, ZeroDivisionError):
         raise _Refused(f"{where}: expected an exact number, got {value!r}") from None
+    if isinstance(value, str) and len(_FRACTIONS) < 4096:
+        _FRACTIONS[value] = parsed
+    return parsed
+
+
+def _grouped(
+    ballots: Sequence[tuple[Mapping[str, Any], Fraction]],
+) -> tuple[tuple[Mapping[str, Any], Fraction], ...]:
+    """Equal ballots merged with their weights added, sorted by canonical bytes."""
+    # Weights are shared objects (see _fraction), so pairs are told apart by the weight's
+    # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
+    # ballot. The weight stays referenced in the value, so its id stays unique.
+    pairs: dict[tuple[bytes, int], list[Any]] = {}
+    for ballot, weight in ballots:
+        pair = (_canonical(ballot), id(weight))
+        seen = pairs.get(pair)
+        if seen is None:
+            pairs[pair] = [ballot, weight, 1]
+        else:
+            seen[2] += 1
+    merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
+    for (key, _), (ballot, weight, times) in pairs.items():
+        old = merged.get(key)
+        total = weight * times
+        merged[key] = (ballot, total if old is None else old[1] + total)
+    return tuple(merged[k] for k in sorted(merged))
 
 
 def _default_count_ballots() -> CountBallots | None:
@@ -271,7 +336,11 @@ class Replay:
             "ballot.participated": self._ballot_participated,
             "tally.recorded": self._tally_recorded,
             "vote.extended": self._vote_extended,
+            "mandate.derived": self._mandate_derived,
+            "delegation.voted": self._delegation_voted,
         }
+        self.mandates: dict[tuple[str, str], Mandate] = {}
+        self._last_mandate: dict[str, Mandate] = {}
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -281,7 +350,7 @@ class Replay:
         kind = entry_type if isinstance(entry_type, str) else repr(entry_type)
         try:
             data = entry.get("data")
-            if not isinstance(data, Mapping):
+            if type(data) is not dict and not isinstance(data, Mapping):
                 raise _Refused(f"data: expected an object, got {data!r}")
             if kind != "organisation.created" and self.slug is None:
                 raise _Refused("the record must start with organisation.created")
@@ -652,7 +721,13 @@ class Replay:
             census=census,
             weights=self._weights(census),
             closes_at=str(data.get("closes_at", "")),
+            closes=_maybe_instant(data.get("closes_at")),
         )
+        vote = self.votes[item]
+        if vote.closes is not None:
+            vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
+        if vote.weights:
+            vote.weight_set = frozenset(vote.weights.values())
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -677,6 +752,9 @@ class Replay:
         if vote.tallied_at is not None:
             raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
         vote.closes_at = _text(data, "closes_at")
+        vote.closes = _maybe_instant(vote.closes_at)
+        if vote.closes is not None:
+            vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
 
     def _ballot_cast(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)
@@ -686,32 +764,37 @@ class Replay:
                 f"{vote.tallied_at}): only ballots cast while the vote is open count"
             )
         ballot = data.get("ballot")
-        if not isinstance(ballot, Mapping):
+        if type(ballot) is not dict and not isinstance(ballot, Mapping):
             raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
         weight = _fraction(data.get("weight", "1"), "data.weight")
-        if weight <= 0:
+        if weight.numerator <= 0:
             raise _Refused(f"data.weight: expected a positive weight, got {weight}")
         weights = vote.weights
         if vote.secret:
             if "voter" in data:
                 raise _Refused("data.voter: a secret ballot names no voter")
             key = "r:" + _text(data, "receipt")
-            if weights is not None and weights and weight not in set(weights.values()):
+            if vote.weight_set and weight not in vote.weight_set:
                 raise _Refused(f"data.weight: {weight} is no weight of the vote's census")
         else:
             if "receipt" in data:
                 raise _Refused("data.receipt: an open ballot names its voter, not a receipt")
             voter = _text(data, "voter")
+            if vote.closes is not None and _after(entry.get("time"), vote):
+                raise _Refused(
+                    f"an open ballot on item {vote.item!r} cast at {entry.get('time')}, after "
+                    f"the vote closed at {vote.closes_at}"
+                )
             if weights is not None:
-                if voter not in weights:
+                known = weights.get(voter)
+                if known is None:
                     raise _Refused(f"data.voter: {voter!r} is not in the vote's census")
-                if weights[voter] != weight:
+                if known is not weight and known != weight:
                     raise _Refused(
-                        f"data.weight: {voter!r} votes with weight {weights[voter]} in the "
+                        f"data.weight: {voter!r} votes with weight {known} in the "
                         f"census, the ballot says {weight}"
                     )
             key = "v:" + voter
-        vote.ballots.pop(key, None)
         vote.ballots[key] = (ballot, weight)
 
     def _ballot_participated(
@@ -769,8 +852,219 @@ class Replay:
                 f"{len(ballots)} ballots"
             )
         vote.tallied_at = index
+        vote.counted = _grouped(ballots)
+        vote.result = result
         vote.ballots.clear()
+        vote.participated.clear()
         self.decisions_recounted += 1
+
+    # -- mandates ---------------------------------------------------------------------------
+
+    def _delegation(self, data: Mapping[str, Any]) -> tuple[str, str, str]:
+        key = _text(data, "delegation")
+        lower, arrow, higher = key.partition("->")
+        graph = self._require_graph()
+        if not arrow or lower not in graph or higher not in graph:
+            raise _Refused(f"data.delegation: expected '<lower>-><higher>' councils, got {key!r}")
+        if higher not in graph.parents(lower):
+            raise _Refused(f"data.delegation: {lower!r} sends no delegation to {higher!r}")
+        return key, lower, higher
+
+    def _mandate_derived(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key, lower, _ = self._delegation(data)
+        item = _text(data, "item")
+        recorded = data.get("mandate")
+        if not isinstance(recorded, Mapping):
+            raise _Refused(f"data.mandate: expected an object, got {recorded!r}")
+        policy = _mandate_policy(data.get("policy"))
+        if "base_vote" not in data:
+            raise _Refused(
+                "data.base_vote: expected the base's instruction vote (BaseVote.to_canonical(), "
+                "or null when the base did not vote) to re-derive the mandate from"
+            )
+        raw_vote = data.get("base_vote")
+        base_vote = None
+        if raw_vote is not None:
+            base_item = raw_vote.get("item") if isinstance(raw_vote, Mapping) else None
+            tallied = self.votes.get(base_item) if isinstance(base_item, str) else None
+            if tallied is None or tallied.tallied_at is None:
+                raise _Refused(
+                    f"data.base_vote: the record holds no tally of the base's item {base_item!r}"
+                )
+            if tallied.council and tallied.council != lower:
+                raise _Refused(
+                    f"data.base_vote: item {base_item!r} was voted in {tallied.council!r}, "
+                    f"not in the base {lower!r}"
+                )
+            base_vote = _base_vote(raw_vote, tallied.result)
+            # Every ballot carried up was counted in the base's tally (a secondary member's
+            # ballot counts there but carries no weight up, so it may be missing here).
+            counted = {_canonical(dict(b)): w for b, w in tallied.counted}
+            for ballot, weight in base_vote.ballots:
+                if weight > counted.get(_canonical(dict(ballot)), Fraction(0)):
+                    raise _Refused(
+                        f"data.base_vote: {weight} for {_canonical(dict(ballot)).decode()} is "
+                        f"more than the tally of {base_item!r} at entry {tallied.tallied_at} "
+                        "counted"
+                    )
+        weight = _fraction(recorded.get("weight"), "data.mandate.weight")
+        higher_vote = self.votes.get(item)
+        if higher_vote is not None and higher_vote.weights is not None:
+            census_weight = higher_vote.weights.get(key)
+            if census_weight is not None and census_weight != weight:
+                raise _Refused(
+                    f"data.mandate.weight: {key} carries {census_weight} in the census of "
+                    f"item {item!r}, the mandate says {weight}"
+                )
+        seats = data.get("seats")
+        # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
+        # mandate and window; content hash and weight are the mandate's own.
+        mandate = derive_mandate(
+            base_vote,
+            delegation=key,
+            content_hash=_text(recorded, "content_hash"),
+            weight=weight,
+            policy=policy,
+            item=item,
+            method=str(recorded.get("method", "motion")),
+            window=_window(data.get("window")),
+            previous=self._last_mandate.get(key),
+            seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
+            seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
+        )
+        if _canonical_result(mandate) != _canonical(dict(recorded)):
+            raise _Refused(
+                f"the recorded mandate of {key} on item {item!r} differs from the one derived "
+                f"from the base's tally and the policy ({mandate.status}: "
+                f"{mandate.explanation})"
+            )
+        self.mandates[(item, key)] = mandate
+        if mandate.instructed:
+            self._last_mandate[key] = mandate
+        self.mandates_rederived += 1
+
+    def _delegation_voted(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key, _, higher = self._delegation(data)
+        item = _text(data, "item")
+        ballot = data.get("ballot")
+        if not isinstance(ballot, Mapping):
+            raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
+        weight = _fraction(data.get("weight"), "data.weight")
+        mandate = self.mandates.get((item, key))
+        if mandate is not None and mandate.binding:
+            cast = {(_canonical(dict(b)), w) for b, w in mandate.votes}
+            if (_canonical(dict(ballot)), weight) not in cast:
+                raise _Refused(
+                    f"{key} votes {_canonical(dict(ballot)).decode()} with weight {weight} on "
+                    f"item {item!r}, against its binding mandate"
+                )
+        vote = self.votes.get(item)
+        if vote is not None:
+            if vote.tallied_at is not None:
+                raise _Refused(f"the vote on item {item!r} closed at entry {vote.tallied_at}")
+            if vote.council and vote.council != higher:
+                raise _Refused(
+                    f"{key} votes in {higher!r}, but item {item!r} is in {vote.council!r}"
+                )
+            vote.ballots["d:" + key + ":" + _canonical(dict(ballot)).decode()] = (ballot, weight)
+
+
+def _instant(value: Any, where: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise _Refused(f"{where}: expected an ISO instant, got {value!r}") from None
+    if when.tzinfo is None:
+        raise _Refused(f"{where}: expected an instant with a time zone, got {value!r}")
+    return when
+
+
+def _mandate_policy(raw: Any) -> MandatePolicy:
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.policy: expected the mandate policy as an object, got {raw!r}")
+    values = dict(raw)
+    if "mandate.postponement_threshold" in values:
+        values["mandate.postponement_threshold"] = _fraction(
+            values["mandate.postponement_threshold"], "data.policy.mandate.postponement_threshold"
+        )
+    return MandatePolicy.from_policy(values)
+
+
+def _motion_rule(raw: Any) -> Any:
+    if isinstance(raw, Mapping):
+        from konsilo.counting.motion import MotionRule  # noqa: PLC0415 (only motions need it)
+
+        fraction = raw.get("fraction")
+        return MotionRule(
+            str(raw.get("kind")), None if fraction is None else _fraction(fraction, "rule")
+        )
+    return raw
+
+
+def _base_vote(raw: Any, result: Any) -> BaseVote:
+    """A `BaseVote` from its canonical data (``BaseVote.to_canonical``)."""
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.base_vote: expected an object or null, got {raw!r}")
+    try:
+        ballots = tuple(
+            (dict(b["ballot"]), _fraction(b["weight"], "data.base_vote.ballots.weight"))
+            for b in raw["ballots"]
+        )
+        quorum = raw.get("quorum")
+        return BaseVote(
+            base=str(raw["base"]),
+            item=str(raw["item"]),
+            content_hash=str(raw["content_hash"]),
+            method=str(raw["method"]),
+            ballots=ballots,
+            eligible=_fraction(raw["eligible"], "data.base_vote.eligible"),
+            closed_at=_instant(raw["closed_at"], "data.base_vote.closed_at"),
+            quorum=None if quorum is None else _fraction(quorum, "data.base_vote.quorum"),
+            rule=_motion_rule(raw.get("rule", "simple_majority")),
+            result=result,
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _Refused(f"data.base_vote: expected BaseVote data, missing or wrong {exc}") from None
+
+
+def _window(raw: Any) -> VoteWindow | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise _Refused(f"data.window: expected an object or null, got {raw!r}")
+    return VoteWindow(
+        instruction_deadline=_instant(raw.get("instruction_deadline"), "data.window"),
+        opens_at=_instant(raw.get("opens_at"), "data.window"),
+        closes_at=_instant(raw.get("closes_at"), "data.window"),
+    )
+
+
+def _maybe_instant(value: Any) -> dt.datetime | None:
+    """An aware instant from ISO text, or None when it is not one."""
+    try:
+        when = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the ledger's entry times (UTC, microseconds)
+
+
+def _after(time: Any, vote: VoteState) -> bool:
+    """Whether an entry's time is after the vote's deadline (unknown: no)."""
+    deadline = vote.closes
+    if deadline is None:
+        return False
+    if isinstance(time, str) and len(time) == 27 and time[-1] == "Z":
+        # Same fixed format: comparing the texts compares the instants.
+        return time > vote.closes_text
+    when = _maybe_instant(time)
+    return when is not None and when > deadline
 
 
 def _canonical_result(result: Any) -> bytes:

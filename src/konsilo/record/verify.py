@@ -14,7 +14,10 @@ What is checked, in one pass over the entries in order:
   §2.1.4.1) is built from the stored subtree hashes and verified as §2.1.4.2 says;
 - every entry is covered by a signed checkpoint;
 - a `Replayer` (by default konsilo.governance.replay) applies each entry to the state so far
-  and refuses one that cannot apply, or whose recorded result it cannot reproduce.
+  and refuses one that cannot apply, or whose recorded result it cannot reproduce. The
+  sequencer shuffles the entries of each batch, so each signed batch (the entries between
+  two checkpoints) is replayed in the order of the entries' own times, secret ballots before
+  the batch's tallies (`_batch_order`), once its checkpoint has matched.
 
 The result is the first entry index where anything disagrees, with the reason
 (`VerificationFailure`), and a `VerificationSummary`. Ties at one index go to the most
@@ -81,6 +84,14 @@ ENTRY_FIELDS = frozenset({"index", "type", "org", "council", "actor", "time", "d
 """The fields of every record entry (RECORD-CONTRACT §1), no more and no fewer."""
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_KINDS = (
+    ("type", str),
+    ("org", str),
+    ("council", str),
+    ("actor", str),
+    ("time", str),
+    ("data", dict),
+)
 
 # Ranks for failures at the same index: the most specific reason wins.
 _ENTRY, _CHECKPOINT, _ROOT, _REPLAY = 0, 1, 2, 3
@@ -279,8 +290,24 @@ def _no_float(text: str) -> Any:
     raise ValueError(f"a float {text} (canonical JSON has none)")
 
 
-_decode = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float).decode
-_encode = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
+_scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
+_encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# One reusable C encoder (the standard library builds a new one per call): entries are decoded
+# JSON, so there is nothing for cycle detection or a default hook to do.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _c_encode = _c_make_encoder(
+        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+
+    def _encode(value: Any) -> str:
+        return "".join(_c_encode(value, 0))
+
+else:  # pragma: no cover (CPython always has the C encoder)
+
+    def _encode(value: Any) -> str:
+        return _encoder.encode(value)
 
 
 @dataclass
@@ -345,11 +372,15 @@ def _check_entry(
 ) -> dict[str, Any] | None:
     """The decoded entry, or None after recording why it is refused."""
     try:
-        entry = _decode(line.decode("utf-8"))
+        text = line.decode("utf-8")
+        entry, end = _scan(text, 0)
+    except StopIteration:
+        run.fail(_ENTRY, VerificationFailure(i, "not a JSON entry", "malformed_entry"))
+        return None
     except (UnicodeDecodeError, ValueError) as exc:
         run.fail(_ENTRY, VerificationFailure(i, f"not a JSON entry: {exc}", "malformed_entry"))
         return None
-    if not isinstance(entry, dict) or set(entry) != ENTRY_FIELDS:
+    if type(entry) is not dict or entry.keys() != ENTRY_FIELDS:
         got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
         run.fail(
             _ENTRY,
@@ -370,9 +401,8 @@ def _check_entry(
             ),
         )
         return None
-    kinds = {"type": str, "org": str, "council": str, "actor": str, "time": str, "data": dict}
-    for name, kind in kinds.items():
-        if not isinstance(entry[name], kind):
+    for name, kind in _KINDS:
+        if type(entry[name]) is not kind:
             run.fail(
                 _ENTRY,
                 VerificationFailure(
@@ -390,7 +420,7 @@ def _check_entry(
             ),
         )
         return None
-    if _encode(entry).encode("utf-8") != line:
+    if end != len(text) or _encode(entry) != text:
         run.fail(
             _ENTRY,
             VerificationFailure(
@@ -403,8 +433,8 @@ def _check_entry(
         return None
     if b'sha256"' in line:
         for name in long_text_references(entry["data"]):
-            text = source.read_text(name)
-            if text is None:
+            stored = source.read_text(name)
+            if stored is None:
                 run.fail(
                     _ENTRY,
                     VerificationFailure(
@@ -412,13 +442,13 @@ def _check_entry(
                     ),
                 )
                 return None
-            if hashlib.sha256(text).hexdigest() != name:
+            if hashlib.sha256(stored).hexdigest() != name:
                 run.fail(
                     _ENTRY,
                     VerificationFailure(
                         i,
                         f"long text {name} does not hash to its name "
-                        f"(SHA-256 {hashlib.sha256(text).hexdigest()})",
+                        f"(SHA-256 {hashlib.sha256(stored).hexdigest()})",
                         "long_text",
                     ),
                 )
@@ -452,6 +482,48 @@ def _check_consistency(
                 checkpoint.size,
             ),
         )
+
+
+_UNLINKABLE = frozenset({"ballot.participated"})
+_AFTER_BALLOTS = frozenset({"tally.recorded"})
+_AFTER_TALLIES = frozenset({"mandate.derived", "delegation.voted"})
+
+
+def _batch_order(entry: Mapping[str, Any]) -> tuple[int, str, int]:
+    """Where an entry goes when its signed batch is replayed.
+
+    The sequencer shuffles every batch, so the order inside a batch means nothing. Entries
+    keep the time their action appended them, which gives the order of the actions; secret
+    ballots and participation (unlinkable) carry only the batch's time, but were cast while
+    their vote was open, so they come before the batch's tallies, and mandates after those.
+    """
+    kind = entry["type"]
+    if kind in _UNLINKABLE or (kind == "ballot.cast" and "receipt" in entry["data"]):
+        group = 1
+    elif kind in _AFTER_BALLOTS:
+        group = 2
+    elif kind in _AFTER_TALLIES:
+        group = 3
+    else:
+        group = 0
+    return group, entry["time"], entry["index"]
+
+
+def _replay_batch(run: _Run, batch: list[dict[str, Any]]) -> None:
+    """Replay one signed batch in `_batch_order`, up to the first failure found so far."""
+    if run.replayer is None or not batch:
+        return
+    limit = run.best[0] if run.best is not None else None
+    for entry in sorted(batch, key=_batch_order):
+        index = entry["index"]
+        if limit is not None and index >= limit:
+            continue
+        try:
+            run.replayer.apply(index, entry)
+        except ValueError as exc:
+            reason = f"{entry['type']}: {getattr(exc, 'reason', exc)}"
+            run.fail(_REPLAY, VerificationFailure(index, reason, "replay"))
+            return
 
 
 def _claimed_size(note: bytes) -> int | None:
@@ -513,16 +585,13 @@ def verify_record(
     pending: VerificationFailure | None = None
     complete = True
     count = 0
+    batch: list[dict[str, Any]] = []
     for i, line in enumerate(source.read_entries()):
         count = i + 1
         store.append(hashlib.sha256(b"\x00" + line).digest())
         entry = _check_entry(run, i, line, source, org)
         if entry is not None and run.replaying and run.replayer is not None:
-            try:
-                run.replayer.apply(i, entry)
-            except ValueError as exc:
-                reason = f"{entry['type']}: {getattr(exc, 'reason', exc)}"
-                run.fail(_REPLAY, VerificationFailure(i, reason, "replay"))
+            batch.append(entry)
         if progress is not None and count % 65536 == 0:
             progress(count)
         if nxt is None or nxt.checkpoint is None or count != nxt.checkpoint.size:
@@ -531,13 +600,19 @@ def verify_record(
         assert signed.checkpoint is not None
         start = previous.size if previous else 0
         if store.root() != signed.checkpoint.root:
+            batch.clear()
             if pending is not None:
                 complete = False
                 break  # two mismatches in a row: the entries themselves changed
+            span = (
+                f"entry {start} does"
+                if start == count - 1
+                else f"entries {start} to {count - 1} do"
+            )
             pending = VerificationFailure(
                 start,
-                f"entries {start} to {count - 1} do not hash to the signed root of "
-                f"{signed.label} (size {count}): the entries are not what the log signed",
+                f"{span} not hash to the signed root of {signed.label} (size {count}): "
+                "the entries are not what the log signed",
                 "root_mismatch",
                 count,
             )
@@ -562,6 +637,8 @@ def verify_record(
         if previous is not None:
             _check_consistency(run, store, signed, previous)
         previous = signed.checkpoint
+        _replay_batch(run, batch)
+        batch.clear()
         if run.best is not None and run.best[0] < count:
             complete = False
             break  # every later problem would be at a later index

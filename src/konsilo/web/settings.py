@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "konsilo.web.ledger",
     "konsilo.web.accounts",
     "konsilo.web.councils",
+    "konsilo.web.decisions",
     "konsilo.web.api",
 ]
 if not PRODUCTION:
@@ -108,7 +109,7 @@ def _database() -> dict[str, object]:
         config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
         return config
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "konsilo.web.sqlite",  # django.db.backends.sqlite3 + a writers queue
         "NAME": DATA_DIR / "konsilo.sqlite3",
         "OPTIONS": {
             # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
@@ -183,7 +184,7 @@ KONSILO_LOG_HOST = os.environ.get("KONSILO_LOG_HOST", "")
 # sequences by itself again.
 KONSILO_WORKER_INTERVAL = float(os.environ.get("KONSILO_WORKER_INTERVAL", "2"))
 KONSILO_WORKER_STALE_SECONDS = envint("KONSILO_WORKER_STALE_SECONDS", 15)
-KONSILO_PERIODIC_TASKS: list[str] = []
+KONSILO_PERIODIC_TASKS: list[str] = ["konsilo.web.decisions.tasks.close_due_votes"]
 
 EMAIL_BACKEND = os.environ.get(
     "KONSILO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

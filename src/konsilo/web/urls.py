@@ -7,5 +7,7 @@ from konsilo.web.api.api import api
 urlpatterns = [
     path("accounts/", include("konsilo.web.accounts.urls")),
     path("api/v1/", api.urls),
+    path("log/", include("konsilo.web.ledger.urls")),
+    path("", include("konsilo.web.decisions.urls")),
     path("", include("konsilo.web.councils.urls")),
 ]

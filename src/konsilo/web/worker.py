@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
 from django_tasks_db.models import DBTaskResult
 
+from konsilo.web.ledger.actions import forget_worker_state
 from konsilo.web.ledger.models import WorkerHeartbeat
 from konsilo.web.ledger.sequencer import sequence_all
 
@@ -50,9 +51,8 @@ def enqueue_periodic_tasks() -> int:
 
 def tick(worker_id: str) -> int:
     """One round: heartbeat, sequence every log, enqueue the periodic tasks."""
-    close_old_connections()
     heartbeat(worker_id)
-    signed = sequence_all()
+    signed = sequence_all(drain=False)
     enqueue_periodic_tasks()
     return signed
 
@@ -89,6 +89,7 @@ class Worker:
             tasks.start()
         try:
             while not self.stopped.is_set():
+                close_old_connections()
                 try:
                     tick(self.worker_id)
                 except Exception:
@@ -98,6 +99,7 @@ class Worker:
             if self._tasks is not None:
                 self._tasks.running = False
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            forget_worker_state()  # this process's writers sequence by themselves again
             connection.close()
 
     def stop(self) -> None:

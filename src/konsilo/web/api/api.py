@@ -27,7 +27,9 @@ from konsilo.web.councils.models import (
     Office,
     PolicyVersion,
 )
+from konsilo.web.decisions.api import router as decisions_router
 from konsilo.web.errors import KonsiloError, NotFoundError, PermissionDeniedError
+from konsilo.web.ledger.api import router as ledger_router
 
 
 class BearerToken(HttpBearer):
@@ -561,3 +563,5 @@ def freeze_census(request: HttpRequest, slug: str, payload: s.CensusIn) -> Statu
 
 
 api.add_router("", router)
+api.add_router("/log", ledger_router)
+api.add_router("", decisions_router)

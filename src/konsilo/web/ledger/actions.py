@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,8 @@ def append(
 
     ``unlinkable=True`` (secret ballots and participation): the row gets a random primary
     key, no actor and no time of its own; the sequencer gives it its batch's time and
-    shuffles the batch, so nothing in the record links it to the member who acted.
+    shuffles it among the other unlinkable entries written around it, so nothing in the
+    record links it to the member who acted.
     """
     _require_transaction()
     if unlinkable and actor:
@@ -108,11 +110,58 @@ def append(
     )
     if unlinkable:
         entry.pk = _random_pk()
-        entry.save(force_insert=True)
-    else:
-        entry.save()
+        entry.position = _next_position()
+    entry.pk = _insert(entry)
+    entry._state.adding = False
+    entry._state.db = connection.alias
     _sequence_on_commit(organisation)
     return entry
+
+
+def _next_position() -> int:
+    """A number from the counter that gives entries their ids: an unlinkable entry's place
+    among the writes, so that the sequencer keeps cause before effect."""
+    table = Entry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return int(cursor.fetchone()[0])
+        if connection.vendor == "sqlite":
+            # AUTOINCREMENT keeps the last id here; the next entry gets a higher one.
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT %s, 0 WHERE NOT EXISTS "
+                "(SELECT 1 FROM sqlite_sequence WHERE name = %s)",
+                [table, table],
+            )
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = %s RETURNING seq", [table]
+            )
+            return int(cursor.fetchone()[0])
+    raise LedgerError(f"unlinkable entries need PostgreSQL or SQLite, not {connection.vendor}")
+
+
+def _insert(entry: Entry) -> int:
+    """INSERT one pending entry and return its id: the writers' hot path, so plain SQL."""
+    qn = connection.ops.quote_name
+    columns = ["organisation_id", "entry_type", "council", "actor", "recorded_at", "data"]
+    values: list[Any] = [
+        entry.organisation_id,
+        entry.entry_type,
+        entry.council,
+        entry.actor,
+        connection.ops.adapt_datetimefield_value(entry.recorded_at),
+        entry.data,
+    ]
+    if entry.pk is not None:
+        columns += ["id", "position"]
+        values += [entry.pk, entry.position]
+    sql = (
+        f"INSERT INTO {qn(Entry._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING {qn('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return int(cursor.fetchone()[0])
 
 
 def append_many(
@@ -137,11 +186,26 @@ def append_many(
 # -- the write path's sequencing -------------------------------------------------------------
 
 
+_worker_seen: list[float] = []  # when this process last saw a live worker (monotonic)
+
+
 def worker_alive() -> bool:
-    """Whether a `konsilo worker` reported in recently (it then does the sequencing)."""
+    """Whether a `konsilo worker` reported in recently (it then does the sequencing).
+
+    A live worker is remembered for a second, so that busy writers do not each ask.
+    """
+    if _worker_seen and time.monotonic() - _worker_seen[0] < 1.0:
+        return True
     stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
     since = timezone.now() - dt.timedelta(seconds=stale)
-    return WorkerHeartbeat.objects.filter(seen_at__gte=since).exists()
+    alive = WorkerHeartbeat.objects.filter(seen_at__gte=since).exists()
+    _worker_seen[:] = [time.monotonic()] if alive else []
+    return alive
+
+
+def forget_worker_state() -> None:
+    """Ask the database again next time (after a worker stopped, and in tests)."""
+    _worker_seen.clear()
 
 
 class _SequenceAfterCommit:

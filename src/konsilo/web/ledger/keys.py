@@ -33,6 +33,7 @@ KEY_FILE_NAME = "log.key"
 _INFO = b"konsilo record log key v1\n"
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], bytes] = {}
+_signers: dict[tuple[str, bytes], Signer] = {}
 
 
 class SigningKeyError(RuntimeError):
@@ -142,11 +143,19 @@ def _secret() -> bytes:
 
 def signer_for(origin: str) -> Signer:
     """The log's note signer for ``origin`` (its key name is the origin)."""
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO + origin.encode())
-    return Signer.from_seed(origin, seed.derive(_secret()))
+    secret = _secret()
+    with _lock:
+        signer = _signers.get((origin, secret))
+    if signer is None:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO + origin.encode())
+        signer = Signer.from_seed(origin, hkdf.derive(secret))
+        with _lock:
+            _signers[(origin, secret)] = signer
+    return signer
 
 
 def clear_cache() -> None:
     """Forget the loaded secret (tests switch data directories)."""
     with _lock:
         _cache.clear()
+        _signers.clear()

@@ -21,7 +21,9 @@ class Entry(models.Model):
     """One record entry; pending while ``index`` is null.
 
     Unlinkable entries (secret ballots, participation) have a random negative primary key,
-    no actor and no time until the sequencer gives them the time of their batch.
+    no actor and no time until the sequencer gives them the time of their batch. While
+    pending, ``position`` holds their place in the order of writes (a number drawn from the
+    same counter as the ids of the other entries); the sequencer clears it.
     """
 
     organisation = models.ForeignKey(
@@ -34,6 +36,7 @@ class Entry(models.Model):
     recorded_at = models.DateTimeField(null=True, blank=True)
     data = models.TextField()
     body = models.BinaryField(null=True, blank=True)
+    position = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -10,14 +10,19 @@ stored record no longer matches what was signed, the reader gets `RecordInconsis
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from konsilo.record import (
     EMPTY_ROOT,
     MissingHashError,
+    NoteError,
     ProofError,
+    ReceiptError,
     Tile,
     Verifier,
     consistency_proof,
@@ -25,17 +30,19 @@ from konsilo.record import (
     encode_entry_bundle,
     inclusion_proof,
     leaf_hash,
+    parse_receipt,
     read_tile,
     tile_width,
     tree_root,
     verify_consistency,
     verify_inclusion,
+    verify_receipt,
 )
 from konsilo.web.councils.models import Organisation
 from konsilo.web.errors import ConflictError, InvalidInputError, NotFoundError
 from konsilo.web.ledger import keys
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState
-from konsilo.web.ledger.store import StoredHashReader
+from konsilo.web.ledger.store import StoredHashReader, entry_body, latest_signed
 
 logger = logging.getLogger("konsilo.record")
 
@@ -164,19 +171,37 @@ def prove_inclusion(
     Against a signed size the proof is checked with the signed root; at any other size the
     root is read from the stored tiles (prove it with a consistency proof to a checkpoint).
     """
-    size = _check_size(organisation, size, "size")
+    latest = latest_signed(organisation.pk)
+    if latest is None:
+        raise NotFoundError(
+            f"the log of {organisation.slug!r} has no signed checkpoint yet", field="organisation"
+        )
+    latest_size, latest_root, latest_note = latest
+    if size is None:
+        size = latest_size
+    elif size < 0 or size > latest_size:
+        raise InvalidInputError(
+            f"size: expected a tree size from 0 to {latest_size} (the last signed "
+            f"checkpoint), got {size}",
+            field="size",
+        )
     if index < 0 or index >= size:
         raise InvalidInputError(
             f"index: expected an entry index below the tree size {size}, got {index}",
             field="index",
         )
-    entry = get_entry(organisation, index)
-    body = bytes(entry.body)
+    body = entry_body(organisation.pk, index)
+    if body is None:
+        raise _inconsistent(organisation, f"entry {index} is missing from the stored record")
     reader = StoredHashReader(organisation.pk)
-    checkpoint = checkpoint_of_size(organisation, size)
+    if size == latest_size:
+        signed: tuple[bytes, str] | None = (latest_root, latest_note)
+    else:
+        row = checkpoint_of_size(organisation, size)
+        signed = (bytes(row.root), row.note) if row else None
     try:
         proof = inclusion_proof(index, size, reader)
-        root = bytes(checkpoint.root) if checkpoint else tree_root(size, reader)
+        root = signed[0] if signed else tree_root(size, reader)
         verify_inclusion(index=index, size=size, leaf_hash=leaf_hash(body), proof=proof, root=root)
     except (ProofError, MissingHashError) as exc:
         raise _inconsistent(
@@ -189,7 +214,7 @@ def prove_inclusion(
         leaf_hash=leaf_hash(body),
         proof=proof,
         root=root,
-        checkpoint=checkpoint.note if checkpoint else None,
+        checkpoint=signed[1] if signed else None,
     )
 
 
@@ -263,3 +288,121 @@ def tile_data(organisation: Organisation, tile: Tile) -> bytes | None:
         return read_tile(tile, StoredHashReader(organisation.pk))
     except MissingHashError as exc:
         raise _inconsistent(organisation, f"{tile.path}: {exc}") from None
+
+
+# -- the member's lookup ---------------------------------------------------------------------
+
+
+@dataclass
+class Lookup:
+    """What the lookup page shows: the entry, its proof, the checkpoint, and the verdict."""
+
+    query: str
+    kind: str = ""  # "index", "receipt" (a tlog-proof file) or "code" (a ballot receipt code)
+    proof: InclusionProof | None = None
+    checkpoint: str | None = None
+    ok: bool = False
+    reason: str = ""
+    receipt: str | None = None
+
+    @property
+    def entry_json(self) -> str:
+        if self.proof is None:
+            return ""
+        return json.dumps(json.loads(self.proof.entry), indent=2, ensure_ascii=False)
+
+
+def _find_receipt_code(organisation: Organisation, code: str) -> int | None:
+    digests = [hashlib.sha256(code.encode("utf-8")).hexdigest()]
+    if re.fullmatch(r"[0-9a-f]{64}", code):
+        digests.append(code)
+    size = signed_size(organisation)
+    for digest in digests:
+        index = (
+            Entry.objects.filter(
+                organisation=organisation,
+                entry_type="ballot.cast",
+                index__isnull=False,
+                index__lt=size,
+                data__contains=f'"receipt":"{digest}"',
+            )
+            .order_by("-index")
+            .values_list("index", flat=True)
+            .first()
+        )
+        if index is not None:
+            return index
+    return None
+
+
+def look_up(organisation: Organisation, query: str) -> Lookup:
+    """Check an entry index, a pasted tlog-proof receipt, or a secret ballot's receipt code."""
+    text = query.replace("\r\n", "\n").strip()
+    result = Lookup(query=text)
+    if not text:
+        result.reason = "Enter an entry number, a receipt code or a receipt file's text."
+        return result
+    if text.startswith("c2sp.org/tlog-proof@v1"):
+        result.kind = "receipt"
+        receipt_text = text + "\n"
+        try:
+            parsed = parse_receipt(receipt_text)
+        except ReceiptError as exc:
+            result.reason = f"This is not a readable receipt: {exc}"
+            return result
+        result.checkpoint = parsed.checkpoint_note
+        try:
+            result.proof = prove_inclusion(organisation, parsed.index)
+        except (InvalidInputError, RecordInconsistentError) as exc:
+            result.reason = f"The receipt names entry {parsed.index}, but {exc.message}"
+            return result
+        try:
+            checkpoint = verify_receipt(
+                receipt_text, entry=result.proof.entry, verifier=verifier(organisation)
+            )
+        except (ReceiptError, NoteError, ValueError) as exc:
+            result.reason = f"Your receipt does not check out: {exc}"
+            return result
+        try:
+            prove_consistency(organisation, checkpoint.size)
+        except (InvalidInputError, RecordInconsistentError) as exc:
+            result.reason = (
+                f"The receipt's checkpoint (size {checkpoint.size}) is signed, but the log "
+                f"cannot prove it still contains it: {exc.message}"
+            )
+            return result
+        result.ok = True
+        result.reason = (
+            f"Your receipt checks out: entry {parsed.index} is in the log, proven against the "
+            f"checkpoint of size {checkpoint.size} signed by {organisation.slug}'s log key, "
+            f"and that checkpoint is consistent with the latest one."
+        )
+        return result
+    if text.isdigit():
+        result.kind = "index"
+        index = int(text)
+    else:
+        result.kind = "code"
+        found = _find_receipt_code(organisation, text)
+        if found is None:
+            result.reason = (
+                "No ballot with this receipt code is in the signed log. Check the code; a ballot "
+                "cast in the last few seconds appears once the next checkpoint is signed."
+            )
+            return result
+        index = found
+    try:
+        result.proof = prove_inclusion(organisation, index)
+    except (InvalidInputError, RecordInconsistentError) as exc:
+        result.reason = exc.message
+        return result
+    result.checkpoint = result.proof.checkpoint
+    assert result.checkpoint is not None
+    result.receipt = create_receipt(index, result.proof.proof, result.checkpoint)
+    result.ok = True
+    what = "Your ballot" if result.kind == "code" else f"Entry {index}"
+    result.reason = (
+        f"{what} checks out: entry {index} is proven in the log of "
+        f"{result.proof.size} entries, against the checkpoint signed by the log key."
+    )
+    return result

@@ -8,8 +8,12 @@ until nothing is pending); on SQLite the IMMEDIATE transaction holds the write l
 
 For each batch it:
 
-1. shuffles the batch with a CSPRNG (``secrets.SystemRandom``) so that neither order, times
-   nor ids link an unlinkable entry (a secret ballot) to the member who cast it;
+1. orders the batch as it was written (ids and the unlinkable entries' positions come from
+   one counter, so an entry never precedes one that its transaction could see: replay
+   keeps cause before effect), then shuffles each run of consecutive unlinkable entries
+   with a CSPRNG (``secrets.SystemRandom``), so that neither order, times nor ids link a
+   secret ballot to the member who cast it. Unlinkable entries that supersede each other
+   (the same type, item and receipt or member: a changed ballot) keep their order;
 2. builds each entry's exact bytes (`konsilo.web.ledger.entries.entry_bytes`), stores them
    with the index, and gives unlinkable entries the batch's time;
 3. appends the leaf hashes with `konsilo.record.TreeAppender`, started from the right edge
@@ -22,6 +26,7 @@ For each batch it:
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections import defaultdict
@@ -30,6 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from konsilo.record import (
@@ -92,30 +98,43 @@ def _ensure_state(organisation: Any) -> None:
         pass  # another sequencer created it first
 
 
-def sequence(organisation: Any, *, batch_size: int = DEFAULT_BATCH) -> list[str]:
-    """Sequence every pending entry of the organisation; return the checkpoint notes signed."""
+def sequence(
+    organisation: Any, *, batch_size: int = DEFAULT_BATCH, drain: bool = True
+) -> list[str]:
+    """Sequence the organisation's pending entries; return the checkpoint notes signed.
+
+    With ``drain`` (the write path) it goes on until nothing is pending, so that entries
+    whose writer found the lock taken are never left behind. Without it (the worker, which
+    comes back every few seconds) it stops after a batch that was not full, so that batches
+    grow with the load instead of chasing every new entry.
+    """
     _ensure_state(organisation)
     notes = []
     while True:
-        note = _sequence_batch(organisation, batch_size)
+        note, count = _sequence_batch(organisation, batch_size)
         if note is None:
             return notes
         notes.append(note)
+        if not drain and count < batch_size:
+            return notes
 
 
-def sequence_all(*, batch_size: int = DEFAULT_BATCH) -> int:
+def sequence_all(*, batch_size: int = DEFAULT_BATCH, drain: bool = True) -> int:
     """Sequence the pending entries of every organisation; return the checkpoints signed."""
     ids = set(Entry.objects.filter(index__isnull=True).values_list("organisation_id", flat=True))
     signed = 0
     for organisation in Organisation.objects.filter(pk__in=ids):
         try:
-            signed += len(sequence(organisation, batch_size=batch_size))
+            signed += len(sequence(organisation, batch_size=batch_size, drain=drain))
         except SequencerRefusedError:
             continue  # logged at ERROR; the other organisations' logs go on
     return signed
 
 
-def _sequence_batch(organisation: Any, batch_size: int) -> str | None:
+def _sequence_batch(organisation: Any, batch_size: int) -> tuple[str | None, int]:
+    pending = Entry.objects.filter(organisation_id=organisation.pk, index__isnull=True)
+    if not connection.in_atomic_block and not pending.exists():
+        return None, 0  # nothing to do: no lock taken, no transaction to commit
     with transaction.atomic():
         state = (
             LogState.objects.select_for_update(skip_locked=True)
@@ -123,16 +142,55 @@ def _sequence_batch(organisation: Any, batch_size: int) -> str | None:
             .first()
         )
         if state is None:
-            return None  # another sequencer holds the lock; it loops until nothing is pending
+            return None, 0  # another sequencer holds the lock; it loops until nothing is pending
         rows = list(
             Entry.objects.filter(organisation_id=organisation.pk, index__isnull=True)
-            .order_by("pk")
+            .annotate(written=Coalesce("position", "id"))
+            .order_by("written")
             .values_list("pk", "entry_type", "council", "actor", "recorded_at", "data")[:batch_size]
         )
         if not rows:
-            return None
-        secrets.SystemRandom().shuffle(rows)
-        return _append_batch(organisation, state, rows)
+            return None, 0
+        return _append_batch(organisation, state, shuffle_unlinkable(rows)), len(rows)
+
+
+def _chain(entry_type: str, data: str) -> tuple[str, Any, Any]:
+    """What makes unlinkable entries supersede each other: type, item and receipt/member."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return (entry_type, None, None)
+    if not isinstance(value, dict):
+        return (entry_type, None, None)
+    return (entry_type, value.get("item"), value.get("receipt", value.get("member")))
+
+
+def shuffle_unlinkable(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Shuffle each run of consecutive unlinkable rows (no time of their own).
+
+    Rows are (pk, type, council, actor, recorded_at, data) in the order written. Within a
+    run, rows of one chain (`_chain`) keep their relative order in the places the shuffle
+    gives that chain, so a changed ballot still comes after the ballot it replaces.
+    """
+    out = list(rows)
+    rng = secrets.SystemRandom()
+    start = 0
+    while start < len(out):
+        if out[start][4] is not None:
+            start += 1
+            continue
+        end = start
+        while end < len(out) and out[end][4] is None:
+            end += 1
+        run = out[start:end]
+        rng.shuffle(run)
+        by_chain: dict[tuple[str, Any, Any], list[tuple[Any, ...]]] = defaultdict(list)
+        for row in out[start:end]:  # in written order
+            by_chain[_chain(row[1], row[5])].append(row)
+        for i, row in enumerate(run):
+            out[start + i] = by_chain[_chain(row[1], row[5])].pop(0)
+        start = end
+    return out
 
 
 def _last_signed(organisation: Any) -> Checkpoint | None:
@@ -246,7 +304,8 @@ def _write_entries(updates: Iterable[tuple[int, bytes, int]], now: Any) -> None:
     # Only quoted identifiers from the model are formatted in; the values are parameters.
     sql = (
         f"UPDATE {table} SET {qn('index')} = %s, {qn('body')} = %s, "  # noqa: S608
-        f"{qn('recorded_at')} = COALESCE({qn('recorded_at')}, %s) WHERE {qn('id')} = %s"
+        f"{qn('recorded_at')} = COALESCE({qn('recorded_at')}, %s), {qn('position')} = NULL "
+        f"WHERE {qn('id')} = %s"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, [(i, b, batch_time, pk) for i, b, pk in updates])

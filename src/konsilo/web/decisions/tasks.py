@@ -1,0 +1,42 @@
+"""Background work of decisions, run by ``konsilo worker`` (django-tasks, database queue).
+
+``close_due_votes`` is listed in ``KONSILO_PERIODIC_TASKS``, so the worker enqueues it every
+few seconds; it is safe to run any number of times, at once or in a row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+from django_tasks import task
+
+from konsilo.web.decisions import actions
+from konsilo.web.decisions.models import Proposal
+
+log = logging.getLogger(__name__)
+
+
+@task()
+def close_due_votes() -> int:
+    """Close every vote whose deadline has passed; each close is its own transaction.
+
+    Idempotent: a vote closed already (by an earlier run, or a concurrent worker holding its
+    row lock first) is skipped. A vote whose ballots still wait for their place in the record
+    is closed by a later run (see ``actions.close_vote``). A vote that cannot be counted is
+    logged and left open, so one broken item never stops the others. Returns how many votes
+    this run closed.
+    """
+    due = Proposal.objects.filter(
+        phase=Proposal.Phase.VOTING,
+        alternative_to__isnull=True,
+        closes_at__lte=timezone.now(),
+    ).order_by("closes_at", "pk")
+    closed = 0
+    for proposal_id in due.values_list("pk", flat=True):
+        try:
+            if actions.close_vote(proposal_id=proposal_id) is not None:
+                closed += 1
+        except Exception:  # one vote's failure must not stop the others
+            log.exception("could not close the vote of proposal %s", proposal_id)
+    return closed
