@@ -116,6 +116,38 @@ def test_meek_counts_a_blt_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.encode() == expected.to_json() + b"\n"
 
 
+TIE_BLT = """3 2
+[nick apple banana cherry]
+{tie}3 apple 0
+0
+"Apple"
+"Banana"
+"Cherry"
+"Vegetable contest"
+"""
+
+
+@pytest.mark.parametrize(
+    ("tie_line", "elected"),
+    [
+        # stv-rs testdata/ties: the first candidate of the tie order is the one excluded.
+        ("[tie cherry banana apple]\n", ["Apple", "Banana"]),
+        ("", ["Apple", "Cherry"]),
+    ],
+)
+def test_meek_settles_ties_by_the_blt_files_tie_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tie_line: str, elected: list[str]
+) -> None:
+    ballots = tmp_path / "ties.blt"
+    ballots.write_text(TIE_BLT.format(tie=tie_line))
+    # Without a [tie] line Meek falls back to the candidate order the file lists.
+    extra = [] if tie_line else ["--rule-json", '{"tie_order": ["Apple", "Banana", "Cherry"]}']
+    assert main(["count", str(ballots), "--method", "meek", "--json", *extra]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(result["winners"]) == elected
+    assert all(not r["draws"] for r in result["rounds"])
+
+
 def test_seats_out_of_range_counts_only_standing_candidates(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -132,23 +132,25 @@ def _method(args: argparse.Namespace, rule: dict[str, Any]) -> str:
     return method
 
 
-def _ballots(fmt: str, text: str, kind: str, method: str, path: Path) -> tuple[Any, int | None]:
-    """The ballots in the form the method counts, and the seats the file announces."""
+def _ballots(
+    fmt: str, text: str, kind: str, method: str, path: Path
+) -> tuple[Any, int | None, tuple[str, ...]]:
+    """The ballots in the form the method counts, the seats and the tie order the file gives."""
     try:
         if fmt == "blt":
             from konsilo.counting import blt
 
             election = blt.read_blt(text)
-            return election.profile, election.seats
+            return election.profile, election.seats, election.tie_order
         if fmt == "csv":
             from konsilo.counting import ballot_csv
 
             if kind == "options" and method != "plurality":
-                return ballot_csv.read_scores(text), None
-            return ballot_csv.read_rankings(text), None
+                return ballot_csv.read_scores(text), None, ()
+            return ballot_csv.read_rankings(text), None, ()
         from konsilo.counting import preflib
 
-        return preflib.read_preflib(text, data_type=fmt).profile, None
+        return preflib.read_preflib(text, data_type=fmt).profile, None, ()
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}") from None
 
@@ -175,7 +177,10 @@ def run(args: argparse.Namespace) -> int:
     if spec.kind not in ("ranked", "options"):
         raise UsageError(f"--method: {spec.name} counts {spec.summary}, not a ballot file")
     text = _read(path)
-    ballots, file_seats = _ballots(fmt, text, spec.kind, spec.name, path)
+    ballots, file_seats, tie_order = _ballots(fmt, text, spec.kind, spec.name, path)
+    if tie_order and "tie_order" in spec.params:
+        # A BLT file's [tie ...] line is the order its election settles ties by (Meek).
+        rule.setdefault("tie_order", list(tie_order))
     if "seats" in spec.params:
         seats = args.seats if args.seats is not None else rule.pop("seats", file_seats)
         if seats is not None:
