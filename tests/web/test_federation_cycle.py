@@ -14,8 +14,10 @@ import time_machine
 from konsilo import canonical
 from konsilo.cli.main import main
 from konsilo.web.decisions import tasks
+from konsilo.web.decisions.actions import file_minority_report
 from konsilo.web.decisions.models import TextVersion
 from konsilo.web.errors import InvalidInputError
+from konsilo.web.federation.actions import delegate_cast
 from konsilo.web.federation.models import DelegationVote, Instruction
 from konsilo.web.ledger.models import Entry
 from tests.personas import Federation, build_federation
@@ -28,6 +30,7 @@ from tests.web.federation_support import (
     north_item,
     refresh,
     send,
+    set_policy,
     users_of,
     vote,
 )
@@ -144,14 +147,25 @@ def test_an_exported_federation_cycle_verifies_recounting_and_rederiving_everyth
 ) -> None:
     fed = build_federation()
     with time_machine.travel(START, tick=False) as clock:
+        # The Bakery's delegate casts and breaches the mandate; the Press's vote is cast by
+        # the platform, and a Press member who did not prevail files a minority report.
+        set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
         item = north_item(fed)
         sending = send(fed, item)
         vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 5 + ["no"])
-        vote(instruction_item(sending, "press"), users_of("press", fed), ["no", "abstain"])
+        press = instruction_item(sending, "press")
+        pressers = users_of("press", fed)
+        vote(press, pressers, ["no", "no", "yes"])
         clock.move_to(DEADLINE)
         tasks.close_due_votes.call()
+        file_minority_report(actor=pressers[2], proposal=press, text="We need the van.")
+        clock.move_to(OPENS)
+        assert delegate_cast(
+            actor=fed.delegate, proposal=item, delegation_from="bakery", ballot={"choice": "no"}
+        )
         clock.move_to(HIGHER_CLOSES)
         assert tasks.close_due_votes.call() == 1
+    assert refresh(item).ballots_counted == 1
     out = tmp_path / "export"
     assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
     capsys.readouterr()
