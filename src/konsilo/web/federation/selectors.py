@@ -240,3 +240,33 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
             for row in state.delegations
         ],
     }
+
+
+def delegations_of(member: Member | None, proposal: Proposal) -> list[str]:
+    """The lower councils whose delegation on this sent item ``member`` may cast for
+    (``delegate_casts_checked`` and no vote yet)."""
+    if member is None:
+        return []
+    from konsilo.web.councils.models import Office  # noqa: PLC0415
+
+    seats = set(
+        Office.objects.filter(
+            member=member, kind=Office.Kind.DELEGATE, end__isnull=True, council=proposal.council
+        ).values_list("delegation_id", flat=True)
+    )
+    out = []
+    for instruction in Instruction.objects.filter(
+        sending__proposal=proposal, delegation_id__in=seats
+    ).select_related("delegation__from_council"):
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        voted = (
+            DelegationVote.objects.filter(
+                proposal=proposal, delegation_id=instruction.delegation_id
+            ).exists()
+            or Breach.objects.filter(
+                proposal=proposal, delegation_id=instruction.delegation_id
+            ).exists()
+        )
+        if policy.enforcement != "system_casts" and instruction.mandate and not voted:
+            out.append(instruction.delegation.from_council.key)
+    return out
