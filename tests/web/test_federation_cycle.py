@@ -174,3 +174,15 @@ def test_an_exported_federation_cycle_verifies_recounting_and_rederiving_everyth
     assert code == 0, summary
     assert summary["decisions_recounted"] == 3
     assert summary["mandates_rederived"] == 2
+
+
+def test_the_delegations_vote_openly_even_where_the_higher_council_votes_in_secret(
+    fed: Federation, clock: Any
+) -> None:
+    set_policy(fed, "council", "north", {"secrecy.ballot": "secret"})
+    item = north_item(fed)
+    assert item.secret
+    send(fed, item)
+    assert not refresh(item).secret
+    opened = {d["item"]: d for d in _entries(fed, "vote.opened")}
+    assert opened[item.record_id]["secret"] is False

@@ -298,13 +298,23 @@ def send_to_bases(
             policy=_plain(policy.to_canonical()),
             window=_plain(window.to_canonical()),
         )
+    # Delegations' votes at higher councils are always open (DESIGN, "Ballots and secrecy").
+    proposal.secret = False
     method, options, rule, frozen = _freeze_census(proposal, weights, basis="delegations")
     decisions._move(proposal, Phase.VOTING)
     proposal.method, proposal.rule, proposal.census = method, rule, frozen
     proposal.voting_opened_at = top_window.opens_at
     proposal.closes_at = top_window.closes_at
     proposal.save(
-        update_fields=["phase", "method", "rule", "census", "voting_opened_at", "closes_at"]
+        update_fields=[
+            "phase",
+            "secret",
+            "method",
+            "rule",
+            "census",
+            "voting_opened_at",
+            "closes_at",
+        ]
     )
     decisions._append(
         proposal,
