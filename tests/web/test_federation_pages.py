@@ -93,3 +93,9 @@ def test_a_delegate_casts_from_the_page_and_a_breach_shows_on_the_report_back(
     assert "A shared delivery van" in back
     assert "Mandate breached" in back
     assert _client(fed.outsider).get("/o/fed/report-back/").status_code == 403
+
+
+def test_a_delegates_own_page_links_to_the_report_back(fed: Federation) -> None:
+    page = _client(fed.delegate).get("/accounts/me/").content.decode()
+    assert "/o/fed/report-back/" in page
+    assert "/o/fed/report-back/" not in _client(fed.member).get("/accounts/me/").content.decode()
