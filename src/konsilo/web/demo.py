@@ -6,12 +6,16 @@ organisation. The names are generated from a fixed seed: every demo is the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+import time
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from konsilo import governance as gov
 from konsilo.web.councils import actions, selectors
 from konsilo.web.councils.models import Member, Organisation
 
@@ -244,6 +248,7 @@ def load_demo() -> DemoInfo:
     steward_member = members["print-shop"][0]
     actions.link_user(actor=steward, member=steward_member, user=users["steward"])
     _assign_delegates(organisation, steward, members, skip={plain_member.pk, steward_member.pk})
+    _federation_cycle(organisation, users, members)
     return DemoInfo(organisation, True, PASSWORDS)
 
 
@@ -282,3 +287,154 @@ def _assign_delegates(
                 council_key="congress",
                 delegation_from=region,
             )
+
+
+# -- one federation-wide cycle ----------------------------------------------------------------
+
+# The completed cycle runs while the demo loads, so for it (and only for it) the policy gives
+# the Northern Region and the instruction votes windows of seconds; the demo then sets the
+# normal windows back, all as policy versions on the record.
+_FAST = {
+    "agenda.base_deliberation_window": "PT1S",
+    "mandate.instruction_deadline": "PT0S",
+    "timing.vote_window": "PT1S",
+}
+# Instruction votes in the bases: (yes, no, abstain) of the members who vote.
+_INSTRUCTIONS = {"bakery-north": (9, 3, 1), "print-shop": (3, 5, 0), "bike-works": (4, 2, 0)}
+
+
+def _voters(steward: object, members: list[Member], count: int) -> list[object]:
+    """Users for the first ``count`` members (no password: they only vote in the demo)."""
+    user_model = get_user_model()
+    out = []
+    for member in members[:count]:
+        if member.user_id is None:
+            user = user_model.objects.create_user(username=f"demo-{member.public_id.hex[:12]}")
+            actions.link_user(actor=steward, member=member, user=user)  # type: ignore[arg-type]
+            member.refresh_from_db()
+        out.append(member.user)
+    return out
+
+
+def _wait_until(moment: dt.datetime) -> None:
+    delay = (moment - timezone.now()).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _federation_cycle(
+    organisation: Organisation, users: dict[str, object], members: dict[str, list[Member]]
+) -> None:
+    """The Northern Region sends an item to its three workplaces and the cycle completes
+    (open and secret instruction votes, mandates cast, the region's result with member-level
+    support and a minority report); a second item is left open in the bases for voting."""
+    from konsilo.web.decisions import actions as decisions  # noqa: PLC0415
+    from konsilo.web.decisions import tasks  # noqa: PLC0415
+    from konsilo.web.decisions.models import Proposal  # noqa: PLC0415
+    from konsilo.web.federation import actions as federation  # noqa: PLC0415
+    from konsilo.web.federation.models import Instruction  # noqa: PLC0415
+
+    steward, delegate = users["steward"], users["delegate"]
+    policy = {
+        "scope": "decision_type",
+        "target": "instruction",
+    }
+    actions.set_policy(
+        actor=steward,  # type: ignore[arg-type]
+        organisation=organisation,
+        **policy,
+        set_values=_FAST,
+        reason="demo: instruction votes of seconds, so that a cycle completes as it loads",
+    )
+    actions.set_policy(
+        actor=steward,  # type: ignore[arg-type]
+        organisation=organisation,
+        scope="council",
+        target="north",
+        set_values={**_FAST, "agenda.member_item_right": "any_member"},
+        reason="demo: a regional vote of seconds; any delegate may put an item on the agenda",
+    )
+    actions.set_policy(
+        actor=steward,  # type: ignore[arg-type]
+        organisation=organisation,
+        scope="council",
+        target="print-shop",
+        set_values={"secrecy.ballot": "secret"},
+        reason="the print shop votes by secret ballot",
+    )
+    north = organisation.councils.get(key="north")
+    item = decisions.create_proposal(
+        actor=delegate,  # type: ignore[arg-type]
+        council=north,
+        title="A shared delivery van for the Northern Region",
+        text="The Northern Region buys one electric delivery van, shared by its workplaces "
+        "on a rota, and pays for it from the regional fund.",
+    )
+    decisions.open_discussion(actor=delegate, proposal=item)  # type: ignore[arg-type]
+    voters = {
+        key: _voters(steward, members[key], sum(tally)) for key, tally in _INSTRUCTIONS.items()
+    }
+    sending = federation.send_to_bases(
+        actor=delegate,  # type: ignore[arg-type]
+        proposal=item,
+        opens_at=timezone.now() + dt.timedelta(seconds=3),
+    )
+    dissenter = None
+    for key, (yes, no, abstain) in _INSTRUCTIONS.items():
+        base = Instruction.objects.get(
+            sending=sending, delegation__from_council__key=key
+        ).base_proposal
+        choices = ["yes"] * yes + ["no"] * no + ["abstain"] * abstain
+        for user, choice in zip(voters[key], choices, strict=True):
+            decisions.cast_ballot(actor=user, proposal=base, ballot={"choice": choice})  # type: ignore[arg-type]
+        if key == "bakery-north":
+            dissenter = (voters[key][yes], base)
+    higher = Proposal.objects.get(pk=item.pk)
+    assert higher.voting_opened_at is not None
+    assert higher.closes_at is not None
+    _wait_until(higher.voting_opened_at)
+    for _ in range(3):  # secret ballots reach the record first, their tally in the next run
+        tasks.close_due_votes.call()
+        if not Instruction.objects.filter(sending=sending, derived_at__isnull=True).exists():
+            break
+    assert dissenter is not None
+    decisions.file_minority_report(
+        actor=dissenter[0],  # type: ignore[arg-type]
+        proposal=dissenter[1],
+        text="A van for three workplaces will sit idle most days; a cargo bike per workplace "
+        "would serve us better and cost less.",
+    )
+    _wait_until(higher.closes_at)
+    tasks.close_due_votes.call()
+    # Normal windows again, and a second item left open for voting in the bases.
+    for scope, target, names in (
+        ("decision_type", "instruction", list(_FAST)),
+        ("council", "north", list(_FAST)),
+    ):
+        actions.set_policy(
+            actor=steward,  # type: ignore[arg-type]
+            organisation=organisation,
+            scope=scope,
+            target=target,
+            unset=names,
+            reason="demo: the normal windows again",
+        )
+    second = decisions.create_proposal(
+        actor=delegate,  # type: ignore[arg-type]
+        council=north,
+        title="A four-day week across the Northern Region",
+        text="Every workplace of the Northern Region moves to a four-day week at full pay "
+        "from the next season.",
+    )
+    decisions.open_discussion(actor=delegate, proposal=second)  # type: ignore[arg-type]
+    timing = gov.TimingPolicy.from_policy(
+        selectors.resolve_policy(organisation, council=north, decision_type="instruction")
+    )
+    federation.send_to_bases(
+        actor=delegate,  # type: ignore[arg-type]
+        proposal=second,
+        opens_at=timezone.now()
+        + timing.deliberation_window
+        + timing.instruction_deadline
+        + dt.timedelta(days=1),
+    )

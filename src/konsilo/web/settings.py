@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "konsilo.web.accounts",
     "konsilo.web.councils",
     "konsilo.web.decisions",
+    "konsilo.web.federation",
     "konsilo.web.api",
 ]
 if not PRODUCTION:

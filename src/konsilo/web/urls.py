@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("log/", include("konsilo.web.ledger.urls")),
     path("", include("konsilo.web.decisions.urls")),
+    path("", include("konsilo.web.federation.urls")),
     path("", include("konsilo.web.councils.urls")),
 ]

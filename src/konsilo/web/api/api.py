@@ -29,6 +29,7 @@ from konsilo.web.councils.models import (
 )
 from konsilo.web.decisions.api import router as decisions_router
 from konsilo.web.errors import KonsiloError, NotFoundError, PermissionDeniedError
+from konsilo.web.federation.api import router as federation_router
 from konsilo.web.ledger.api import router as ledger_router
 
 
@@ -565,3 +566,4 @@ def freeze_census(request: HttpRequest, slug: str, payload: s.CensusIn) -> Statu
 api.add_router("", router)
 api.add_router("/log", ledger_router)
 api.add_router("", decisions_router)
+api.add_router("", federation_router)

@@ -992,13 +992,21 @@ def change_ballot(
 
 
 def _ballots_of(proposal: Proposal) -> list[tuple[dict[str, Any], Fraction]]:
+    """The ballots counted: the members' and, at a higher council, the delegations' votes."""
     model = SecretBallot if proposal.secret else Ballot
-    return [
+    ballots = [
         (content, Fraction(weight))
         for content, weight in model.objects.filter(proposal=proposal).values_list(
             "content", "weight"
         )
     ]
+    ballots.extend(
+        (content, Fraction(weight))
+        for content, weight in proposal.delegation_votes.order_by("pk").values_list(
+            "ballot", "weight"
+        )
+    )
+    return ballots
 
 
 def _record_secret_ballots(proposal: Proposal) -> None:
@@ -1025,7 +1033,13 @@ def _pending_entries_of(proposal: Proposal) -> bool:
     return Entry.objects.filter(
         organisation=proposal.organisation,
         index__isnull=True,
-        entry_type__in=("vote.opened", "vote.extended", "ballot.cast", "ballot.participated"),
+        entry_type__in=(
+            "vote.opened",
+            "vote.extended",
+            "ballot.cast",
+            "ballot.participated",
+            "delegation.voted",
+        ),
         data__contains=f'"item":"{proposal.record_id}"',
     ).exists()
 

@@ -39,4 +39,9 @@ def close_due_votes() -> int:
                 closed += 1
         except Exception:  # one vote's failure must not stop the others
             log.exception("could not close the vote of proposal %s", proposal_id)
+    # Each closed instruction vote becomes its delegation's mandate (in its own transaction,
+    # once the tally has its place in the record; a later run retries the others).
+    from konsilo.web.federation import actions as federation  # noqa: PLC0415
+
+    federation.derive_due_mandates()
     return closed

@@ -171,7 +171,19 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
     mine = selectors.my_ballot(user, proposal)
     versions = list(proposal.versions.order_by("number"))
     voting_open = proposal.phase == "voting" and not selectors.is_past_deadline(proposal)
+    from konsilo.web.federation import selectors as federation  # noqa: PLC0415
+
+    sent = federation.federated_item(proposal)
+    instruction = getattr(proposal, "instruction", None)
     return {
+        "federation": sent,
+        "instruction_of": instruction.sending.proposal if instruction is not None else None,
+        "may_send": (is_author or steward)
+        and proposal.phase == "discussion"
+        and proposal.alternative_to_id is None
+        and sent is None
+        and council.delegations_in.exists(),
+        "my_delegations": federation.delegations_of(member, proposal) if sent else [],
         "organisation": proposal.organisation,
         "council": council,
         "p": proposal,

@@ -1,0 +1,135 @@
+"""The federation in the JSON API: send an item to the bases, the delegations' mandates and
+votes on it, a delegate's vote, and a delegate's report-back.
+
+Each endpoint parses, fetches through a permission-scoped getter, calls one action and
+answers; refusals are ``{"error": {"code", "message", "field"}}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from konsilo.web.councils import permissions
+from konsilo.web.councils.models import Organisation
+from konsilo.web.decisions import selectors as decision_selectors
+from konsilo.web.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from konsilo.web.federation import actions, selectors
+
+router = Router(tags=["federation"])
+
+
+class SendIn(Schema):
+    opens_at: str = Field(..., description="when the higher vote opens (ISO instant with zone)")
+    composition: str | None = Field(
+        None, description="re_deliberation, pass_through or direct_base_representation"
+    )
+
+
+class DelegationBallotIn(Schema):
+    delegation: str = Field(..., description="the council whose delegation votes")
+    ballot: dict[str, Any]
+
+
+def _instant(raw: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"opens_at: expected an ISO instant such as 2027-01-20T09:00:00Z, got {raw!r}",
+            field="opens_at",
+        ) from None
+    if when.tzinfo is None:
+        raise InvalidInputError("opens_at: expected an instant with a time zone", field="opens_at")
+    return when
+
+
+def _federated(request: HttpRequest, pid: str) -> Any:
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    state = selectors.federated_item(proposal)
+    if state is None:
+        raise NotFoundError("this item was not sent to the bases", field="proposal")
+    return proposal, state
+
+
+@router.post("/proposals/{pid}/sending", response={201: dict[str, Any]})
+def send(request: HttpRequest, pid: str, payload: SendIn) -> Status[Any]:
+    """Send a higher council's item (in discussion) to the councils below it."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    actions.send_to_bases(
+        actor=request.user,
+        proposal=proposal,
+        opens_at=_instant(payload.opens_at),
+        composition=payload.composition,
+    )
+    _, state = _federated(request, pid)
+    return Status(201, selectors.as_json(state))
+
+
+@router.get("/proposals/{pid}/federation", response=dict[str, Any])
+def federation(request: HttpRequest, pid: str) -> dict[str, Any]:
+    """Every delegation's instruction vote, mandate, vote and carried minority reports, and the
+    member-level support below the council."""
+    proposal, state = _federated(request, pid)
+    return {"item": proposal.record_id, **selectors.as_json(state)}
+
+
+@router.post("/proposals/{pid}/delegation-ballot", response={201: dict[str, Any]})
+def delegation_ballot(request: HttpRequest, pid: str, payload: DelegationBallotIn) -> Status[Any]:
+    """A delegate casts their delegation's vote (``delegate_casts_checked``)."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    breach = actions.delegate_cast(
+        actor=request.user,
+        proposal=proposal,
+        delegation_from=payload.delegation,
+        ballot=payload.ballot,
+    )
+    return Status(
+        201,
+        {
+            "item": proposal.record_id,
+            "counted": breach is None,
+            "breach": breach.event if breach is not None else None,
+        },
+    )
+
+
+@router.get("/orgs/{slug}/report-back", response=list[dict[str, Any]])
+def report_back(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
+    """The signed-in delegate's report-back: for every sent item of their delegations, the
+    mandate, how the delegation voted and the minority reports it carries."""
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise NotFoundError(f"organisation {slug!r} not found", field="slug")
+    member = permissions.member_for(request.user, organisation)
+    if member is None:
+        raise PermissionDeniedError(
+            "only members of the organisation have a report-back", field="slug"
+        )
+    out = []
+    for entry in selectors.report_back(member):
+        row = entry.row
+        out.append(
+            {
+                "item": entry.item.record_id,
+                "title": entry.item.title,
+                "council": entry.item.council.key,
+                "phase": entry.item.phase,
+                "outcome": entry.item.outcome or None,
+                "delegation": row.key,
+                "mandate": row.mandate,
+                "votes": [
+                    {"ballot": v.ballot, "weight": v.weight, "cast_by": v.cast_by}
+                    for v in row.votes
+                ],
+                "breaches": [b.event for b in row.breaches],
+                "minority_reports": [
+                    {"report": r.record_id, "text": r.text, "signatories": r.signatories}
+                    for r in row.reports
+                ],
+            }
+        )
+    return out

@@ -1,0 +1,103 @@
+"""Stored state of items sent to the bases: the sending, each delegation's instruction vote
+and mandate, the votes delegations cast at the higher council and recorded breaches.
+
+Models store data only; the rules are konsilo.governance's (mandates, schedule, federation,
+minority), applied in actions.py.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Sending(models.Model):
+    """A higher council's item sent to the councils below it, with its cascading schedule."""
+
+    proposal = models.OneToOneField(
+        "decisions.Proposal", on_delete=models.PROTECT, related_name="sending"
+    )
+    # konsilo.governance.schedule.Schedule.to_canonical(), as canonical JSON values.
+    schedule = models.JSONField()
+    # structure.composition for this item (re_deliberation, pass_through, direct_base_...).
+    composition = models.CharField(max_length=32, default="pass_through")
+    sent_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.proposal} sent to the bases"
+
+
+class Instruction(models.Model):
+    """One delegation's instruction vote (in its own council) and the mandate derived from it."""
+
+    sending = models.ForeignKey(Sending, on_delete=models.PROTECT, related_name="instructions")
+    delegation = models.ForeignKey(
+        "councils.Delegation", on_delete=models.PROTECT, related_name="instructions"
+    )
+    base_proposal = models.OneToOneField(
+        "decisions.Proposal", on_delete=models.PROTECT, related_name="instruction"
+    )
+    key = models.CharField(max_length=200)  # "<lower>-><higher>"
+    weight = models.CharField(max_length=64)  # exact, from the census frozen at sending
+    # MandatePolicy.to_canonical() and VoteWindow.to_canonical() as canonical JSON values.
+    policy = models.JSONField()
+    window = models.JSONField()
+    # Mandate.to_canonical() once derived (when the instruction vote closed).
+    mandate = models.JSONField(null=True, blank=True)
+    derived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sending", "delegation"], name="instruction_unique")
+        ]
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"instruction of {self.key}"
+
+
+class DelegationVote(models.Model):
+    """A delegation's weighted ballot at the higher council (always open)."""
+
+    proposal = models.ForeignKey(
+        "decisions.Proposal", on_delete=models.PROTECT, related_name="delegation_votes"
+    )
+    delegation = models.ForeignKey(
+        "councils.Delegation", on_delete=models.PROTECT, related_name="votes"
+    )
+    key = models.CharField(max_length=200)
+    ballot = models.JSONField()
+    ballot_key = models.CharField(max_length=2000)  # canonical text of the ballot
+    weight = models.CharField(max_length=64)
+    cast_by = models.CharField(max_length=64)  # "system" or the delegate's member record id
+    cast_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "delegation", "ballot_key"], name="delegation_vote_unique"
+            )
+        ]
+        ordering = ["key", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.key} on {self.proposal}"
+
+
+class Breach(models.Model):
+    """A delegate voted against a binding mandate (MandateBreached); recall rules act on it."""
+
+    proposal = models.ForeignKey(
+        "decisions.Proposal", on_delete=models.PROTECT, related_name="mandate_breaches"
+    )
+    delegation = models.ForeignKey(
+        "councils.Delegation", on_delete=models.PROTECT, related_name="breaches"
+    )
+    delegate = models.ForeignKey("councils.Member", on_delete=models.PROTECT, related_name="+")
+    event = models.JSONField()  # MandateBreached.to_canonical()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"breach by {self.delegate} on {self.proposal}"

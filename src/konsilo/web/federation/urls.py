@@ -1,0 +1,10 @@
+from django.urls import path
+
+from konsilo.web.federation import views
+
+app_name = "federation"
+urlpatterns = [
+    path("p/<str:pid>/send/", views.send, name="send"),
+    path("p/<str:pid>/delegation-vote/", views.delegation_vote, name="delegation_vote"),
+    path("o/<slug:slug>/report-back/", views.report_back, name="report_back"),
+]

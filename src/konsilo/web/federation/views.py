@@ -1,0 +1,92 @@
+"""Pages of the federation: send an item to the bases, a delegate's vote, the report-back.
+
+The sent item's mandates, votes and member-level support are shown on the item's own page
+(decisions/_federation.html, filled from ``selectors.federated_item``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from konsilo.web.councils import permissions
+from konsilo.web.councils.models import Organisation
+from konsilo.web.councils.views import page
+from konsilo.web.decisions import selectors as decision_selectors
+from konsilo.web.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from konsilo.web.federation import actions, selectors
+
+
+def _item_url(pid: str) -> str:
+    return reverse("decisions:proposal", args=[pid]) + "#federation"
+
+
+@require_POST
+@page
+def send(request: HttpRequest, pid: str) -> HttpResponse:
+    """Send the item to the bases, its vote opening at the date and time given."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    raw = request.POST.get("opens_at", "")
+    try:
+        local = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInputError(
+            f"opens_at: expected a date and time, got {raw!r}", field="opens_at"
+        ) from None
+    if local.tzinfo is None:
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        local = local.replace(tzinfo=ZoneInfo(proposal.organisation.timezone))
+    actions.send_to_bases(
+        actor=request.user,
+        proposal=proposal,
+        opens_at=local,
+        composition=request.POST.get("composition") or None,
+    )
+    messages.success(request, "The item is sent: every council below votes its instruction.")
+    return redirect(_item_url(proposal.record_id))
+
+
+@require_POST
+@page
+def delegation_vote(request: HttpRequest, pid: str) -> HttpResponse:
+    """A delegate casts their delegation's vote (``delegate_casts_checked``)."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    breach = actions.delegate_cast(
+        actor=request.user,
+        proposal=proposal,
+        delegation_from=request.POST.get("delegation", ""),
+        ballot={"choice": request.POST.get("choice", "")},
+    )
+    if breach is None:
+        messages.success(request, "Your delegation's vote is cast.")
+    else:
+        messages.warning(request, breach.event["explanation"])
+    return redirect(_item_url(proposal.record_id))
+
+
+@page
+def report_back(request: HttpRequest, slug: str) -> HttpResponse:
+    """The delegate's report-back: every sent item, its mandate, the vote, the reports."""
+    organisation = Organisation.objects.filter(slug=slug).first()
+    if organisation is None:
+        raise NotFoundError(f"organisation {slug!r} not found", field="slug")
+    member = permissions.member_for(request.user, organisation)
+    if member is None:
+        raise PermissionDeniedError(
+            "only members of the organisation have a report-back", field="slug"
+        )
+    return render(
+        request,
+        "federation/report_back.html",
+        {
+            "organisation": organisation,
+            "member": member,
+            "entries": selectors.report_back(member),
+        },
+    )
