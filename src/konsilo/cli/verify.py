@@ -213,11 +213,7 @@ def _run_export(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"\rverifying: {done:,} of {source.size:,} entries")
                 sys.stderr.flush()
 
-        # Events of the federation the recall rules and the base read; no replayed state.
-        replay = Replay(
-            read_text=source.read_text,
-            informational=("mandate.breached", "mandate.discretion_used"),
-        )
+        replay = Replay(read_text=source.read_text)
         report = verify_record(
             source,
             verifier,

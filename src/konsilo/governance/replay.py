@@ -97,6 +97,10 @@ INFORMATIONAL_TYPES: frozenset[str] = frozenset(
         "minority_report.filed",
         "minority_report.cosigned",
         "decision.superseded",
+        # Events of the federation that the recall rules and the bases read; the mandate
+        # itself is re-derived from mandate.derived.
+        "mandate.breached",
+        "mandate.discretion_used",
     }
 )
 """Entry types that carry no state the replay rebuilds; add more with ``informational``."""
