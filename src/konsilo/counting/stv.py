@@ -107,13 +107,9 @@ class Ballots:
         # One more entry than candidates: ``continuing[-1]`` is True, so looking up padding
         # (-1) reads as "stop here" (the row is exhausted there).
         self.continuing = np.array([*standing, True], dtype=bool)
-        padded = np.full((self.rows, self.width + 1), -1, dtype=matrix.dtype)
-        padded[:, : self.width] = matrix
-        self.flat = padded.reshape(-1)
         self.values: list[Number] = [unit]
         self._class_of: dict[Number, int] = {unit: 0}
         self.value_class = np.zeros(self.rows, dtype=np.int32)
-        self.position = np.full(self.rows, -1, dtype=np.int32)
         self.holder = np.full(self.rows, -1, dtype=np.int32)
         self.exact_float = int(counts.sum()) < _FLOAT_EXACT
         self.tally: list[Number] = [0] * self.n
@@ -121,7 +117,6 @@ class Ballots:
         if self.width:
             # Most rows start with a standing candidate: take first preferences as a column.
             first = np.ascontiguousarray(matrix[:, 0]).astype(np.int32)
-            self.position[:] = 0
             standing_first = self.continuing[first]
             self.holder[standing_first] = first[standing_first]
             self._advance(np.flatnonzero(~standing_first))
@@ -131,27 +126,22 @@ class Ballots:
         self.invalid = exhausted  # rows that rank only withdrawn candidates
 
     def _advance(self, rows: npt.NDArray[np.intp]) -> None:
-        """Move each row to its next preference for a continuing candidate (or exhaust it).
+        """Move each row to its first preference for a continuing candidate (or exhaust it).
 
-        The rows step through their preferences together; each step keeps only the rows
-        whose candidate there is excluded, elected or withdrawn. A padding column after the
-        last preference holds -1, which stops a row as exhausted.
+        A row's earlier preferences are all out of the count already (candidates only ever
+        leave it), so its first continuing preference in the whole row is the next one after
+        its current holder. Padding (-1) reads the sentinel ``continuing[-1]``, so a row stops
+        there as exhausted; a full row with no continuing candidate is exhausted too.
         """
-        stride = self.width + 1
-        idx = rows * stride + self.position[rows] + 1
-        todo = rows
-        flat = self.flat
-        stops = self.continuing
-        while todo.size:
-            cand = flat[idx]
-            ok = stops[cand]
-            done = todo[ok]
-            self.holder[done] = cand[ok]
-            self.position[done] = idx[ok] - done * stride
-            keep = ~ok
-            todo = todo[keep]
-            idx = idx[keep]
-            idx += 1
+        if not rows.size:
+            return
+        sub = self.matrix[rows]
+        stops = self.continuing[sub]
+        first = stops.argmax(axis=1)
+        at = np.arange(rows.size)
+        cand = sub[at, first].astype(np.int32)
+        cand[~stops[at, first]] = -1
+        self.holder[rows] = cand
 
     def _sums(self, keys: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], size: int) -> list[int]:
         """Exact sums of ``counts[rows]`` grouped by ``keys``."""
