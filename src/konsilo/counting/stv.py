@@ -41,7 +41,7 @@ continuing candidates, ``exhausted`` the total value of non-transferable papers 
 tallies, the exhausted value and the rounding loss always add up to the valid ballots.
 
 Speed: the count works on the profile's array form, one row per distinct ranking, with one
-current-preference pointer and one value class per row; only the rows of the candidate being
+current holder and one value class per row; only the rows of the candidate being
 transferred are touched at each stage, and tallies are summed per (candidate, value class)
 with ``numpy.bincount`` and combined in exact integers or fractions.
 
@@ -86,7 +86,7 @@ class STVError(ValueError):
 
 
 class Ballots:
-    """Every distinct ranking's current holder, position and value class, as arrays.
+    """Every distinct ranking's current holder and value class, as arrays.
 
     ``values[k]`` is the value of one ballot of class ``k`` (an integer number of units, or an
     exact fraction); a row of ``counts[r]`` ballots of class ``k`` adds
