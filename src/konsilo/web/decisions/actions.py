@@ -475,20 +475,27 @@ def revise_text(*, actor: Actor, proposal: Proposal, text: str) -> TextVersion:
     return version
 
 
-def seconds_needed(proposal: Proposal) -> int:
-    """Seconds a member's item needs to reach the agenda under ``agenda.member_item_right``.
+def agenda_admission(proposal: Proposal) -> gov.AgendaDecision:
+    """Whether a member's draft may reach the agenda under ``agenda.member_item_right``.
 
-    ``any_member`` needs none, ``seconded(k)`` k other members, ``petition(f)`` the fraction f
-    of the council's members (rounded up). The base-to-higher-council path (endorsement by
-    bases, §2.11) is the federation's and adds its own endorsements beside these.
+    The rule is the pure core's (``konsilo.governance.member_item_admitted``): seconders are the
+    other members who seconded; a petition counts the author as a signer. The base-to-higher-
+    council path (endorsement by bases, §2.11) is the federation's and adds its own.
     """
-    right = policy_value(proposal, "agenda.member_item_right")
-    if right.name == "seconded":
-        return int(right.args[0])
-    if right.name == "petition":
-        members = len(council_selectors.list_council_members(proposal.council))
-        return math.ceil(Fraction(right.args[0]) * members)
-    return 0
+    seconders = proposal.seconds.select_related("member")
+    return gov.member_item_admitted(
+        policy_value(proposal, "agenda.member_item_right"),
+        proposer=proposal.author.record_id,
+        supporters={second.member.record_id for second in seconders},
+        electorate=max(len(council_selectors.list_council_members(proposal.council)), 1),
+    )
+
+
+def seconds_needed(proposal: Proposal, decision: gov.AgendaDecision | None = None) -> int:
+    """How many seconds from other members the draft needs in all (0 when none are)."""
+    decision = decision or agenda_admission(proposal)
+    author_counts = decision.have - proposal.seconds.count()  # a petition's author signs
+    return max(math.ceil(decision.needed - author_counts), 0)
 
 
 @transaction.atomic(durable=True)
@@ -529,9 +536,10 @@ def open_discussion(*, actor: Actor, proposal: Proposal) -> Proposal:
     """Put a seconded draft on the council's agenda: its discussion and notice begin."""
     proposal = _locked(proposal)
     member = _actor_may_steer(actor, proposal)
-    needed = seconds_needed(proposal)
+    decision = agenda_admission(proposal)
     have = proposal.seconds.count()
-    if proposal.phase == Phase.DRAFT and have < needed:
+    if proposal.phase == Phase.DRAFT and not decision.admitted:
+        needed = seconds_needed(proposal, decision)
         raise ConflictError(
             f"the proposal needs {needed} second{'s' if needed != 1 else ''} to reach the "
             f"agenda and has {have}",
