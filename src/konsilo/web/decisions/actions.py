@@ -697,6 +697,38 @@ def _rule_for_vote(
     return rule
 
 
+def vote_terms(
+    proposal: Proposal,
+    weights: Mapping[str, Fraction],
+    *,
+    basis: str,
+    alternatives: Sequence[Proposal] = (),
+) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
+    """The method, options, rule and frozen census of a vote opening now on ``weights``.
+
+    The rule and census come back as canonical JSON data: what the proposal stores and the
+    record holds. A census too big to inline is stored as a long text by its SHA-256.
+    """
+    method = _method_for_vote(proposal, alternatives)
+    options = _options_for_vote(proposal, alternatives)
+    total = sum(weights.values(), Fraction(0))
+    rule = _rule_for_vote(
+        proposal,
+        method=method,
+        options=options,
+        voters=len(weights),
+        total_weight=total,
+        alternatives=alternatives,
+    )
+    encoded = {k: canonical.fraction(w) for k, w in sorted(weights.items())}
+    census: dict[str, Any] = {"basis": basis, "voters": len(weights), "total_weight": str(total)}
+    if len(canonical.dumps(encoded)) > _INLINE_CENSUS_BYTES:
+        census["weights_sha256"] = ledger.store_text(canonical.dumps_str(encoded))
+    else:
+        census["weights"] = encoded
+    return method, options, canonical.loads(canonical.dumps(rule)), census
+
+
 @transaction.atomic(durable=True)
 def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
     """Open voting after the notice: freeze the census, the rule and the options."""
@@ -727,25 +759,11 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         raise ConflictError(
             "a secret ballot needs equal weights, but the census has several", field="census"
         )
-    method = _method_for_vote(proposal, alternatives)
-    options = _options_for_vote(proposal, alternatives)
-    total = sum(weights.values(), Fraction(0))
-    rule = _rule_for_vote(
-        proposal,
-        method=method,
-        options=options,
-        voters=len(voters),
-        total_weight=total,
-        alternatives=alternatives,
+    method, options, rule, census = vote_terms(
+        proposal, weights, basis=basis, alternatives=alternatives
     )
-    encoded = {k: canonical.fraction(w) for k, w in weights.items()}
-    census: dict[str, Any] = {"basis": basis, "voters": len(voters), "total_weight": str(total)}
-    if len(canonical.dumps(encoded)) > _INLINE_CENSUS_BYTES:
-        census["weights_sha256"] = ledger.store_text(canonical.dumps_str(encoded))
-    else:
-        census["weights"] = encoded
     proposal.method = method
-    proposal.rule = canonical.loads(canonical.dumps(rule))
+    proposal.rule = rule
     proposal.census = census
     proposal.voting_opened_at = now
     proposal.closes_at = now + _window(proposal)

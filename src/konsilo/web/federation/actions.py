@@ -78,30 +78,6 @@ def _latest_text(proposal: Proposal) -> TextVersion:
     return version
 
 
-def _freeze_census(
-    proposal: Proposal, weights: dict[str, Fraction], *, basis: str
-) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
-    """The method, options, rule and census of a vote opening now (as ``open_vote`` does)."""
-    method = decisions._method_for_vote(proposal, [])
-    options = decisions._options_for_vote(proposal, [])
-    total = sum(weights.values(), Fraction(0))
-    rule = decisions._rule_for_vote(
-        proposal,
-        method=method,
-        options=options,
-        voters=len(weights),
-        total_weight=total,
-        alternatives=[],
-    )
-    encoded = {k: canonical.fraction(w) for k, w in sorted(weights.items())}
-    census: dict[str, Any] = {"basis": basis, "voters": len(weights), "total_weight": str(total)}
-    if len(canonical.dumps(encoded)) > decisions._INLINE_CENSUS_BYTES:
-        census["weights_sha256"] = ledger.store_text(canonical.dumps_str(encoded))
-    else:
-        census["weights"] = encoded
-    return method, options, _plain(rule), census
-
-
 def _opened_data(
     proposal: Proposal, *, method: str, rule: Any, options: Any, census: Any, digest: str
 ) -> dict[str, Any]:
@@ -188,7 +164,7 @@ def _open_instruction_vote(
             f"a secret ballot in {lower.key} needs equal weights, but the census has several",
             field="census",
         )
-    method, options, rule, census = _freeze_census(base, weights, basis=basis)
+    method, options, rule, census = decisions.vote_terms(base, weights, basis=basis)
     base.method, base.rule, base.census = method, rule, census
     base.save(update_fields=["method", "rule", "census"])
     VoterRoll.objects.bulk_create(
@@ -300,7 +276,7 @@ def send_to_bases(
         )
     # Delegations' votes at higher councils are always open (DESIGN, "Ballots and secrecy").
     proposal.secret = False
-    method, options, rule, frozen = _freeze_census(proposal, weights, basis="delegations")
+    method, options, rule, frozen = decisions.vote_terms(proposal, weights, basis="delegations")
     decisions._move(proposal, Phase.VOTING)
     proposal.method, proposal.rule, proposal.census = method, rule, frozen
     proposal.voting_opened_at = top_window.opens_at
