@@ -23,6 +23,9 @@ __all__ = ["CanonicalError", "dumps", "dumps_str", "fraction", "loads", "to_json
 JSONValue = None | bool | int | str | list["JSONValue"] | dict[str, "JSONValue"]
 
 
+_PLAIN = frozenset({str, int, type(None)})
+
+
 class CanonicalError(ValueError):
     """A value cannot be put in canonical form (a float, a non-string key, ...)."""
 
@@ -64,11 +67,17 @@ def to_jsonable(value: Any, *, path: str = "$") -> JSONValue:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalError(f"{path}: keys must be strings, got {key!r}")
-            out[key] = to_jsonable(item, path=f"{path}.{key}")
+            # Strings, plain integers and None are already canonical: the common case, kept
+            # off the recursion (and its path string) because every record entry comes here.
+            kind = type(item)
+            out[key] = item if kind in _PLAIN else to_jsonable(item, path=f"{path}.{key}")
         return out
     if isinstance(value, Sequence | set | frozenset):
         items = sorted(value) if isinstance(value, set | frozenset) else value
-        return [to_jsonable(item, path=f"{path}[{i}]") for i, item in enumerate(items)]
+        return [
+            item if type(item) in _PLAIN else to_jsonable(item, path=f"{path}[{i}]")
+            for i, item in enumerate(items)
+        ]
     raise CanonicalError(f"{path}: cannot encode {type(value).__name__} in canonical JSON")
 
 

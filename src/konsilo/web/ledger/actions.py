@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -45,6 +47,17 @@ def store_text(text: str) -> str:
     return digest
 
 
+def _encode(entry_type: str, data: Mapping[str, Any]) -> str:
+    encoded = canonical.dumps_str(data)
+    size = len(encoded) if encoded.isascii() else len(encoded.encode("utf-8"))
+    if size > MAX_ENTRY_BYTES - _ENVELOPE_BYTES:
+        raise LedgerError(
+            f"{entry_type}: the entry's data is {size} bytes; an entry holds at"
+            f" most {MAX_ENTRY_BYTES - _ENVELOPE_BYTES}, so store long texts with store_text()"
+        )
+    return encoded
+
+
 def _build(
     entry_type: str,
     data: Mapping[str, Any],
@@ -54,19 +67,13 @@ def _build(
     actor: str,
     now: Any,
 ) -> Entry:
-    encoded = canonical.dumps_str(data)
-    if len(encoded.encode("utf-8")) > MAX_ENTRY_BYTES - _ENVELOPE_BYTES:
-        raise LedgerError(
-            f"{entry_type}: the entry's data is {len(encoded.encode())} bytes; an entry holds at"
-            f" most {MAX_ENTRY_BYTES - _ENVELOPE_BYTES}, so store long texts with store_text()"
-        )
     return Entry(
         organisation=organisation,
         entry_type=entry_type,
         council=council,
         actor=actor,
         recorded_at=now,
-        data=encoded,
+        data=_encode(entry_type, data),
     )
 
 
@@ -81,6 +88,19 @@ def _random_pk() -> int:
     return -(secrets.randbits(62) + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """What ``append`` wrote: the pending row's id and fields (the sequencer adds the rest)."""
+
+    pk: int
+    organisation_id: int
+    entry_type: str
+    council: str
+    actor: str
+    recorded_at: dt.datetime | None
+    data: str
+
+
 def append(
     entry_type: str,
     data: Mapping[str, Any],
@@ -89,33 +109,37 @@ def append(
     council: str = "",
     actor: str = "",
     unlinkable: bool = False,
-) -> Entry:
+) -> PendingEntry:
     """Write one record entry in the current transaction; nothing changes off the record.
 
     ``unlinkable=True`` (secret ballots and participation): the row gets a random primary
     key, no actor and no time of its own; the sequencer gives it its batch's time and
     shuffles it among the other unlinkable entries written around it, so nothing in the
     record links it to the member who acted.
+
+    This is every writer's hot path, so it writes its one row with plain SQL instead of
+    building a model instance.
     """
     _require_transaction()
     if unlinkable and actor:
         raise LedgerError(f"{entry_type}: an unlinkable entry cannot name its actor")
-    entry = _build(
+    encoded = _encode(entry_type, data)
+    now = None if unlinkable else timezone.now()
+    values: list[Any] = [
+        organisation.pk,
         entry_type,
-        data,
-        organisation=organisation,
-        council=council,
-        actor=actor,
-        now=None if unlinkable else timezone.now(),
-    )
+        council,
+        actor,
+        connection.ops.adapt_datetimefield_value(now),
+        encoded,
+    ]
     if unlinkable:
-        entry.pk = _random_pk()
-        entry.position = _next_position()
-    entry.pk = _insert(entry)
-    entry._state.adding = False
-    entry._state.db = connection.alias
+        values += [_random_pk(), _next_position()]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(unlinkable), values)
+        pk = int(cursor.fetchone()[0])
     _sequence_on_commit(organisation)
-    return entry
+    return PendingEntry(pk, organisation.pk, entry_type, council, actor, now, encoded)
 
 
 def _next_position() -> int:
@@ -140,28 +164,22 @@ def _next_position() -> int:
     raise LedgerError(f"unlinkable entries need PostgreSQL or SQLite, not {connection.vendor}")
 
 
-def _insert(entry: Entry) -> int:
-    """INSERT one pending entry and return its id: the writers' hot path, so plain SQL."""
+_INSERT_COLUMNS = ("organisation_id", "entry_type", "council", "actor", "recorded_at", "data")
+
+
+@functools.cache
+def _insert_sql_for(vendor: str, unlinkable: bool) -> str:
     qn = connection.ops.quote_name
-    columns = ["organisation_id", "entry_type", "council", "actor", "recorded_at", "data"]
-    values: list[Any] = [
-        entry.organisation_id,
-        entry.entry_type,
-        entry.council,
-        entry.actor,
-        connection.ops.adapt_datetimefield_value(entry.recorded_at),
-        entry.data,
-    ]
-    if entry.pk is not None:
-        columns += ["id", "position"]
-        values += [entry.pk, entry.position]
-    sql = (
+    columns = [*_INSERT_COLUMNS, *(("id", "position") if unlinkable else ())]
+    return (
         f"INSERT INTO {qn(Entry._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(values))}) RETURNING {qn('id')}"
+        f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING {qn('id')}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        return int(cursor.fetchone()[0])
+
+
+def _insert_sql(unlinkable: bool) -> str:
+    """INSERT of one pending entry, returning its id (plain SQL, built once per database)."""
+    return _insert_sql_for(connection.vendor, unlinkable)
 
 
 def append_many(

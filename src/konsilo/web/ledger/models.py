@@ -26,8 +26,10 @@ class Entry(models.Model):
     same counter as the ids of the other entries); the sequencer clears it.
     """
 
+    # No index of its own: the unique (organisation, index) constraint below starts with it,
+    # and one index fewer is one page fewer written by every append.
     organisation = models.ForeignKey(
-        "councils.Organisation", on_delete=models.PROTECT, related_name="entries"
+        "councils.Organisation", on_delete=models.PROTECT, related_name="entries", db_index=False
     )
     index = models.BigIntegerField(null=True, blank=True)
     entry_type = models.CharField(max_length=64)
