@@ -38,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +88,15 @@ def budget_limit(candidates: int) -> int:
 def matrix(rankings: list[list[int]]) -> np.ndarray:
     """The list of rankings as a numpy matrix, for every engine that works on arrays.
 
-    ``bytes(row)`` copies a list of small ints in C, so joining the rows as bytes is about
-    twice as fast as ``np.asarray`` on a list of lists; rankings with more than 255
-    candidates or of unequal lengths take ``np.asarray``.
+    A ``bytearray`` filled from the chained rows copies small ints in C, several times
+    faster than ``np.asarray`` on a list of lists; rankings with more than 255 candidates or
+    of unequal lengths take ``np.asarray``.
     """
     width = len(rankings[0]) if rankings else 0
     try:
-        raw = b"".join(map(bytes, rankings))
+        raw = bytearray(chain.from_iterable(rankings))
     except ValueError:
-        raw = b""
+        raw = bytearray()
     if rankings and len(raw) == width * len(rankings):
         return np.frombuffer(raw, dtype=np.uint8).reshape(len(rankings), width)
     return np.asarray(rankings, dtype=np.int32)

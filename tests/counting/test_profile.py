@@ -211,6 +211,23 @@ def test_a_candidate_twice_is_refused_with_many_candidates() -> None:
         RankedProfile.from_indices(names, [[69, 3, 69]])
 
 
+@pytest.mark.parametrize("n", [2, 31, 32, 62, 63])
+@pytest.mark.parametrize("padded", [False, True])
+def test_a_repeated_candidate_is_found_at_every_width_of_the_check(n: int, padded: bool) -> None:
+    """The bit-mask check uses 32-bit masks up to 31 candidates, 64-bit ones up to 62 (one
+    bit for padding), and sorting above: each finds the one bad row among many good ones."""
+    names = [f"C{i}" for i in range(n)]
+    rng = np.random.default_rng(n)
+    good = np.argsort(rng.random((70_000, n)), axis=1)
+    if padded:
+        good[:, n // 2 :] = -1
+    RankedProfile.from_indices(names, good)  # every row is a valid ranking
+    bad = good.copy()
+    bad[66_000, 1] = bad[66_000, 0]  # a row past the first block of the check
+    with pytest.raises(ProfileError, match="ballot 66001: a candidate is ranked twice"):
+        RankedProfile.from_indices(names, bad)
+
+
 def test_negative_and_mismatched_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ProfileError, match="ballot 2: weight -1 is negative"):
         RankedProfile.from_indices(NAMES[:2], [[0], [1]], [1, -1])

@@ -126,31 +126,45 @@ def _check_matrix(matrix: IntMatrix, n: int) -> bool:
         bad = int(np.flatnonzero(((matrix < -1) | (matrix >= n)).any(axis=1))[0])
         value = int(matrix[bad][(matrix[bad] < -1) | (matrix[bad] >= n)][0])
         _bad_ballot(bad, f"candidate index {value} is not between 0 and {n - 1}")
-    ranked = matrix >= 0
     if matrix.shape[1] > 1 and low < 0:
+        ranked = matrix >= 0
         gaps = ~ranked[:, :-1] & ranked[:, 1:]
         if gaps.any():
             _bad_ballot(int(np.flatnonzero(gaps.any(axis=1))[0]), "-1 padding before a preference")
-    rows = matrix.shape[0]
-    if n <= 63:
-        bits: type[np.unsignedinteger[Any]] = np.uint32 if n <= 31 else np.uint64
-        seen: npt.NDArray[np.unsignedinteger[Any]] = np.zeros(rows, dtype=bits)
-        twice: npt.NDArray[np.bool_] = np.zeros(rows, dtype=bool)
-        one = bits(1)
-        for column in np.ascontiguousarray(matrix.T):
-            ranked_here = column >= 0
-            bit: npt.NDArray[np.unsignedinteger[Any]] = np.left_shift(
-                one, np.where(ranked_here, column, 0).astype(bits)
-            )
-            bit *= ranked_here
-            twice |= (seen & bit) != 0
-            seen |= bit
+    if n <= 62:
+        twice = _ranked_twice_bits(matrix, n, padded=low < 0)
     else:
         ordered = np.sort(matrix, axis=1)
         twice = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
     if twice.any():
         _bad_ballot(int(np.flatnonzero(twice)[0]), "a candidate is ranked twice")
     return low >= 0
+
+
+_CHECK_BLOCK = 1 << 16  # rows per block: the block's temporaries stay in the cache
+
+
+def _ranked_twice_bits(matrix: IntMatrix, n: int, *, padded: bool) -> npt.NDArray[np.bool_]:
+    """Rows that rank a candidate twice, for up to 62 candidates: each row's set of ranked
+    candidates as a bit mask (padding sets bit ``n``, masked out), whose population count is
+    below the number of preferences exactly when one repeats."""
+    bits: type[np.unsignedinteger[Any]] = np.uint32 if n <= 31 else np.uint64
+    one = bits(1)
+    padding_bit = np.left_shift(one, bits(n))
+    twice = np.zeros(matrix.shape[0], dtype=bool)
+    for start in range(0, matrix.shape[0], _CHECK_BLOCK):
+        block = matrix[start : start + _CHECK_BLOCK]
+        if padded:
+            ranked = block >= 0
+            shifts = np.where(ranked, block, n).astype(bits)
+            length = ranked.sum(axis=1)
+        else:
+            shifts = block.astype(bits, copy=False)
+            length = np.full(block.shape[0], block.shape[1])
+        seen = np.bitwise_or.reduce(np.left_shift(one, shifts), axis=1)
+        seen &= ~padding_bit
+        twice[start : start + _CHECK_BLOCK] = np.bitwise_count(seen) != length
+    return twice
 
 
 def _row_keys(matrix: IntMatrix, n: int) -> list[npt.NDArray[np.int64]]:
