@@ -24,7 +24,7 @@ from konsilo.web.ledger import selectors
 from konsilo.web.ledger.actions import LedgerError, append, forget_worker_state
 from konsilo.web.ledger.entries import format_time
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile, WorkerHeartbeat
-from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
+from konsilo.web.ledger.sequencer import SequencerRefusedError, audit, sequence, sequence_all
 from tests.personas import Federation
 from tests.web.ledger_helpers import append_one, bodies, rebuild_tiles
 
@@ -304,6 +304,45 @@ def test_a_rewritten_stored_hash_alone_is_refused(fed: Federation) -> None:
     append_one(fed.org)
     with pytest.raises(SequencerRefusedError, match="REFUSING TO SIGN"):
         sequence(fed.org)
+
+
+def test_an_old_entry_rewritten_alone_is_refused_at_its_index(fed: Federation) -> None:
+    """The tiles are left as signed; only entry 3's bytes change in the database."""
+    sequence(fed.org)
+    last = selectors.latest_checkpoint(fed.org)
+    row = Entry.objects.get(organisation=fed.org, index=3)
+    forged = bytes(row.body).replace(b'"type":"', b'"type":"forged.')
+    Entry.objects.filter(pk=row.pk).update(body=forged)
+    append_one(fed.org)
+    with pytest.raises(SequencerRefusedError, match="entry 3 is missing or no longer hashes"):
+        sequence(fed.org)
+    assert selectors.latest_checkpoint(fed.org) == last
+
+
+def test_the_audit_goes_round_the_whole_log(fed: Federation) -> None:
+    sequence(fed.org)
+    size = LogState.objects.get(organisation=fed.org).size
+    audit(fed.org, budget=10)
+    assert LogState.objects.get(organisation=fed.org).audited == 10
+    audit(fed.org, budget=size)  # to the end of the log, then from the start again
+    assert LogState.objects.get(organisation=fed.org).audited == 0
+    audit(fed.org, budget=10)
+    assert LogState.objects.get(organisation=fed.org).audited == 10
+    row = Entry.objects.get(organisation=fed.org, index=size - 2)
+    Entry.objects.filter(pk=row.pk).update(body=bytes(row.body) + b" ")
+    with pytest.raises(SequencerRefusedError, match=f"entry {size - 2} is missing"):
+        audit(fed.org, budget=size)
+
+
+def test_an_idle_worker_round_audits_the_quiet_logs(
+    fed: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    sequence(fed.org)
+    row = Entry.objects.get(organisation=fed.org, index=1)
+    Entry.objects.filter(pk=row.pk).delete()
+    with caplog.at_level(logging.ERROR, logger="konsilo.record"):
+        assert sequence_all(drain=False, audit_idle=True) == 0
+    assert any("entry 1 is missing" in r.getMessage() for r in caplog.records)
 
 
 def test_an_index_written_outside_the_sequencer_is_refused(fed: Federation) -> None:

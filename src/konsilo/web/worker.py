@@ -50,9 +50,10 @@ def enqueue_periodic_tasks() -> int:
 
 
 def tick(worker_id: str) -> int:
-    """One round: heartbeat, sequence every log, enqueue the periodic tasks."""
+    """One round: heartbeat, sequence every log (or audit it when quiet), enqueue the periodic
+    tasks."""
     heartbeat(worker_id)
-    signed = sequence_all(drain=False)
+    signed = sequence_all(drain=False, audit_idle=True)
     enqueue_periodic_tasks()
     return signed
 

@@ -70,6 +70,9 @@ class LogState(models.Model):
     )
     origin = models.CharField(max_length=255)
     size = models.BigIntegerField(default=0)
+    # The sequencer's self-audit: the next signed entry whose bytes it re-hashes against the
+    # stored tree (it goes round the whole log again and again).
+    audited = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ For each batch it:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -62,6 +63,8 @@ from konsilo.web.ledger.store import StoredHashReader, load_tiles
 logger = logging.getLogger("konsilo.record")
 
 DEFAULT_BATCH = 10_000
+AUDIT_MINIMUM = 256  # entries re-hashed by every batch, beyond twice the batch's own size
+IDLE_AUDIT = 20_000  # entries re-hashed by a worker pass that found nothing to sequence
 _MASK = TILE_WIDTH - 1
 
 
@@ -119,8 +122,14 @@ def sequence(
             return notes
 
 
-def sequence_all(*, batch_size: int = DEFAULT_BATCH, drain: bool = True) -> int:
-    """Sequence the pending entries of every organisation; return the checkpoints signed."""
+def sequence_all(
+    *, batch_size: int = DEFAULT_BATCH, drain: bool = True, audit_idle: bool = False
+) -> int:
+    """Sequence the pending entries of every organisation; return the checkpoints signed.
+
+    With ``audit_idle`` (the worker) every log that had nothing pending is audited instead
+    (`audit`), so that a quiet log is re-checked too.
+    """
     ids = set(Entry.objects.filter(index__isnull=True).values_list("organisation_id", flat=True))
     signed = 0
     for organisation in Organisation.objects.filter(pk__in=ids):
@@ -128,6 +137,11 @@ def sequence_all(*, batch_size: int = DEFAULT_BATCH, drain: bool = True) -> int:
             signed += len(sequence(organisation, batch_size=batch_size, drain=drain))
         except SequencerRefusedError:
             continue  # logged at ERROR; the other organisations' logs go on
+    if audit_idle:
+        idle = LogState.objects.filter(size__gt=0).exclude(organisation_id__in=ids)
+        for organisation in Organisation.objects.filter(log_state__in=idle):
+            with contextlib.suppress(SequencerRefusedError):  # logged at ERROR
+                audit(organisation)
     return signed
 
 
@@ -235,9 +249,59 @@ def _check_stored_state(organisation: Any, state: LogState, last: Checkpoint | N
         )
 
 
+def _audit(organisation: Any, state: LogState, budget: int) -> None:
+    """Re-hash up to ``budget`` signed entries from where the last audit stopped, against the
+    leaf hashes in the stored tiles, and refuse to sign anything more if one differs.
+
+    The last signed entry is checked on every batch (`_check_stored_state`); this goes round
+    the rest of the log, so that an entry rewritten in the database long after it was signed
+    stops the log too, not only the pages that serve it. Each batch audits at least twice as
+    many entries as it appends, and an idle worker audits more.
+    """
+    size = state.size
+    if not size or budget <= 0:
+        return
+    start = state.audited if 0 <= state.audited < size else 0
+    stop = min(size, start + budget)
+    bodies = Entry.objects.filter(
+        organisation_id=organisation.pk, index__gte=start, index__lt=stop
+    ).values_list("index", "body")
+    found = {int(i): bytes(b) if b is not None else None for i, b in bodies}
+    first_tile, last_tile = start // TILE_WIDTH, (stop - 1) // TILE_WIDTH
+    tiles = load_tiles(organisation.pk, [(0, n) for n in range(first_tile, last_tile + 1)])
+    for index in range(start, stop):
+        tile = tiles.get((0, index // TILE_WIDTH), b"")
+        at = (index % TILE_WIDTH) * HASH_SIZE
+        stored = tile[at : at + HASH_SIZE]
+        body = found.get(index)
+        if body is None or len(stored) != HASH_SIZE or leaf_hash(body) != stored:
+            raise _refuse(
+                organisation,
+                f"REFUSING TO SIGN: entry {index} is missing or no longer hashes to the leaf "
+                "hash the log signed; the stored record was rewritten",
+            )
+    state.audited = stop % size
+
+
+def audit(organisation: Any, *, budget: int = IDLE_AUDIT) -> None:
+    """Audit the next ``budget`` signed entries of the organisation's log (the idle worker)."""
+    _ensure_state(organisation)
+    with transaction.atomic():
+        state = (
+            LogState.objects.select_for_update(skip_locked=True)
+            .filter(organisation_id=organisation.pk)
+            .first()
+        )
+        if state is None:
+            return  # a sequencer is at work; it audits as it goes
+        _audit(organisation, state, budget)
+        state.save(update_fields=["audited"])
+
+
 def _append_batch(organisation: Any, state: LogState, rows: Sequence[tuple[Any, ...]]) -> str:
     last = _last_signed(organisation)
     _check_stored_state(organisation, state, last)
+    _audit(organisation, state, 2 * len(rows) + AUDIT_MINIMUM)
     reader = StoredHashReader(organisation.pk)
     try:
         appender = TreeAppender.from_reader(state.size, reader)
@@ -292,7 +356,7 @@ def _append_batch(organisation: Any, state: LogState, rows: Sequence[tuple[Any, 
         organisation=organisation, size=result.size, root=stored_root, note=note, signed_at=now
     )
     state.size = result.size
-    state.save(update_fields=["size", "updated_at"])
+    state.save(update_fields=["size", "audited", "updated_at"])
     return note
 
 
