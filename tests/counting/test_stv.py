@@ -77,6 +77,22 @@ def test_the_calton_2007_ward_elects_the_declared_councillors() -> None:
     assert "to five decimal places" in surplus.explanation
 
 
+def test_the_calton_2007_ward_is_reproduced_stage_by_stage() -> None:
+    """Every stage of the count (first preferences, then each transfer) as an independent
+    implementation of the Scottish rules counts it, to the five decimals the Order uses."""
+    case = json.loads((DATA / "calton-2007-scottish-stages.json").read_text())
+    profile, seats = load_blt(DATA / "calton-2007.blt")
+    result = stv.count(profile, seats=seats, rule="scottish")
+    assert result.details["quota"] == Fraction(case["quota"])
+    assert [r.number for r in result.rounds] == list(range(1, len(case["stages"]) + 1))
+    for stage, got in zip(case["stages"], result.rounds, strict=True):
+        expected = {name: Fraction(v) for name, v in stage["tallies"].items()}
+        assert dict(got.tallies) == expected, got.number
+        assert got.exhausted == Fraction(stage["non_transferable"]), got.number
+    assert [c for r in result.rounds for c in r.elected] == case["winners_in_order"]
+    assert [c for r in result.rounds for c in r.excluded] == case["excluded_in_order"]
+
+
 def test_the_quota_is_the_integer_part_of_votes_over_seats_plus_one_plus_one() -> None:
     profile = RankedProfile.from_rankings(NAMES[:4], [["Ana"]] * 7 + [["Bea"]] * 3 + [["Cai"]])
     result = stv.count(profile, seats=2, rule="scottish")
