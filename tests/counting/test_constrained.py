@@ -63,7 +63,10 @@ def test_a_minimum_share_is_met_where_plain_stv_elects_only_men(rule: str) -> No
     assert _women(result.winners) >= 2
     assert len(result.winners) == 5
     assert result.method == "constrained_stv"
-    assert result.rule["constraints"] == ["woman ≥ 40 % of seats (2 of 5)"]
+    assert result.rule["descriptions"] == ["woman ≥ 40 % of seats (2 of 5)"]
+    assert result.rule["constraints"] == [
+        {"kind": "minimum_share", "category": "woman", "share": "2/5"}
+    ]
     forced = [f for r in result.rounds for f in r.extra.get("forced", [])]
     assert forced, "the forced steps are recorded in the rounds"
     assert all(f["rule"] == "woman ≥ 40 % of seats (2 of 5)" for f in forced)

@@ -163,6 +163,7 @@ class _ConstrainedCount(Count):
         unknown = set(categories) - set(self.names)
         if unknown:
             raise ConstraintError(f"categories: unknown candidate(s) {sorted(unknown)}")
+        self.categories = dict(categories)
         self.constraints = tuple(constraints)
         self.rules: list[tuple[str, dict[str, int]]] = [
             (c.describe(seats), c.minimums(seats)) for c in self.constraints
@@ -299,10 +300,35 @@ class _ConstrainedCount(Count):
             )
 
     def rule_data(self) -> dict[str, Any]:
+        """Everything a recount needs: the categories and the constraints with their
+        parameters (`konsilo.counting.methods.recount` reads them back), and the constraints
+        as sentences for people."""
         data = super().rule_data()
-        data["constraints"] = [label for label, _ in self.rules]
+        data["categories"] = {
+            name: category if isinstance(category, str) else sorted(category)
+            for name, category in sorted(self.categories.items())
+        }
+        data["constraints"] = [_constraint_data(c) for c in self.constraints]
+        data["descriptions"] = [label for label, _ in self.rules]
         data["enforcement"] = "hill_1998_doomed_and_guarded"
         return data
+
+
+def _constraint_data(constraint: Constraint) -> dict[str, Any]:
+    """A constraint as rule data: ``{"kind": "minimum_share", "category": ..., "share": ...}``."""
+    if isinstance(constraint, MinimumShare):
+        return {
+            "kind": "minimum_share",
+            "category": constraint.category,
+            "share": str(Fraction(constraint.share)),
+        }
+    if isinstance(constraint, ReservedSeats):
+        return {
+            "kind": "reserved_seats",
+            "category": constraint.category,
+            "seats": constraint.seats,
+        }
+    return {"kind": "co_chairs", "first": constraint.first, "second": constraint.second}
 
 
 def count(

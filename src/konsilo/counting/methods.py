@@ -635,7 +635,7 @@ _SPECS: list[MethodSpec] = [
         },
         _run_ranked("constrained"),
         fixed={"method": "constrained_stv"},
-        derived=frozenset({"quota", "arithmetic", "enforcement"}),
+        derived=frozenset({"quota", "arithmetic", "enforcement", "descriptions"}),
         summary="STV with representation constraints (minimum shares, co-chairs, reserved seats)",
     ),
     MethodSpec(
