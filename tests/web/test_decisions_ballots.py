@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from konsilo.web.councils import actions as council_actions
@@ -261,3 +262,66 @@ def test_a_duplicate_the_code_missed_is_still_refused_by_the_database(
         actions.cast_ballot(actor=fed.member, proposal=proposal, ballot={"choice": "no"})
     monkeypatch.undo()
     assert Ballot.objects.get(proposal=proposal).content == {"choice": "yes"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ballots_in_flight_do_not_wait_for_each_other_and_the_close_waits_for_them(
+    fed: Federation, users: list[Any], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: one ballot still in its transaction does not hold up another member's,
+    and closing at the deadline waits for it, so an acknowledged ballot is always counted."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time")
+    proposal = to_voting(fed, users, clock)
+    inside, release = threading.Event(), threading.Event()
+    normalise = actions._normalise
+
+    def held(*args: Any) -> Any:
+        if threading.current_thread().name == "held":
+            inside.set()
+            release.wait(30)
+        return normalise(*args)
+
+    monkeypatch.setattr(actions, "_normalise", held)
+    answers: dict[str, Any] = {}
+
+    def run(name: str, call: Any) -> threading.Thread:
+        def body() -> None:
+            try:
+                answers[name] = call()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=body, name=name)
+        thread.start()
+        return thread
+
+    first = run(
+        "held",
+        lambda: actions.cast_ballot(actor=users[0], proposal=proposal, ballot={"choice": "yes"}),
+    )
+    try:
+        assert inside.wait(10)
+        second = run(
+            "other",
+            lambda: actions.cast_ballot(actor=users[1], proposal=proposal, ballot={"choice": "no"}),
+        )
+        second.join(10)
+        assert not second.is_alive(), "a ballot waited for another member's ballot"
+        clock.shift(WINDOW)
+        closing = run("close", lambda: actions.close_vote(proposal_id=proposal.pk))
+        closing.join(1)
+        assert closing.is_alive(), "the close did not wait for the ballot in flight"
+    finally:
+        release.set()
+    first.join(10)
+    closing.join(10)
+    closed = answers["close"] or actions.close_vote(proposal_id=proposal.pk)
+    assert closed is not None
+    assert closed.ballots_counted == 2
+    assert sorted(
+        Ballot.objects.filter(proposal=proposal).values_list("content", flat=True), key=str
+    ) == [
+        {"choice": "no"},
+        {"choice": "yes"},
+    ]
