@@ -97,6 +97,7 @@ __all__ = [
     "derive_council_mandate",
     "derive_mandate_arrays",
     "double_quorum",
+    "forwarded_weights",
     "item_delegations",
     "position_vote",
     "schedule_graph",
@@ -531,6 +532,33 @@ def item_delegations(
     if composition == "direct_base_representation":
         return {k: top for k in sorted(order) if graph.is_base(k)}
     return dict(sorted(parent_of.items()))
+
+
+def forwarded_weights(
+    graph: CouncilGraph, *, top: str, weights: Mapping[str, Fraction]
+) -> dict[str, Fraction]:
+    """Delegation weights under ``pass_through``: an intermediate delegation forwards its
+    delegations' tallies unchanged, so it carries exactly their weights summed (§3.5), and
+    the higher census adds up to what can reach it. Bases' weights are kept.
+
+    >>> from konsilo.governance.graph import CouncilSpec
+    >>> g = CouncilGraph.build(levels=("base", "region", "congress"), councils=[
+    ...     CouncilSpec("congress", "congress"), CouncilSpec("r", "region", ("congress",)),
+    ...     CouncilSpec("a", "base", ("r",)), CouncilSpec("b", "base", ("r",))])
+    >>> forwarded_weights(g, top="congress", weights={"a->r": Fraction(1), "b->r": Fraction(1),
+    ...                                                "r->congress": Fraction(1)})["r->congress"]
+    Fraction(2, 1)
+    """
+    plan = item_delegations(graph, top=top)
+    out = {k: Fraction(v) for k, v in weights.items()}
+    for lower in sorted(plan, key=lambda k: (graph.level_rank(k), k)):
+        if graph.is_base(lower):
+            continue
+        out[delegation_key(lower, plan[lower])] = sum(
+            (out[delegation_key(c, lower)] for c, up in plan.items() if up == lower),
+            Fraction(0),
+        )
+    return dict(sorted(out.items()))
 
 
 def schedule_graph(graph: CouncilGraph, *, top: str, composition: str) -> CouncilGraph:

@@ -327,6 +327,8 @@ def send_to_bases(
         vote_weight=top_policy.value("structure.vote_weight"),
         composition=composition,
     )
+    if composition == "pass_through" and proposal.ballot_shape != Proposal.Shape.CONSENT:
+        weights = gov.forwarded_weights(graph, top=top, weights=weights)
     delegations = {
         (d.from_council.key, d.to_council.key): d
         for d in Delegation.objects.filter(
