@@ -447,7 +447,7 @@ def open_instruction_vote(*, instruction_id: int) -> Proposal | None:
     reason, and its delegation has no instruction (``derive_mandate_for``).
     """
     instruction = (
-        Instruction.objects.select_for_update()
+        Instruction.objects.select_for_update(of=("self",))
         .select_related("base_proposal", "higher")
         .filter(pk=instruction_id)
         .first()
@@ -636,7 +636,7 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     sits in, in the same transaction.
     """
     instruction = (
-        Instruction.objects.select_for_update()
+        Instruction.objects.select_for_update(of=("self",))
         .select_related(
             "base_proposal__council",
             "base_proposal__organisation",
