@@ -23,6 +23,8 @@ START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 # Bases need 14 days to deliberate and instruct 24 hours before the higher vote opens.
 OPENS = START + dt.timedelta(days=16)
 DEADLINE = OPENS - dt.timedelta(hours=24)
+# The bases' instruction votes open one vote window (72 hours) before their deadline.
+BASES_OPEN = DEADLINE - dt.timedelta(hours=72)
 HIGHER_CLOSES = OPENS + dt.timedelta(hours=72)
 TEXT = "The region funds a shared delivery van for its bases."
 
@@ -61,6 +63,15 @@ def north_item(fed: Federation, **kwargs: Any) -> Proposal:
 def send(fed: Federation, proposal: Proposal, **kwargs: Any) -> Sending:
     kwargs.setdefault("opens_at", OPENS)
     return actions.send_to_bases(actor=fed.delegate, proposal=proposal, **kwargs)
+
+
+def open_bases(clock: Any, at: dt.datetime = BASES_OPEN) -> int:
+    """Move the clock to the bases' scheduled opening and run the periodic opening task."""
+    from konsilo.web.decisions import tasks
+
+    clock.move_to(at)
+    opened: int = tasks.open_due_votes.call()
+    return opened
 
 
 def instruction_item(sending: Sending, base: str) -> Proposal:

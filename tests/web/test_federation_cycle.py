@@ -22,12 +22,14 @@ from konsilo.web.federation.models import DelegationVote, Instruction
 from konsilo.web.ledger.models import Entry
 from tests.personas import Federation, build_federation
 from tests.web.federation_support import (
+    BASES_OPEN,
     DEADLINE,
     HIGHER_CLOSES,
     OPENS,
     START,
     instruction_item,
     north_item,
+    open_bases,
     refresh,
     send,
     set_policy,
@@ -57,13 +59,22 @@ def test_sending_opens_an_instruction_vote_on_the_same_text_in_every_base_below(
     digest = TextVersion.objects.get(proposal=item).sha256
     bases = {i.delegation.from_council.key: i.base_proposal for i in sending.instructions.all()}
     assert sorted(bases) == ["bakery", "press"]
+    # Their votes open at the scheduled opening, one vote window before the deadline.
     for base in bases.values():
         assert (base.phase, base.decision_type, base.closes_at) == (
-            "voting",
+            "discussion",
             "instruction",
             DEADLINE,
         )
-        assert base.versions.get().sha256 == digest
+    assert open_bases(clock, BASES_OPEN - dt.timedelta(seconds=1)) == 0
+    assert open_bases(clock) == 2
+    for opened in map(refresh, bases.values()):
+        assert (opened.phase, opened.voting_opened_at, opened.closes_at) == (
+            "voting",
+            BASES_OPEN,
+            DEADLINE,
+        )
+        assert opened.versions.get().sha256 == digest
     higher = refresh(item)
     assert (higher.phase, higher.voting_opened_at, higher.closes_at) == (
         "voting",
@@ -100,6 +111,7 @@ def test_the_closing_task_derives_bound_majority_mandates_and_casts_them(
 ) -> None:
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 4 + ["no"])
     vote(instruction_item(sending, "press"), users_of("press", fed), ["no", "no", "yes"])
     clock.move_to(DEADLINE)
@@ -129,6 +141,7 @@ def test_a_tied_bound_majority_base_gives_no_instruction_not_a_no(
 ) -> None:
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 3 + ["no"] * 3)
     vote(instruction_item(sending, "press"), users_of("press", fed), ["yes", "yes"])
     clock.move_to(DEADLINE)
@@ -152,6 +165,7 @@ def test_an_exported_federation_cycle_verifies_recounting_and_rederiving_everyth
         set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
         item = north_item(fed)
         sending = send(fed, item)
+        open_bases(clock)
         vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 5 + ["no"])
         press = instruction_item(sending, "press")
         pressers = users_of("press", fed)

@@ -24,6 +24,7 @@ from tests.web.federation_support import (
     START,
     instruction_item,
     north_item,
+    open_bases,
     send,
     set_policy,
     users_of,
@@ -48,6 +49,7 @@ def _checked_cycle(fed: Federation, clock: Any) -> Any:
     set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 4 + ["no"] * 2)
     vote(instruction_item(sending, "press"), users_of("press", fed), ["no", "no", "yes"])
     clock.move_to(DEADLINE)
@@ -119,6 +121,7 @@ def test_a_delegate_cannot_cast_before_the_higher_vote_opens(fed: Federation, cl
 def _closed_bases(fed: Federation, clock: Any) -> tuple[Any, Any]:
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     bakery = instruction_item(sending, "bakery")
     bakers = users_of("bakery", fed)
     vote(bakery, bakers, ["yes", "yes", "yes", "yes", "no", "no"])

@@ -18,6 +18,7 @@ from tests.web.federation_support import (
     START,
     instruction_item,
     north_item,
+    open_bases,
     send,
     set_policy,
     users_of,
@@ -42,6 +43,7 @@ def test_the_item_page_shows_every_mandate_vote_and_the_member_level_support(
 ) -> None:
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 4 + ["no"] * 2)
     vote(instruction_item(sending, "press"), users_of("press", fed), ["no", "no", "yes"])
     clock.move_to(DEADLINE)
@@ -78,6 +80,7 @@ def test_a_delegate_casts_from_the_page_and_a_breach_shows_on_the_report_back(
     set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
     item = north_item(fed)
     sending = send(fed, item)
+    open_bases(clock)
     vote(instruction_item(sending, "bakery"), users_of("bakery", fed), ["yes"] * 4)
     clock.move_to(DEADLINE)
     tasks.close_due_votes.call()

@@ -64,7 +64,7 @@ from konsilo.counting.motion import count as count_motion
 from konsilo.counting.profile import ProfileError, RankedProfile
 from konsilo.counting.result import Result
 from konsilo.governance.errors import GraphError
-from konsilo.governance.graph import CouncilGraph
+from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
     BaseVote,
     Mandate,
@@ -94,8 +94,13 @@ __all__ = [
     "composition_of",
     "count_votes",
     "delegation_weights",
+    "derive_council_mandate",
     "derive_mandate_arrays",
     "double_quorum",
+    "forwarded_weights",
+    "item_delegations",
+    "position_vote",
+    "schedule_graph",
 ]
 
 COMPOSITIONS = ("re_deliberation", "pass_through", "direct_base_representation")
@@ -504,6 +509,169 @@ def _default_policy(graph: CouncilGraph, lower: str) -> MandatePolicy:
     return MandatePolicy(mode=mode)
 
 
+def item_delegations(
+    graph: CouncilGraph, *, top: str, composition: str = "pass_through"
+) -> dict[str, str]:
+    """For one item sent from ``top``: every council below that votes on it, and the council
+    its delegation votes in (§3.5).
+
+    Under ``re_deliberation`` and ``pass_through`` every council below ``top`` votes and its
+    delegation sits in its parent on the way to ``top``; under ``direct_base_representation``
+    the intermediate levels are bypassed and every base's delegation votes at ``top``.
+
+    >>> from konsilo.governance.graph import CouncilSpec
+    >>> g = CouncilGraph.build(levels=("base", "region", "congress"), councils=[
+    ...     CouncilSpec("congress", "congress"), CouncilSpec("r", "region", ("congress",)),
+    ...     CouncilSpec("a", "base", ("r",))])
+    >>> item_delegations(g, top="congress"), item_delegations(
+    ...     g, top="congress", composition="direct_base_representation")
+    ({'a': 'r', 'r': 'congress'}, {'a': 'congress'})
+    """
+    _check_composition(composition)
+    order, parent_of = _subtree(graph, top)
+    if composition == "direct_base_representation":
+        return {k: top for k in sorted(order) if graph.is_base(k)}
+    return dict(sorted(parent_of.items()))
+
+
+def forwarded_weights(
+    graph: CouncilGraph, *, top: str, weights: Mapping[str, Fraction]
+) -> dict[str, Fraction]:
+    """Delegation weights under ``pass_through``: an intermediate delegation forwards its
+    delegations' tallies unchanged, so it carries exactly their weights summed (§3.5), and
+    the higher census adds up to what can reach it. Bases' weights are kept.
+
+    >>> from konsilo.governance.graph import CouncilSpec
+    >>> g = CouncilGraph.build(levels=("base", "region", "congress"), councils=[
+    ...     CouncilSpec("congress", "congress"), CouncilSpec("r", "region", ("congress",)),
+    ...     CouncilSpec("a", "base", ("r",)), CouncilSpec("b", "base", ("r",))])
+    >>> forwarded_weights(g, top="congress", weights={"a->r": Fraction(1), "b->r": Fraction(1),
+    ...                                                "r->congress": Fraction(1)})["r->congress"]
+    Fraction(2, 1)
+    """
+    plan = item_delegations(graph, top=top)
+    out = {k: Fraction(v) for k, v in weights.items()}
+    for lower in sorted(plan, key=lambda k: (graph.level_rank(k), k)):
+        if graph.is_base(lower):
+            continue
+        out[delegation_key(lower, plan[lower])] = sum(
+            (out[delegation_key(c, lower)] for c, up in plan.items() if up == lower),
+            Fraction(0),
+        )
+    return dict(sorted(out.items()))
+
+
+def schedule_graph(graph: CouncilGraph, *, top: str, composition: str) -> CouncilGraph:
+    """The graph an item's cascading deadlines are computed on (:func:`cascade_deadlines`).
+
+    The federation's own graph, except under ``direct_base_representation``: the bases then
+    instruct delegations that vote at ``top`` itself, so they are scheduled directly below it.
+    """
+    if composition != "direct_base_representation":
+        return graph
+    specs = [CouncilSpec(top, graph.level_of(top))]
+    specs.extend(
+        CouncilSpec(base, graph.level_of(base), (top,))
+        for base in sorted(item_delegations(graph, top=top, composition=composition))
+    )
+    return CouncilGraph.build(levels=graph.levels, councils=specs)
+
+
+def position_vote(
+    council: str,
+    *,
+    item: str,
+    content_hash: str,
+    method: str,
+    votes: Sequence[WeightedBallot],
+    rule: MotionRule | str = "simple_majority",
+    result: Result | None = None,
+    closed_at: datetime = _POSITION_TIME,
+) -> BaseVote:
+    """An intermediate council's vote on an item, made of its delegations' weighted votes.
+
+    It is the input of its own delegation's mandate (:func:`derive_council_mandate`): no
+    quorum of its own (its delegations' presence is a separate fact, §3.2), and everyone who
+    voted is who could, so the count is that of the weights cast.
+    """
+    tally = group_ballots(votes)
+    return BaseVote(
+        base=council,
+        item=item,
+        content_hash=content_hash,
+        method=method,
+        ballots=tally,
+        eligible=sum((w for _, w in tally), Fraction(0)),
+        closed_at=closed_at,
+        quorum=None,
+        rule=rule,
+        result=result,
+    )
+
+
+def derive_council_mandate(
+    vote: BaseVote | None,
+    *,
+    composition: str,
+    delegation: str,
+    content_hash: str,
+    weight: Fraction | int,
+    policy: MandatePolicy,
+    item: str,
+    method: str = "motion",
+    delegations: int | None = None,
+    seed: str | None = None,
+) -> Mandate:
+    """The mandate of an intermediate council's delegation, from its :func:`position_vote`.
+
+    ``re_deliberation``: the council's own outcome binds its whole weight (nested
+    ``bound_majority``, whatever the delegation's mode; a tie gives no instruction).
+    ``pass_through``: the delegation forwards the weighted tally of its delegations
+    unchanged, the full profile for multi-option and ranked items. Consent always
+    re-deliberates (§3.21). A vote on another text (another content hash) gives no
+    instruction (§3.5, same-text requirement). ``delegations`` is how many delegations
+    voted in the council (for the explanation only).
+    """
+    _check_composition(composition)
+    if composition == "direct_base_representation":
+        raise MandateError(
+            "under direct_base_representation intermediate councils send no delegation on the "
+            "item; the bases' delegations vote at the top",
+            field="structure.composition",
+            code="incompatible",
+        )
+    used = "re_deliberation" if method == "consent" else composition
+    if used == "pass_through" and vote is not None and vote.content_hash == content_hash:
+        return _pass_through_mandate(
+            item,
+            delegation,
+            content_hash,
+            method=method,
+            weight=weight,
+            tally=vote.ballots,
+            delegations=delegations,
+        )
+    return derive_mandate(
+        vote,
+        delegation=delegation,
+        content_hash=content_hash,
+        weight=weight,
+        policy=replace(policy, mode="bound_majority") if used == "re_deliberation" else policy,
+        item=item,
+        method=method,
+        seed=seed,
+    )
+
+
+def _check_composition(composition: str) -> None:
+    if composition not in COMPOSITIONS:
+        raise MandateError(
+            f"expected one of {', '.join(COMPOSITIONS)}, got {composition!r}",
+            field="structure.composition",
+            code="invalid_choice",
+        )
+
+
 def compose(
     graph: CouncilGraph,
     *,
@@ -629,43 +797,32 @@ def compose(
             instructed=base_status,
             content_hash=content_hash,
         )
-        if composition_used == "pass_through":
-            mandate = _pass_through_mandate(
-                item,
-                dkey,
-                content_hash,
+        own = None if composition_used == "pass_through" else count(key, tally, received)
+        mandate = derive_council_mandate(
+            position_vote(
+                key,
+                item=item,
+                content_hash=content_hash,
                 method=method,
-                weight=weight,
-                tally=tally,
-                delegations=len({d for d, _ in received}),
-            )
+                votes=tally,
+                rule=rule,
+                result=own,
+            ),
+            composition=composition_used,
+            delegation=dkey,
+            content_hash=content_hash,
+            weight=weight,
+            policy=policy,
+            item=item,
+            method=method,
+            delegations=len({d for d, _ in received}),
+            seed=seed,
+        )
+        if own is None:
             councils[key] = CouncilTally(
                 key, tally, None, support, f"{key} forwards its delegations' weighted tallies."
             )
         else:
-            own = count(key, tally, received)
-            council_vote = BaseVote(
-                base=key,
-                item=item,
-                content_hash=content_hash,
-                method=method,
-                ballots=tally,
-                eligible=sum((w for _, w in tally), Fraction(0)),
-                closed_at=_POSITION_TIME,
-                quorum=None,
-                rule=rule,
-                result=own,
-            )
-            mandate = derive_mandate(
-                council_vote,
-                delegation=dkey,
-                content_hash=content_hash,
-                weight=weight,
-                policy=replace(policy, mode="bound_majority"),
-                item=item,
-                method=method,
-                seed=seed,
-            )
             councils[key] = CouncilTally(
                 key, tally, own, support, f"{key} decides its own position: {own.summary}"
             )

@@ -25,7 +25,11 @@ the state so far, with the same rules the actions applied when they wrote them:
   `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
   ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
   the recorded one; ``delegation.voted`` must follow a binding mandate, and counts as a
-  ballot of the higher vote.
+  ballot of the higher vote. The mandate of an intermediate council's delegation (an entry
+  with ``composition``) is re-derived with
+  `konsilo.governance.federation.derive_council_mandate` from that council's own recorded
+  vote, made of its delegations' votes (re-deliberation or pass-through, §3.5); under direct
+  base representation a base's delegation sits at the top of the item.
 
 An entry that cannot apply raises `ReplayError` with its index and the reason; the state is
 then no longer the record's, so replay stops there (as ``konsilo verify`` does). An entry
@@ -58,6 +62,7 @@ from konsilo import canonical
 from konsilo.governance._catalogue import DECISION_TYPES
 from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
 from konsilo.governance.errors import GovernanceError
+from konsilo.governance.federation import derive_council_mandate
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
     BaseVote,
@@ -870,7 +875,9 @@ class Replay:
         graph = self._require_graph()
         if not arrow or lower not in graph or higher not in graph:
             raise _Refused(f"data.delegation: expected '<lower>-><higher>' councils, got {key!r}")
-        if higher not in graph.parents(lower):
+        # A base's delegation sits in its parent, or at the top of an item under direct base
+        # representation (the intermediate levels bypassed, §3.5).
+        if higher not in graph.parents(lower) and higher not in graph.ancestors(lower):
             raise _Refused(f"data.delegation: {lower!r} sends no delegation to {higher!r}")
         return key, lower, higher
 
@@ -923,6 +930,30 @@ class Replay:
                     f"item {item!r}, the mandate says {weight}"
                 )
         seats = data.get("seats")
+        composition = data.get("composition")
+        if composition is not None and not self._require_graph().is_base(lower):
+            # An intermediate council's delegation: its mandate comes from the council's own
+            # vote (its delegations' votes) by the item's composition (§3.5).
+            delegations = data.get("delegations")
+            try:
+                mandate = derive_council_mandate(
+                    base_vote,
+                    composition=str(composition),
+                    delegation=key,
+                    content_hash=_text(recorded, "content_hash"),
+                    weight=weight,
+                    policy=policy,
+                    item=item,
+                    method=str(recorded.get("method", "motion")),
+                    delegations=delegations
+                    if isinstance(delegations, int) and not isinstance(delegations, bool)
+                    else None,
+                    seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
+                )
+            except GovernanceError as exc:
+                raise _Refused(f"the mandate of {key} cannot be derived: {exc}") from None
+            self._keep_mandate(item, key, recorded, mandate)
+            return
         # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
         # mandate and window; content hash and weight are the mandate's own.
         mandate = derive_mandate(
@@ -938,6 +969,11 @@ class Replay:
             seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
             seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
         )
+        self._keep_mandate(item, key, recorded, mandate)
+
+    def _keep_mandate(
+        self, item: str, key: str, recorded: Mapping[str, Any], mandate: Mandate
+    ) -> None:
         if _canonical_result(mandate) != _canonical(dict(recorded)):
             raise _Refused(
                 f"the recorded mandate of {key} on item {item!r} differs from the one derived "

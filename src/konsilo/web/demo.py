@@ -299,6 +299,8 @@ _FAST = {
     "mandate.instruction_deadline": "PT0S",
     "timing.vote_window": "PT1S",
 }
+# The bases' instruction votes: open for ten seconds, so that every ballot is cast in time.
+_FAST_INSTRUCTION = {**_FAST, "timing.vote_window": "PT10S"}
 # Instruction votes in the bases: (yes, no, abstain) of the members who vote.
 _INSTRUCTIONS = {"bakery-north": (9, 3, 1), "print-shop": (3, 5, 0), "bike-works": (4, 2, 0)}
 
@@ -343,7 +345,7 @@ def _federation_cycle(
         actor=steward,  # type: ignore[arg-type]
         organisation=organisation,
         **policy,
-        set_values=_FAST,
+        set_values=_FAST_INSTRUCTION,
         reason="demo: instruction votes of seconds, so that a cycle completes as it loads",
     )
     actions.set_policy(
@@ -377,8 +379,11 @@ def _federation_cycle(
     sending = federation.send_to_bases(
         actor=delegate,  # type: ignore[arg-type]
         proposal=item,
-        opens_at=timezone.now() + dt.timedelta(seconds=3),
+        opens_at=timezone.now() + dt.timedelta(seconds=11),
     )
+    # The bases' votes open at their scheduled opening (a second from now), by the task.
+    _wait_until(max(i.opens_at for i in sending.instructions.all() if i.opens_at is not None))
+    tasks.open_due_votes.call()
     dissenter = None
     for key, (yes, no, abstain) in _INSTRUCTIONS.items():
         base = Instruction.objects.get(
@@ -419,6 +424,16 @@ def _federation_cycle(
             unset=names,
             reason="demo: the normal windows again",
         )
+    # A base's instruction vote opens one vote window before its deadline; the demo's stay
+    # open through the whole deliberation window, so that the second item can be voted on.
+    actions.set_policy(
+        actor=steward,  # type: ignore[arg-type]
+        organisation=organisation,
+        scope="decision_type",
+        target="instruction",
+        set_values={"timing.vote_window": "P14D"},
+        reason="demo: instruction votes open for the whole deliberation window",
+    )
     second = decisions.create_proposal(
         actor=delegate,  # type: ignore[arg-type]
         council=north,
@@ -434,7 +449,9 @@ def _federation_cycle(
         actor=delegate,  # type: ignore[arg-type]
         proposal=second,
         opens_at=timezone.now()
-        + timing.deliberation_window
+        + max(timing.deliberation_window, timing.vote_window)
         + timing.instruction_deadline
-        + dt.timedelta(days=1),
+        + dt.timedelta(seconds=2),
     )
+    _wait_until(timezone.now() + dt.timedelta(seconds=2))
+    tasks.open_due_votes.call()

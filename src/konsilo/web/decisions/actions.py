@@ -738,6 +738,12 @@ def vote_terms(
         total_weight=total,
         alternatives=alternatives,
     )
+    if basis == "delegations":
+        # A delegation may split its weight over several ballots (§3.6), so its presence is
+        # its weight, not a head count: the quorum is by weight and no head count is capped.
+        rule["eligible"] = None
+        if isinstance(rule.get("quorum"), dict):
+            rule["quorum"]["basis"] = "weight"
     encoded = {k: canonical.fraction(w) for k, w in sorted(weights.items())}
     census: dict[str, Any] = {"basis": basis, "voters": len(weights), "total_weight": str(total)}
     if len(canonical.dumps(encoded)) > _INLINE_CENSUS_BYTES:

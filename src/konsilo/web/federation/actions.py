@@ -2,18 +2,24 @@
 
 A thin layer over the pure rules of konsilo.governance (domain-rules §3.1–3.6):
 
-- ``send_to_bases``: a higher council's item (in discussion) is sent to the councils whose
-  delegations sit in it. The schedule comes from ``schedule.cascade_deadlines`` backwards from
-  the higher vote; a council that would get less than its deliberation window makes the
-  whole sending refused (HTTP 400, the message names the council, its level and the
-  shortfall). Each lower council gets an instruction vote on the same text (the same
-  SHA-256), open from the sending until its instruction deadline; the higher vote is opened
-  with a census of delegations, their weights frozen now (``delegation_weights``).
-- ``derive_mandate_for``: when an instruction vote has closed (the closing task calls it), the
-  base's result becomes its delegation's mandate (``derive_mandate`` per the delegation's
-  policy), written as ``mandate.derived`` with the base vote it was derived from, so that
-  ``konsilo verify`` re-derives it; under ``system_casts`` the platform casts the bound vote
-  at once (``delegation.voted``).
+- ``send_to_bases``: a higher council's item (in discussion) is sent down through every level
+  below it (``federation.item_delegations``: every council below under re-deliberation and
+  pass-through, only the bases, their delegations seated at the top, under direct base
+  representation). The schedule comes from ``schedule.cascade_deadlines`` backwards from the
+  higher vote; a council that would get less than its deliberation window makes the whole
+  sending refused (HTTP 400, the message names the council, its level and the shortfall).
+  Each council below gets an instruction vote on the same text (the same SHA-256): a base's
+  is its members' vote, opened at its scheduled opening (``open_due_instruction_votes``, run
+  by the periodic task) until its instruction deadline; an intermediate council's is its
+  delegations' vote, opened with their weights frozen now (``delegation_weights``), as is the
+  sending council's own vote.
+- ``derive_mandate_for``: when an instruction vote has closed (the closing task calls it), its
+  result becomes its delegation's mandate, written as ``mandate.derived`` with the vote it was
+  derived from, so that ``konsilo verify`` re-derives it: a base's by ``derive_mandate`` per
+  the delegation's policy, an intermediate council's by ``derive_council_mandate`` per the
+  sending's composition, once every delegation voting in it has its mandate (level by
+  level). Under ``system_casts`` the platform casts the bound vote at once
+  (``delegation.voted``) in the council the delegation sits in.
 - ``delegate_cast``: under ``delegate_casts_checked`` the delegate votes; a vote against a
   binding mandate is recorded as ``mandate.breached`` (the recall rules act on it) and, the
   mandate being binding, it does not enter the higher count.
@@ -95,10 +101,17 @@ def _opened_data(
     }
 
 
-def _open_instruction_vote(
-    higher: Proposal, lower: Council, *, text: TextVersion, now: datetime, closes_at: datetime
+def _create_instruction_item(
+    higher: Proposal,
+    lower: Council,
+    *,
+    top: Proposal,
+    text: TextVersion,
+    now: datetime,
+    opens_at: datetime,
+    closes_at: datetime,
 ) -> Proposal:
-    """Create the lower council's instruction item on the same text and open its vote now."""
+    """Create the lower council's instruction item on the same text, in discussion."""
     policy, versions = decisions._resolved_policy(lower, "instruction")
     decisions._check_rule_fits(higher.ballot_shape, policy, "instruction")
     base = Proposal.objects.create(
@@ -115,9 +128,8 @@ def _open_instruction_vote(
         policy_versions=versions,
         secret=policy["secrecy.ballot"] == "secret",
         created_at=now,
-        phase=Phase.VOTING,
+        phase=Phase.DISCUSSION,
         discussion_opened_at=now,
-        voting_opened_at=now,
         closes_at=closes_at,
     )
     TextVersion.objects.create(
@@ -148,25 +160,42 @@ def _open_instruction_vote(
             "policy_versions": versions,
             "policy": policy,
             "instruction_of": higher.record_id,
+            "sent_from": top.record_id,
+            "voting_from": opens_at,
+            "closes_at": closes_at,
         },
         "",
     )
+    return base
+
+
+def _member_census(base: Proposal) -> tuple[str, list[tuple[Any, Fraction]]]:
     basis, voters = decisions._census(base)
+    lower = base.council
     if not voters:
         raise ConflictError(
             f"{lower.name} ({lower.key}) has nobody who may vote, so it cannot instruct its "
             "delegation",
             field="census",
         )
-    weights = {m.record_id: w for m, w in voters}
-    if base.secret and len(set(weights.values())) > 1:
+    if base.secret and len({w for _, w in voters}) > 1:
         raise ConflictError(
             f"a secret ballot in {lower.key} needs equal weights, but the census has several",
             field="census",
         )
+    return basis, voters
+
+
+def _open_member_vote(base: Proposal, *, higher: Proposal, now: datetime) -> None:
+    """Open a base's instruction vote now: freeze its members' census (§3.4) until its
+    instruction deadline (``closes_at``, set at the sending)."""
+    basis, voters = _member_census(base)
+    weights = {m.record_id: w for m, w in voters}
     method, options, rule, census = decisions.vote_terms(base, weights, basis=basis)
+    decisions._move(base, Phase.VOTING)
     base.method, base.rule, base.census = method, rule, census
-    base.save(update_fields=["method", "rule", "census"])
+    base.voting_opened_at = now
+    base.save(update_fields=["phase", "method", "rule", "census", "voting_opened_at"])
     VoterRoll.objects.bulk_create(
         [VoterRoll(proposal=base, member=m, weight=canonical.fraction(w)) for m, w in voters],
         batch_size=2000,
@@ -176,26 +205,73 @@ def _open_instruction_vote(
         "vote.opened",
         {
             **_opened_data(
-                base, method=method, rule=rule, options=options, census=census, digest=text.sha256
+                base,
+                method=method,
+                rule=rule,
+                options=options,
+                census=census,
+                digest=_latest_text(base).sha256,
             ),
             "instruction_of": higher.record_id,
         },
         "",
     )
-    return base
+
+
+def _open_delegation_vote(
+    item: Proposal,
+    *,
+    higher: Proposal,
+    weights: dict[str, Fraction],
+    opens_at: datetime,
+) -> None:
+    """Open an intermediate council's instruction vote: its delegations vote in it, with
+    their weights frozen at the sending, from ``opens_at`` to its instruction deadline.
+
+    Like the sending council's own vote it is open (in phase voting) from the sending, so
+    that the bound votes of the councils below it can be cast as their mandates are derived;
+    delegates casting themselves may do so from ``opens_at``.
+    """
+    item.secret = False  # delegations always vote openly (DESIGN, "Ballots and secrecy")
+    method, options, rule, census = decisions.vote_terms(item, weights, basis="delegations")
+    decisions._move(item, Phase.VOTING)
+    item.method, item.rule, item.census = method, rule, census
+    item.voting_opened_at = opens_at
+    item.save(update_fields=["phase", "secret", "method", "rule", "census", "voting_opened_at"])
+    decisions._append(
+        item,
+        "vote.opened",
+        {
+            **_opened_data(
+                item,
+                method=method,
+                rule=rule,
+                options=options,
+                census=census,
+                digest=_latest_text(item).sha256,
+            ),
+            "opens_at": opens_at,
+            "instruction_of": higher.record_id,
+        },
+        "",
+    )
 
 
 @transaction.atomic(durable=True)
 def send_to_bases(
     *, actor: Actor, proposal: Proposal, opens_at: datetime, composition: str | None = None
 ) -> Sending:
-    """Send a higher council's item to the councils below it (domain-rules §3.5).
+    """Send a higher council's item down through every level below it (domain-rules §3.5).
 
     The item must be in discussion. Its vote opens at ``opens_at`` and lasts the council's
-    vote window; every council below gets its instruction deadline from
-    ``schedule.cascade_deadlines``; ``composition`` overrides the federation's
-    ``structure.composition`` for this item. Refused (400, ``too_little_time``) when any of
-    them would deliberate less than its window.
+    vote window; every council below gets an instruction vote on the same text (the same
+    SHA-256) with its window from ``schedule.cascade_deadlines``, computed backwards from the
+    higher vote; ``composition`` overrides the federation's ``structure.composition`` for
+    this item (``federation.item_delegations``: under direct base representation only the
+    bases vote, their delegations at the top). A base's vote opens at its scheduled opening
+    (at once if that has come, else by the periodic task); an intermediate council's vote,
+    of its delegations, is opened now like the sending council's. Refused (400,
+    ``too_little_time``) when any council would deliberate less than its window.
     """
     proposal = decisions._locked(proposal)
     member = decisions._actor_may_steer(actor, proposal)
@@ -207,27 +283,14 @@ def send_to_bases(
     if opens_at.tzinfo is None:
         raise InvalidInputError("opens_at: expected an instant with a time zone", field="opens_at")
     council = proposal.council
+    top = council.key
     organisation = proposal.organisation
     graph = council_selectors.load_graph(organisation)
-    delegations = list(
-        Delegation.objects.filter(to_council=council)
-        .select_related("from_council", "to_council")
-        .order_by("from_council__key")
-    )
-    if graph.is_base(council.key) or not delegations:
+    if graph.is_base(top):
         raise ConflictError(
             f"{council.name} has no councils below it to send the item to", field="proposal"
         )
-    now = timezone.now()
-    below = set(graph.descendants(council.key)) | {council.key}
-    councils = {c.key: c for c in Council.objects.filter(organisation=organisation, key__in=below)}
     top_policy = _resolved(council, proposal.decision_type)
-    timing = {
-        key: gov.TimingPolicy.from_policy(
-            top_policy if key == council.key else _resolved(c, "instruction")
-        )
-        for key, c in councils.items()
-    }
     if composition is None:
         composition = gov.composition_of(top_policy)
     elif composition not in gov.COMPOSITIONS:
@@ -236,47 +299,104 @@ def send_to_bases(
             field="composition",
         )
     try:
+        plan = gov.item_delegations(graph, top=top, composition=composition)
+        paths = gov.item_delegations(graph, top=top)
+        schedule_graph = gov.schedule_graph(graph, top=top, composition=composition)
+    except gov.GovernanceError as exc:
+        raise ConflictError(str(exc), field="proposal") from None
+    now = timezone.now()
+    councils = {
+        c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
+    }
+    policies = {
+        key: top_policy if key == top else _resolved(c, "instruction")
+        for key, c in councils.items()
+    }
+    timing = {key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()}
+    try:
         schedule = gov.cascade_deadlines(
-            graph, top=council.key, published_at=now, opens_at=opens_at, timing=timing
+            schedule_graph, top=top, published_at=now, opens_at=opens_at, timing=timing
         )
     except gov.ScheduleError as exc:
         raise InvalidInputError(str(exc), field="opens_at", code="too_little_time") from None
     census = council_selectors.take_census(organisation)
-    all_weights = gov.delegation_weights(
+    weights = gov.delegation_weights(
         graph,
-        top=council.key,
+        top=top,
         represented=census.represented_by_council(),
         vote_weight=top_policy.value("structure.vote_weight"),
+        composition=composition,
     )
-    keys = [delegation_key(d) for d in delegations]
-    weights = {k: all_weights[k] for k in keys}
+    if composition == "pass_through" and proposal.ballot_shape != Proposal.Shape.CONSENT:
+        weights = gov.forwarded_weights(graph, top=top, weights=weights)
+    delegations = {
+        (d.from_council.key, d.to_council.key): d
+        for d in Delegation.objects.filter(
+            from_council__key__in=list(plan), to_council__organisation=organisation
+        ).select_related("from_council", "to_council")
+    }
     text = _latest_text(proposal)
-    top_window = schedule.councils[council.key]
     sending = Sending.objects.create(
         proposal=proposal,
         schedule=_plain(schedule.to_canonical()),
         composition=composition,
         sent_at=now,
     )
-    for delegation, key in zip(delegations, keys, strict=True):
-        lower = delegation.from_council
-        deadline = schedule.councils[lower.key].instruction_deadline
+    # Top down, so that every council's item exists before the items of the councils below.
+    items: dict[str, Proposal] = {top: proposal}
+    opened: list[tuple[Proposal, Proposal]] = []
+    keys: dict[str, str] = {}
+    for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
+        lower, above = councils[lower_key], plan[lower_key]
+        key = gov.delegation_key(lower_key, above)
+        keys[lower_key] = key
+        mine, theirs = schedule.councils[lower_key], schedule.councils[above]
+        deadline = mine.instruction_deadline
         assert deadline is not None
-        base = _open_instruction_vote(proposal, lower, text=text, now=now, closes_at=deadline)
-        policy = gov.MandatePolicy.from_policy(_resolved(lower, "instruction"), higher=top_policy)
-        window = gov.VoteWindow(deadline, top_window.opens_at, top_window.closes_at)
+        higher = items[above]
+        item = _create_instruction_item(
+            higher,
+            lower,
+            top=proposal,
+            text=text,
+            now=now,
+            opens_at=mine.opens_at,
+            closes_at=deadline,
+        )
+        items[lower_key] = item
+        if graph.is_base(lower_key):
+            _member_census(item)  # refused now, not when its vote would open
+            if mine.opens_at <= now:
+                opened.append((item, higher))
+        else:
+            _open_delegation_vote(
+                item,
+                higher=higher,
+                weights={
+                    gov.delegation_key(k, v): weights[gov.delegation_key(k, v)]
+                    for k, v in plan.items()
+                    if v == lower_key
+                },
+                opens_at=mine.opens_at,
+            )
+        policy = gov.MandatePolicy.from_policy(policies[lower_key], higher=policies[above])
+        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
         Instruction.objects.create(
             sending=sending,
-            delegation=delegation,
-            base_proposal=base,
+            delegation=delegations[(lower_key, paths[lower_key])],
+            base_proposal=item,
+            higher=higher,
             key=key,
             weight=canonical.fraction(weights[key]),
             policy=_plain(policy.to_canonical()),
             window=_plain(window.to_canonical()),
+            opens_at=mine.opens_at,
         )
     # Delegations' votes at higher councils are always open (DESIGN, "Ballots and secrecy").
+    top_weights = {keys[k]: weights[keys[k]] for k, v in plan.items() if v == top}
+    top_window = schedule.councils[top]
     proposal.secret = False
-    method, options, rule, frozen = decisions.vote_terms(proposal, weights, basis="delegations")
+    method, options, rule, frozen = decisions.vote_terms(proposal, top_weights, basis="delegations")
     decisions._move(proposal, Phase.VOTING)
     proposal.method, proposal.rule, proposal.census = method, rule, frozen
     proposal.voting_opened_at = top_window.opens_at
@@ -307,15 +427,78 @@ def send_to_bases(
             "opens_at": top_window.opens_at,
             "schedule": schedule.to_canonical(),
             "composition": composition,
-            "sent_to": {
-                k: Instruction.objects.get(sending=sending, key=k).base_proposal.record_id
-                for k in keys
-            },
+            "sent_to": {keys[k]: items[k].record_id for k in sorted(plan) if plan[k] == top},
+            "cascade": {keys[k]: items[k].record_id for k in sorted(plan)},
         },
         decisions._record_id(actor, member),
     )
+    for item, higher in opened:
+        _open_member_vote(item, higher=higher, now=now)
     decisions._sequence(proposal)
     return sending
+
+
+@transaction.atomic(durable=True)
+def open_instruction_vote(*, instruction_id: int) -> Proposal | None:
+    """Open a base's instruction vote at its scheduled opening. Idempotent.
+
+    Returns None when the vote is open already or its opening has not come. A base whose
+    census has become empty since the sending cannot vote: its item is withdrawn with the
+    reason, and its delegation has no instruction (``derive_mandate_for``).
+    """
+    instruction = (
+        Instruction.objects.select_for_update(of=("self",))
+        .select_related("base_proposal", "higher")
+        .filter(pk=instruction_id)
+        .first()
+    )
+    if instruction is None or instruction.opens_at is None:
+        return None
+    base = decisions._locked(instruction.base_proposal)
+    now = timezone.now()
+    if base.phase != Phase.DISCUSSION or now < instruction.opens_at:
+        return None
+    assert instruction.higher is not None
+    try:
+        with transaction.atomic():
+            _open_member_vote(base, higher=instruction.higher, now=now)
+    except ConflictError as exc:
+        base = decisions._locked(base)
+        decisions._move(base, Phase.WITHDRAWN)
+        base.withdrawn_reason = str(exc)
+        base.save(update_fields=["phase", "withdrawn_reason"])
+        decisions._append(
+            base, "proposal.withdrawn", {"from": "discussion", "reason": str(exc)}, ""
+        )
+        return base
+    decisions._sequence(base)
+    return base
+
+
+def open_due_instruction_votes() -> int:
+    """Open every base's instruction vote whose scheduled opening has come; each in its own
+    transaction. Run by the periodic task before it closes votes; safe to run any number of
+    times. Returns how many votes this run opened."""
+    due = Instruction.objects.filter(
+        base_proposal__phase=Phase.DISCUSSION, opens_at__lte=timezone.now()
+    ).order_by("opens_at", "pk")
+    opened = 0
+    for instruction_id in due.values_list("pk", flat=True):
+        try:
+            if open_instruction_vote(instruction_id=instruction_id) is not None:
+                opened += 1
+        except Exception:  # one base's failure must not stop the others
+            log.exception("could not open the instruction vote of instruction %s", instruction_id)
+    return opened
+
+
+def inputs_pending(proposal_id: int) -> bool:
+    """Whether a vote still waits for mandates of the delegations voting in it.
+
+    A council's vote closes only once every delegation below it has its mandate (and its
+    bound votes cast), so a middle council's own mandate is derived from final inputs.
+    """
+    return Instruction.objects.filter(higher_id=proposal_id, derived_at__isnull=True).exists()
 
 
 # -- mandates ---------------------------------------------------------------------------------
@@ -358,22 +541,77 @@ def _base_vote(instruction: Instruction) -> gov.BaseVote:
     )
 
 
-def _derive(instruction: Instruction) -> tuple[gov.Mandate, gov.BaseVote, gov.MandatePolicy]:
-    higher = instruction.sending.proposal
+def _position_vote(instruction: Instruction) -> gov.BaseVote:
+    """An intermediate council's closed vote: its delegations' weighted votes (§3.5)."""
+    item = instruction.base_proposal
+    assert item.closes_at is not None
+    ballots = decisions._ballots_of(item)
+    method = str(item.method)
+    return gov.position_vote(
+        item.council.key,
+        item=item.record_id,
+        content_hash=_latest_text(item).sha256,
+        method=method,
+        votes=[(b, w) for b, w in ballots if w > 0],
+        rule=_motion_rule(item) if method == "motion" else "simple_majority",
+        result=tally.count_ballots(method, item.rule or {}, ballots),
+        closed_at=item.closes_at,
+    )
+
+
+def _is_intermediate(instruction: Instruction) -> bool:
+    census = instruction.base_proposal.census or {}
+    return census.get("basis") == "delegations"
+
+
+def _derive(
+    instruction: Instruction,
+) -> tuple[gov.Mandate, gov.BaseVote | None, gov.MandatePolicy, dict[str, Any]]:
+    """The delegation's mandate, the vote it comes from, its policy and the entry's extras.
+
+    A base's delegation: its members' instruction vote (``derive_mandate``; none when the
+    vote could not be held). An intermediate council's: its own vote of delegations, by the
+    sending's composition (``derive_council_mandate``).
+    """
+    higher = instruction.higher or instruction.sending.proposal
+    top = instruction.sending.proposal
     policy = gov.MandatePolicy.from_canonical(instruction.policy)
     window = gov.VoteWindow.from_canonical(instruction.window)
-    vote = _base_vote(instruction)
+    content_hash = _latest_text(higher).sha256
+    if _is_intermediate(instruction):
+        vote = _position_vote(instruction)
+        voted = (
+            DelegationVote.objects.filter(proposal=instruction.base_proposal)
+            .values("key")
+            .distinct()
+            .count()
+        )
+        composition = instruction.sending.composition
+        mandate = gov.derive_council_mandate(
+            vote,
+            composition=composition,
+            delegation=instruction.key,
+            content_hash=content_hash,
+            weight=Fraction(instruction.weight),
+            policy=policy,
+            item=higher.record_id,
+            method=str(higher.method),
+            delegations=voted,
+        )
+        return mandate, vote, policy, {"composition": composition, "delegations": voted}
+    held = instruction.base_proposal.phase == Phase.CLOSED
+    base_vote = _base_vote(instruction) if held else None
     mandate = gov.derive_mandate(
-        vote,
+        base_vote,
         delegation=instruction.key,
-        content_hash=_latest_text(higher).sha256,
+        content_hash=content_hash,
         weight=Fraction(instruction.weight),
         policy=policy,
         item=higher.record_id,
-        method=str(higher.method),
+        method=str(top.method),
         window=window,
     )
-    return mandate, vote, policy
+    return mandate, base_vote, policy, {}
 
 
 def _tally_sequenced(proposal: Proposal) -> bool:
@@ -389,16 +627,21 @@ def _tally_sequenced(proposal: Proposal) -> bool:
 def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     """Derive the mandate of the delegation whose instruction vote is ``proposal_id``.
 
-    Idempotent: returns None when the proposal is no instruction vote, its vote is not
-    closed, its tally has no place in the record yet (a later run derives it) or the mandate
-    was derived already. Under ``system_casts`` the bound votes are cast at the higher
-    council in the same transaction.
+    Level by level: an intermediate council's vote closes only once the mandates of the
+    delegations voting in it are derived (``inputs_pending``), so its own mandate is derived
+    from final inputs. Idempotent: returns None when the proposal is no instruction vote,
+    its vote is not closed (a base's withdrawn for want of voters gives no instruction), its
+    tally has no place in the record yet (a later run derives it) or the mandate was derived
+    already. Under ``system_casts`` the bound votes are cast in the council the delegation
+    sits in, in the same transaction.
     """
     instruction = (
-        Instruction.objects.select_for_update()
+        Instruction.objects.select_for_update(of=("self",))
         .select_related(
             "base_proposal__council",
             "base_proposal__organisation",
+            "higher__council",
+            "higher__organisation",
             "sending__proposal__council",
             "sending__proposal__organisation",
             "delegation__from_council",
@@ -410,17 +653,21 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     if instruction is None or instruction.derived_at is not None:
         return None
     base = instruction.base_proposal
-    if base.phase != Phase.CLOSED:
+    if base.phase == Phase.CLOSED:
+        decisions._sequence(base)
+        if not _tally_sequenced(base):
+            return None
+    elif base.phase != Phase.WITHDRAWN or _is_intermediate(instruction):
         return None
-    decisions._sequence(base)
-    if not _tally_sequenced(base):
-        return None
-    higher = instruction.sending.proposal
-    mandate, vote, policy = _derive(instruction)
+    higher = instruction.higher or instruction.sending.proposal
+    mandate, vote, policy, extra = _derive(instruction)
     data = gov.mandate_derived_data(
-        mandate, policy=policy, window=gov.VoteWindow.from_canonical(instruction.window)
+        mandate,
+        policy=policy,
+        window=None if extra else gov.VoteWindow.from_canonical(instruction.window),
     )
-    data["base_vote"] = vote.to_canonical()
+    data["base_vote"] = vote.to_canonical() if vote is not None else None
+    data.update(extra)
     ledger.append(
         "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
     )
@@ -490,7 +737,7 @@ def delegate_cast(
         Instruction.objects.select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal", "sending"
         )
-        .filter(sending__proposal=higher, delegation__from_council__key=delegation_from)
+        .filter(higher=higher, delegation__from_council__key=delegation_from)
         .first()
     )
     if instruction is None:
@@ -538,7 +785,7 @@ def delegate_cast(
         )
     weight = Fraction(instruction.weight)
     content = decisions._normalise(higher, ballot, instruction.weight, member)
-    mandate, _, _ = _derive(instruction)
+    mandate, _, _, _ = _derive(instruction)
     event = gov.check_delegate_vote(
         mandate, [(content, weight)], delegate=member.record_id, policy=policy
     )
@@ -566,9 +813,10 @@ def derive_due_mandates() -> int:
     Run by the closing task after it closes votes; safe to run any number of times. Returns
     how many mandates this run derived.
     """
+    # Lower levels close first, so their mandates come before those of the councils above.
     due = Instruction.objects.filter(
-        derived_at__isnull=True, base_proposal__phase=Phase.CLOSED
-    ).order_by("pk")
+        derived_at__isnull=True, base_proposal__phase__in=(Phase.CLOSED, Phase.WITHDRAWN)
+    ).order_by("base_proposal__closes_at", "pk")
     derived = 0
     for proposal_id in due.values_list("base_proposal_id", flat=True):
         try:

@@ -27,7 +27,13 @@ class Sending(models.Model):
 
 
 class Instruction(models.Model):
-    """One delegation's instruction vote (in its own council) and the mandate derived from it."""
+    """One delegation's instruction vote (in its own council) and the mandate derived from it.
+
+    A sending cascades through every level below the sending council: a base's instruction
+    vote is its members' vote; an intermediate council's is its delegations' vote, and its
+    own delegation's mandate follows the sending's composition. ``higher`` is the item the
+    delegation votes on (the sending's item, or an intermediate council's instruction vote).
+    """
 
     sending = models.ForeignKey(Sending, on_delete=models.PROTECT, related_name="instructions")
     delegation = models.ForeignKey(
@@ -36,7 +42,17 @@ class Instruction(models.Model):
     base_proposal = models.OneToOneField(
         "decisions.Proposal", on_delete=models.PROTECT, related_name="instruction"
     )
+    higher = models.ForeignKey(
+        "decisions.Proposal",
+        on_delete=models.PROTECT,
+        related_name="incoming_instructions",
+        null=True,
+        blank=True,
+    )
     key = models.CharField(max_length=200)  # "<lower>-><higher>"
+    # When the instruction vote opens (schedule.cascade_deadlines); a base's vote is opened
+    # then by the periodic task, an intermediate council's is open from the sending.
+    opens_at = models.DateTimeField(null=True, blank=True)
     weight = models.CharField(max_length=64)  # exact, from the census frozen at sending
     # MandatePolicy.to_canonical() and VoteWindow.to_canonical() as canonical JSON values.
     policy = models.JSONField()

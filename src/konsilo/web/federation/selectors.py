@@ -53,6 +53,8 @@ class FederatedItem:
     sending: Sending
     delegations: list[DelegationRow]
     members: gov.MemberSupport | None
+    # Member-level support below every council above the bases (the top's is ``members``).
+    councils: dict[str, gov.MemberSupport] = field(default_factory=dict)
 
 
 def _carried(instructions: list[Instruction], top: str) -> dict[str, list[CarriedReport]]:
@@ -81,7 +83,10 @@ def _carried(instructions: list[Instruction], top: str) -> dict[str, list[Carrie
         travels[row.proposal.council.key] = bool(
             decisions.policy_value(row.proposal, "minority.minority_report_travels_up")
         )
-    parent_of = {i.delegation.from_council.key: top for i in instructions}
+    parent_of = {
+        i.base_proposal.council.key: (i.higher or i.sending.proposal).council.key
+        for i in instructions
+    }
     travelling = [r for r in pure if travels.get(r.council, True)]
     carried = gov.carry_reports(travelling, parent_of=parent_of, top=top)
     return {
@@ -100,21 +105,34 @@ def _carried(instructions: list[Instruction], top: str) -> dict[str, list[Carrie
     }
 
 
-def _member_support(sending: Sending, instructions: list[Instruction]) -> gov.MemberSupport | None:
-    """Member-level support below the higher council, through ``federation.compose``.
+def _member_support(
+    sending: Sending, instructions: list[Instruction]
+) -> dict[str, gov.MemberSupport] | None:
+    """Member-level support below every council above the bases, through
+    ``federation.compose`` (§3.5: every result above the first level shows it).
 
-    Computed once every instruction vote has closed, when the delegations come from bases
-    (the members' own ballots are then the instruction votes' ballots).
+    Computed once every base's instruction vote has closed (or could not be held): the
+    members' own ballots are the bases' instruction ballots, whatever the composition.
     """
     higher = sending.proposal
-    if any(i.base_proposal.phase != Proposal.Phase.CLOSED for i in instructions):
-        return None
     graph = council_selectors.load_graph(higher.organisation)
     top = higher.council.key
-    if not all(graph.is_base(i.delegation.from_council.key) for i in instructions):
+    bases = [i for i in instructions if graph.is_base(i.base_proposal.council.key)]
+    if any(
+        i.base_proposal.phase not in (Proposal.Phase.CLOSED, Proposal.Phase.WITHDRAWN)
+        for i in bases
+    ):
         return None
     try:
-        votes = {i.delegation.from_council.key: _base_vote(i) for i in instructions}
+        votes = {
+            i.base_proposal.council.key: _base_vote(i)
+            for i in bases
+            if i.base_proposal.phase == Proposal.Phase.CLOSED
+        }
+        represented = {
+            i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
+            for i in bases
+        }
         result = gov.compose(
             graph,
             top=top,
@@ -122,16 +140,16 @@ def _member_support(sending: Sending, instructions: list[Instruction]) -> gov.Me
             content_hash=higher.versions.order_by("-number")[0].sha256,
             votes=votes,
             weights={i.key: Fraction(i.weight) for i in instructions},
-            represented={k: int(v.eligible) for k, v in votes.items()},
+            represented={k: int(v) for k, v in represented.items()},
             policies={i.key: gov.MandatePolicy.from_canonical(i.policy) for i in instructions},
             composition=sending.composition,
             method=str(higher.method),
-            options=[],
+            options=list((higher.rule or {}).get("options", [])),
         )
-    except gov.GovernanceError:
+    except (gov.GovernanceError, ValueError):
         log.exception("member-level support of %s could not be composed", higher.record_id)
         return None
-    return result.members
+    return {key: tally.members for key, tally in result.councils.items()}
 
 
 def federated_item(proposal: Proposal) -> FederatedItem | None:
@@ -141,31 +159,43 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
         return None
     instructions = list(
         sending.instructions.select_related(
-            "delegation__from_council", "delegation__to_council", "base_proposal__council"
+            "delegation__from_council",
+            "delegation__to_council",
+            "base_proposal__council",
+            "higher__council",
+            "sending__proposal__council",
         ).order_by("key")
     )
+    # Every level of the cascade: the delegations vote in the sent item or in the
+    # instruction votes of the councils in between.
+    items = {proposal.pk, *(i.higher_id for i in instructions if i.higher_id is not None)}
     votes: dict[str, list[DelegationVote]] = {}
-    for vote in DelegationVote.objects.filter(proposal=proposal).order_by("pk"):
+    for vote in DelegationVote.objects.filter(proposal_id__in=items).order_by("pk"):
         votes.setdefault(vote.key, []).append(vote)
-    breaches: dict[int, list[Breach]] = {}
-    for breach in Breach.objects.filter(proposal=proposal).select_related("delegate"):
-        breaches.setdefault(breach.delegation_id, []).append(breach)
+    breaches: dict[str, list[Breach]] = {}
+    by_delegation = {(i.delegation_id, i.higher_id or proposal.pk): i.key for i in instructions}
+    for breach in Breach.objects.filter(proposal_id__in=items).select_related("delegate"):
+        key = by_delegation.get((breach.delegation_id, breach.proposal_id))
+        if key is not None:
+            breaches.setdefault(key, []).append(breach)
     carried = _carried(instructions, proposal.council.key)
     rows = [
         DelegationRow(
             key=i.key,
-            lower=i.delegation.from_council.key,
-            lower_name=i.delegation.from_council.name,
+            lower=i.base_proposal.council.key,
+            lower_name=i.base_proposal.council.name,
             weight=i.weight,
             instruction=i.base_proposal,
             mandate=i.mandate,
             votes=votes.get(i.key, []),
-            breaches=breaches.get(i.delegation_id, []),
+            breaches=breaches.get(i.key, []),
             reports=carried.get(i.key, []),
         )
         for i in instructions
     ]
-    return FederatedItem(sending, rows, _member_support(sending, instructions))
+    support = _member_support(sending, instructions)
+    top = proposal.council.key
+    return FederatedItem(sending, rows, support.get(top) if support else None, dict(support or {}))
 
 
 @dataclass
@@ -209,6 +239,7 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
         "sent_at": state.sending.sent_at.isoformat(),
         "schedule": state.sending.schedule,
         "member_support": _plain(members) if members is not None else None,
+        "member_support_by_council": {k: _plain(v) for k, v in sorted(state.councils.items())},
         "delegations": [
             {
                 "delegation": row.key,
@@ -256,7 +287,7 @@ def delegations_of(member: Member | None, proposal: Proposal) -> list[str]:
     )
     out = []
     for instruction in Instruction.objects.filter(
-        sending__proposal=proposal, delegation_id__in=seats
+        higher=proposal, delegation_id__in=seats
     ).select_related("delegation__from_council"):
         policy = gov.MandatePolicy.from_canonical(instruction.policy)
         voted = (
