@@ -2,8 +2,9 @@
 
 Prints, each beside this machine's pure SHA-256 rate (the limit for hashing entries):
 
-1. durable appends per second through the sequencer with 8 concurrent writers, one entry
-   per writer transaction, the sequencer running as the worker does (floors: 5,000/s on
+1. durable appends per second through the sequencer with 8 concurrent writers (processes;
+   ``--writers-as threads`` for threads of one process), one entry per writer transaction
+   (``--per-transaction``), the sequencer running as the worker does (floors: 5,000/s on
    SQLite, 2,000/s on PostgreSQL). Timed from the first write until every entry is in a
    signed checkpoint;
 2. the inclusion proof of a random entry in a 10,000,000-entry log, read from the stored
@@ -25,6 +26,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -36,6 +38,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITERS = 8
@@ -87,7 +90,7 @@ def _cleanup(org) -> None:  # type: ignore[no-untyped-def]
 
 def child_appends(args: argparse.Namespace) -> dict[str, object]:
     _setup()
-    from django.db import connection, transaction
+    from django.db import connection, connections, transaction
     from django.utils import timezone
 
     from konsilo.record import leaf_hash, root_from_leaf_hashes
@@ -121,7 +124,9 @@ def child_appends(args: argparse.Namespace) -> dict[str, object]:
         finally:
             connection.close()
 
-    def writer(w: int) -> None:
+    def writer(w: int, go: Any = None) -> None:
+        if go is not None:
+            go.wait()
         try:
             for n in range(0, per_writer, args.per_transaction):
                 with transaction.atomic():
@@ -130,14 +135,34 @@ def child_appends(args: argparse.Namespace) -> dict[str, object]:
         finally:
             connection.close()
 
+    # Writers are processes by default, as konsilo's writers are in production (server
+    # processes beside `konsilo worker`); threads share one interpreter lock, so 8 of them
+    # are never 8 concurrent writers. The sequencer runs in this process, as the worker does.
     seq = threading.Thread(target=sequencer)
-    writers = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+    go = None
+    if args.writers_as == "threads":
+        writers: list[Any] = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+    else:
+        # Forked before any other thread runs, then released together.
+        connections.close_all()  # each process opens its own connection
+        fork = multiprocessing.get_context("fork")
+        go = fork.Event()
+        writers = [fork.Process(target=writer, args=(w, go)) for w in range(WRITERS)]
+        for t in writers:
+            t.start()
     start = time.perf_counter()
     seq.start()
-    for t in writers:
-        t.start()
+    if go is not None:
+        go.set()
+    else:
+        for t in writers:
+            t.start()
     for t in writers:
         t.join()
+    if args.writers_as == "processes" and any(t.exitcode for t in writers):
+        done.set()
+        seq.join()
+        raise SystemExit("a writer process failed")
     written = time.perf_counter() - start
     done.set()
     seq.join()
@@ -322,7 +347,7 @@ def run_child(section: str, db: str, args: argparse.Namespace, work: Path) -> di
         sys.executable, __file__, "--child", section,
         "--appends", str(args.appends), "--leaves", str(args.leaves),
         "--proofs", str(args.proofs), "--per-transaction", str(args.per_transaction),
-        "--sequencer-interval", str(args.sequencer_interval),
+        "--sequencer-interval", str(args.sequencer_interval), "--writers-as", args.writers_as,
     ]  # fmt: skip
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -399,6 +424,12 @@ def main() -> int:
     parser.add_argument("--proofs", type=int, default=2_000)
     parser.add_argument("--sequencer-interval", type=float, default=0.25)
     parser.add_argument(
+        "--writers-as",
+        choices=["processes", "threads"],
+        default="processes",
+        help="the 8 writers: separate processes (default) or threads of one process",
+    )
+    parser.add_argument(
         "--per-transaction", type=int, default=1, help="entries each writer transaction appends"
     )
     parser.add_argument("--verify-entries", type=int, default=1_000_000)
@@ -419,9 +450,9 @@ def main() -> int:
     try:
         if "appends" in sections:
             print(
-                f"\n1. durable appends through the sequencer, {WRITERS} concurrent writers,"
-                f" {args.per_transaction} entr{'y' if args.per_transaction == 1 else 'ies'}"
-                f" per writer transaction"
+                f"\n1. durable appends through the sequencer, {WRITERS} concurrent writers"
+                f" ({args.writers_as}), {args.per_transaction}"
+                f" entr{'y' if args.per_transaction == 1 else 'ies'} per writer transaction"
             )
             for db in dbs:
                 r = run_child("appends", db, args, work)
