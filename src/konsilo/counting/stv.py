@@ -75,6 +75,7 @@ RULES = ("scottish", "wigm")
 SCALE = 100_000  # Scottish STV counts in units of 0.00001 vote (rule 48(3): five places)
 _FLOAT_EXACT = 1 << 53  # bincount sums in float64, exact below this total
 _ADVANCE_BLOCK = 1 << 16  # rows moved on at once when papers are transferred
+_COMPARE_AT_MOST = 12  # candidates compared one by one before a lookup table is cheaper
 
 Number = int | Fraction
 
@@ -113,6 +114,7 @@ class Ballots:
         self.value_class = np.zeros(self.rows, dtype=np.int32)
         self.holder = np.full(self.rows, -1, dtype=np.int32)
         self.exact_float = int(counts.sum()) < _FLOAT_EXACT
+        self.padded = bool(matrix.size) and int(matrix.min()) < 0
         self.tally: list[Number] = [0] * self.n
         everyone = np.arange(self.rows, dtype=np.intp)
         if self.width:
@@ -134,16 +136,46 @@ class Ballots:
         its current holder. Padding (-1) reads the sentinel ``continuing[-1]``, so a row stops
         there as exhausted; a full row with no continuing candidate is exhausted too.
         """
+        out = np.flatnonzero(~self.continuing[:-1])
+        stay = np.flatnonzero(self.continuing[:-1])
         # In blocks of rows, so that each block's copies stay in the processor's cache.
         for start in range(0, rows.size, _ADVANCE_BLOCK):
             block = rows[start : start + _ADVANCE_BLOCK]
-            sub = self.matrix[block]
-            stops = self.continuing[sub]
+            sub = np.take(self.matrix, block, axis=0)  # faster than matrix[block] for rows
+            stops = self._stops(sub, out, stay)
             first = stops.argmax(axis=1)
             at = np.arange(block.size)
             cand = sub[at, first].astype(np.int32)
             cand[~stops[at, first]] = -1
             self.holder[block] = cand
+
+    def _stops(
+        self,
+        sub: npt.NDArray[np.signedinteger[Any]],
+        out: npt.NDArray[np.intp],
+        stay: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.bool_]:
+        """Where the rows ``sub`` can stop: a continuing candidate or padding (-1).
+
+        The same as ``continuing[sub]``, computed by comparing with whichever list is shorter,
+        the candidates out of the count or those still in it: a few comparisons of narrow
+        integers cost less than a table lookup, which widens every index first.
+        """
+        if len(out) > _COMPARE_AT_MOST and len(stay) > _COMPARE_AT_MOST:
+            looked_up: npt.NDArray[np.bool_] = self.continuing[sub]
+            return looked_up
+        scratch = np.empty(sub.shape, dtype=bool)
+        if len(out) <= len(stay):
+            hit = np.zeros(sub.shape, dtype=bool)
+            for c in out.tolist():
+                np.equal(sub, c, out=scratch)
+                hit |= scratch
+            return ~hit
+        hit = np.less(sub, 0) if self.padded else np.zeros(sub.shape, dtype=bool)
+        for c in stay.tolist():
+            np.equal(sub, c, out=scratch)
+            hit |= scratch
+        return hit
 
     def _sums(self, keys: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], size: int) -> list[int]:
         """Exact sums of ``counts[rows]`` grouped by ``keys``."""
