@@ -146,20 +146,27 @@ def _pairwise_scaled(profile: RankedProfile) -> tuple[list[list[int]], int, tupl
 
 
 def _weighted_matrix(
-    pos: npt.NDArray[Any], weights: Sequence[int], *, strict: bool
+    pos: npt.NDArray[Any], weights: Sequence[int] | npt.NDArray[np.int64], *, strict: bool
 ) -> list[list[int]]:
     """Exact pairwise counts with integer row weights: rows are grouped by equal weight."""
     n = pos.shape[1]
     total = np.zeros((n, n), dtype=object)
-    distinct = set(weights)
-    if len(distinct) == 1:
-        total += _unit_counts(pos, strict=strict).astype(object) * next(iter(distinct))
+    if isinstance(weights, np.ndarray):
+        distinct = np.unique(weights).tolist()
+        if len(distinct) == 1:
+            total += _unit_counts(pos, strict=strict).astype(object) * int(distinct[0])
+        else:
+            for weight in distinct:
+                rows = np.flatnonzero(weights == weight)
+                total += _unit_counts(pos[rows], strict=strict).astype(object) * int(weight)
+    elif len(set(weights)) == 1:
+        total += _unit_counts(pos, strict=strict).astype(object) * weights[0]
     else:
         by_weight: dict[int, list[int]] = {}
         for row, weight in enumerate(weights):
             by_weight.setdefault(weight, []).append(row)
-        for weight, rows in by_weight.items():
-            total += _unit_counts(pos[rows], strict=strict).astype(object) * weight
+        for weight, group in by_weight.items():
+            total += _unit_counts(pos[group], strict=strict).astype(object) * weight
     matrix = [[int(total[x, y]) for y in range(n)] for x in range(n)]
     for x in range(n):
         matrix[x][x] = 0
@@ -308,22 +315,27 @@ def count_arrays(
         if rows and row_weights.min() < 0:
             raise SchulzeError("weights: a weight is negative")
     complete = lowest >= 0  # no padding anywhere: every row has the same length
+    index_type = np.int32 if rows * (n + 1) < 1 << 31 else np.int64
+    target: npt.NDArray[np.signedinteger[Any]]
     if complete:
         lengths = np.full(rows, width, dtype=np.int64)
-        target = matrix.astype(np.int64)
+        target = matrix.astype(index_type)
     else:
         ranked = matrix >= 0
         if width > 1 and np.any(~ranked[:, :-1] & ranked[:, 1:]):
             raise SchulzeError("rankings: -1 padding must come after the last preference")
         lengths = np.count_nonzero(ranked, axis=1)
-        target = np.where(ranked, matrix, n).astype(np.int64)
+        target = np.where(ranked, matrix, n).astype(index_type)
     nonempty = lengths > 0
-    # One scatter writes each ranked candidate's position; padding lands in a spare column.
+    # One scatter writes each ranked candidate's position; padding lands in a spare row. The
+    # positions are laid out candidate by candidate, the layout the pairwise counts read, so
+    # ``pos`` (ballot by ballot) is a transposed view and needs no copy.
     small = np.int8 if width < 127 else np.int16
-    target += (np.arange(rows, dtype=np.int64) * (n + 1))[:, None]
+    target *= rows
+    target += np.arange(rows, dtype=target.dtype)[:, None]
     flat = np.full(rows * (n + 1), -1, dtype=small)
     flat[target.ravel()] = np.broadcast_to(np.arange(width, dtype=small), (rows, width)).ravel()
-    pos = flat.reshape(rows, n + 1)[:, :n]
+    pos = flat.reshape(n + 1, rows)[:n].T
     if complete and width == n:
         duplicated = pos.min(initial=0) < 0  # a repeated candidate leaves another unplaced
         placed = lengths
@@ -348,7 +360,7 @@ def count_arrays(
     keep = nonempty & (row_weights > 0)
     narrow = pos if len(standing) == n and bool(keep.all()) else pos[keep][:, standing]
     if len(narrow):
-        pairwise_counts = _weighted_matrix(narrow, row_weights[keep].tolist(), strict=strict)
+        pairwise_counts = _weighted_matrix(narrow, row_weights[keep], strict=strict)
     else:
         pairwise_counts = [[0] * len(standing) for _ in standing]
     return _decide(
