@@ -1024,9 +1024,8 @@ def change_ballot(
     row = Ballot.objects.filter(proposal=proposal, member=member).first()
     if row is None:
         raise ConflictError("you have not voted yet; cast a ballot first", field="ballot")
-    # The ballot being replaced takes its place in the record first: the sequencer shuffles
-    # each batch, and the replacement must come after it.
-    _sequence(proposal)
+    # The replacement's entry comes after the ballot it replaces: the sequencer keeps the
+    # order in which open entries were written, within a batch and across batches.
     row.content = content
     row.changed_at = timezone.now()
     row.save(update_fields=["content", "changed_at"])
