@@ -114,6 +114,7 @@ class Ballots:
         self.value_class = np.zeros(self.rows, dtype=np.int32)
         self.holder = np.full(self.rows, -1, dtype=np.int32)
         self.exact_float = int(counts.sum()) < _FLOAT_EXACT
+        self.one_each = bool((counts == 1).all())  # one ballot per row: counting rows is enough
         self.padded = bool(matrix.size) and int(matrix.min()) < 0
         self.tally: list[Number] = [0] * self.n
         everyone = np.arange(self.rows, dtype=np.intp)
@@ -179,6 +180,8 @@ class Ballots:
 
     def _sums(self, keys: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], size: int) -> list[int]:
         """Exact sums of ``counts[rows]`` grouped by ``keys``."""
+        if self.one_each:
+            return [int(s) for s in np.bincount(keys, minlength=size).tolist()]
         weights = self.counts[rows]
         if self.exact_float:
             sums = np.bincount(keys, weights=weights, minlength=size)
@@ -192,7 +195,7 @@ class Ballots:
         k = len(self.values)
         holders = self.holder[rows].astype(np.intp)
         holders[holders < 0] = self.n
-        keys = holders * k + self.value_class[rows]
+        keys = holders * k + self.value_class[rows] if k > 1 else holders
         sums = self._sums(keys, rows, (self.n + 1) * k)
         credited: dict[int, Number] = {}
         exhausted: Number = 0
