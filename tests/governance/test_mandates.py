@@ -33,6 +33,7 @@ from konsilo.governance.mandates import (
     assign_whole_votes,
     cast_votes,
     check_delegate_vote,
+    check_out_of_mandate_vote,
     delegation_weight,
     derive_mandate,
     flag_instruction_conflicts,
@@ -43,6 +44,7 @@ from konsilo.governance.mandates import (
     proportional_split,
     revise_mandate,
     settle_delegation_vote,
+    settle_out_of_mandate,
     split_delegation,
 )
 
@@ -616,6 +618,109 @@ def test_postponement_is_granted_at_one_fifth_of_the_members() -> None:
     assert postponement_granted(200, 1000)
     assert not postponement_granted(199, 1000)
     assert postponement_granted(1, 3, threshold=Fraction(1, 3))
+
+
+def _at(base: str, vote: BaseVote, policy: MandatePolicy = BOUND, weight: int = 1) -> Mandate:
+    return derive_mandate(
+        vote,
+        delegation=f"{base}->region",
+        policy=policy,
+        content_hash="v1",
+        weight=weight,
+        item="item-1",
+    )
+
+
+def test_a_vote_outside_the_mandates_is_postponed_when_delegations_of_one_fifth_ask() -> None:
+    mill = _at("mill", motion(30, 10, base="mill"))
+    dock = _at("dock", motion(3, 5, base="dock"))
+    abstainer = MandatePolicy(out_of_mandate_amendment=("abstain",))
+    settled = settle_out_of_mandate(
+        [(mill, BOUND, 200), (dock, abstainer, 800)], item="amend-1", voted_hash="v2"
+    )
+    assert (settled.postponed, settled.requesting, settled.total) == (True, 200, 1000)
+    assert settled.votes() == ()
+    by = {a.delegation: a for a in settled.actions}
+    assert [type(e) for e in by["mill->region"].events] == [PostponementRequested]
+    assert "postponed" in settled.explanation
+
+
+def test_a_vote_outside_the_mandates_goes_ahead_below_one_fifth_and_the_delegations_abstain() -> (
+    None
+):
+    mill = _at("mill", motion(30, 10, base="mill"))
+    dock = _at("dock", motion(3, 5, base="dock"), weight=2)
+    abstainer = MandatePolicy(out_of_mandate_amendment=("abstain",))
+    settled = settle_out_of_mandate(
+        [(mill, BOUND, 199), (dock, abstainer, 801)], item="amend-1", voted_hash="v2"
+    )
+    assert settled.postponed is False
+    assert settled.requesting == 199
+    assert dict(settled.votes()) == {
+        "mill->region": (({"choice": "abstain"}, Fraction(1)),),
+        "dock->region": (({"choice": "abstain"}, Fraction(2)),),
+    }
+    # The postponement was still asked for, on the record.
+    mill_action = next(a for a in settled.actions if a.delegation == "mill->region")
+    assert [type(e) for e in mill_action.events] == [PostponementRequested]
+
+
+def test_delegations_whose_mandate_covers_the_voted_version_count_but_take_no_step() -> None:
+    covered = derive_mandate(
+        motion(8, 2, base="mill", content_hash="amend-A"),
+        delegation="mill->region",
+        policy=BOUND,
+        content_hash="amend-A",
+        weight=1,
+        item="amend-1",
+    )
+    dock = _at("dock", motion(3, 5, base="dock"))
+    settled = settle_out_of_mandate(
+        [(covered, BOUND, 800), (dock, BOUND, 200)], item="amend-1", voted_hash="amend-A"
+    )
+    assert [a.delegation for a in settled.actions] == ["dock->region"]
+    assert (settled.postponed, settled.requesting, settled.total) == (True, 200, 1000)
+
+
+def test_a_bound_delegate_who_votes_on_a_version_outside_the_mandate_breaches_it() -> None:
+    mill = _at("mill", motion(30, 10, base="mill"))
+    # The vote went ahead (too few asked to postpone): the delegation must abstain.
+    action = out_of_mandate(mill, voted_hash="v2", policy=BOUND)
+    assert action is not None
+    yes = [({"choice": "yes"}, Fraction(1))]
+    breach = check_out_of_mandate_vote(
+        mill, action, yes, item="amend-1", delegate="m-dana", policy=BOUND
+    )
+    assert isinstance(breach, MandateBreached)
+    assert breach.mandated == (({"choice": "abstain"}, Fraction(1)),)
+    assert (breach.item, breach.action) == ("amend-1", BOUND.breach_action)
+    abstain = [({"choice": "abstain"}, Fraction(1))]
+    assert (
+        check_out_of_mandate_vote(
+            mill, action, abstain, item="amend-1", delegate="m-dana", policy=BOUND
+        )
+        is None
+    )
+
+
+def test_a_delegate_with_discretion_outside_the_mandate_is_flagged_not_breached() -> None:
+    policy = MandatePolicy(out_of_mandate_amendment=("discretion",))
+    mill = _at("mill", motion(30, 10, base="mill"), policy)
+    settled = settle_out_of_mandate([(mill, policy, 5)], item="amend-1", voted_hash="v2")
+    assert settled.postponed is False
+    (action,) = settled.actions
+    assert (action.discretion, action.votes) == (True, ())
+    note = check_out_of_mandate_vote(
+        mill, action, [({"choice": "no"}, 1)], item="amend-1", delegate="m-dana", policy=policy
+    )
+    assert isinstance(note, DiscretionUsed)
+    assert note.item == "amend-1"
+
+
+def test_settling_a_vote_outside_the_mandates_refuses_a_delegation_listed_twice() -> None:
+    mill = _at("mill", motion(30, 10, base="mill"))
+    with pytest.raises(MandateError):
+        settle_out_of_mandate([(mill, BOUND, 1), (mill, BOUND, 1)], item="a", voted_hash="v2")
 
 
 # -- policy and record forms ----------------------------------------------------------------

@@ -88,6 +88,7 @@ __all__ = [
     "MandatePolicy",
     "MandateRevision",
     "OutOfMandate",
+    "OutOfMandateVote",
     "PostponementRequested",
     "ReferredBack",
     "Settlement",
@@ -98,6 +99,7 @@ __all__ = [
     "ballot_key",
     "cast_votes",
     "check_delegate_vote",
+    "check_out_of_mandate_vote",
     "delegation_key",
     "delegation_weight",
     "derive_mandate",
@@ -110,6 +112,7 @@ __all__ = [
     "proportional_split",
     "revise_mandate",
     "settle_delegation_vote",
+    "settle_out_of_mandate",
     "split_delegation",
 ]
 
@@ -1811,6 +1814,148 @@ def postponement_granted(
     total = _weight("total_represented", total_represented)
     asked = _weight("requesting_represented", requesting_represented)
     return bool(total) and asked >= Fraction(threshold) * total
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfMandateVote(_Plain):
+    """A higher council's vote on a version (``voted_hash``) that some delegations' mandates
+    do not cover, settled for all of them at once (§3.10).
+
+    ``actions`` holds one :class:`OutOfMandate` per delegation whose mandate does not cover
+    the version (in the order given); ``requesting`` is what the delegations asking to
+    postpone represent, of ``total`` (every delegation voting, covered or not). When
+    ``postponed`` the vote does not take place now and nobody casts anything.
+    """
+
+    item: str
+    voted_hash: str
+    postponed: bool
+    requesting: Fraction
+    total: Fraction
+    threshold: Fraction
+    actions: tuple[OutOfMandate, ...]
+    explanation: str
+
+    def votes(self) -> tuple[tuple[str, tuple[WeightedBallot, ...]], ...]:
+        """What each delegation casts when the vote goes ahead (nothing when postponed)."""
+        if self.postponed:
+            return ()
+        return tuple((a.delegation, a.votes) for a in self.actions if a.votes)
+
+
+def settle_out_of_mandate(
+    delegations: Sequence[tuple[Mandate, MandatePolicy, Fraction | int]],
+    *,
+    item: str,
+    voted_hash: str,
+    threshold: Fraction | int = Fraction(1, 5),
+) -> OutOfMandateVote:
+    """Apply §3.10 to every delegation voting on ``voted_hash`` at the higher council.
+
+    ``delegations`` are (mandate, its policy, the members it represents). Each delegation
+    whose mandate does not cover the version follows its ``out_of_mandate_amendment`` steps
+    (:func:`out_of_mandate`). Those whose steps ask for postponement (or referral back)
+    request it; the vote is postponed when they represent at least ``threshold`` of the
+    members of all the delegations (:func:`postponement_granted`). Otherwise each falls back
+    to its next step: abstain (cast with its whole weight) or discretion (flagged).
+
+    >>> p = MandatePolicy()
+    >>> a = derive_mandate(None, delegation="a->r", content_hash="v1", weight=1, policy=p,
+    ...                    item="i1")
+    >>> b = derive_mandate(None, delegation="b->r", content_hash="v1", weight=1, policy=p,
+    ...                    item="i1")
+    >>> settle_out_of_mandate([(a, p, 10), (b, p, 90)], item="i2", voted_hash="v2").postponed
+    True
+    >>> free = MandatePolicy(out_of_mandate_amendment=("abstain",))
+    >>> settled = settle_out_of_mandate([(a, p, 10), (b, free, 90)], item="i2", voted_hash="v2")
+    >>> settled.postponed, [(d, v[0][0]["choice"]) for d, v in settled.votes()]
+    (False, [('a->r', 'abstain'), ('b->r', 'abstain')])
+    """
+    limit = _weight("threshold", threshold)
+    first: list[tuple[Mandate, MandatePolicy, OutOfMandate]] = []
+    total = Fraction(0)
+    requesting = Fraction(0)
+    seen: set[str] = set()
+    for mandate, policy, represented in delegations:
+        if mandate.delegation in seen:
+            raise MandateError(
+                f"{mandate.delegation} is listed twice", field="delegations", code="duplicate"
+            )
+        seen.add(mandate.delegation)
+        members = _weight(f"represented members of {mandate.delegation}", represented)
+        total += members
+        action = out_of_mandate(mandate, voted_hash=voted_hash, policy=policy)
+        if action is None:
+            continue
+        first.append((mandate, policy, action))
+        if action.events:
+            requesting += members
+    postponed = bool(requesting) and postponement_granted(requesting, total, threshold=limit)
+    if postponed:
+        actions = tuple(
+            out_of_mandate(m, voted_hash=voted_hash, policy=p, postponed=True) or a
+            for m, p, a in first
+        )
+        explanation = (
+            f"delegations representing {_n(requesting)} of {_n(total)} members asked to "
+            f"postpone the vote on {voted_hash} (at least {_n(limit)} needed): it is "
+            "postponed so that their bases can instruct on it."
+        )
+    else:
+        actions = tuple(a for _, _, a in first)
+        asked = (
+            f"delegations representing {_n(requesting)} of {_n(total)} members asked to "
+            f"postpone it (at least {_n(limit)} needed), so the vote goes ahead"
+            if requesting
+            else "no delegation asked to postpone it"
+        )
+        explanation = (
+            f"{len(actions)} delegation{'s' if len(actions) != 1 else ''} vote on {voted_hash} "
+            f"outside their mandates; {asked}: each follows its next step."
+        )
+    return OutOfMandateVote(
+        item, voted_hash, postponed, requesting, total, limit, actions, explanation
+    )
+
+
+def check_out_of_mandate_vote(
+    mandate: Mandate,
+    action: OutOfMandate,
+    cast: Sequence[tuple[Ballot, Fraction | int]],
+    *,
+    item: str,
+    delegate: str,
+    policy: MandatePolicy,
+) -> MandateBreached | DiscretionUsed | None:
+    """Check what a delegate cast on a version outside the mandate (``delegate_casts_checked``).
+
+    With discretion (the policy's step, or a mandate that is not binding) the vote stands
+    and is flagged for the base (:class:`DiscretionUsed`). A bound delegation must cast what
+    its step says (an abstention with its whole weight); anything else is a
+    :class:`MandateBreached` with ``recall.mandate_breach_action``.
+    """
+    got = group_ballots(cast)
+    if _same_votes(got, action.votes):
+        return None
+    if action.discretion or not mandate.binding:
+        return DiscretionUsed(
+            item,
+            mandate.delegation,
+            delegate,
+            f"{delegate} cast {_describe_votes(got)} on {action.voted_hash}, a version outside "
+            f"{mandate.base}'s mandate; flagged for the base to review.",
+        )
+    return MandateBreached(
+        item,
+        mandate.delegation,
+        delegate,
+        action.votes,
+        got,
+        policy.breach_action,
+        f"{delegate} cast {_describe_votes(got)} on {action.voted_hash}, outside "
+        f"{mandate.base}'s mandate (it covers {mandate.content_hash}), where the delegation "
+        f"must cast {_describe_votes(action.votes)}: mandate breached ({policy.breach_action}).",
+    )
 
 
 def flag_instruction_conflicts(

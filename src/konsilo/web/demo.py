@@ -7,9 +7,12 @@ organisation. The names are generated from a fixed seed: every demo is the same.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,7 +20,12 @@ from django.utils import timezone
 
 from konsilo import governance as gov
 from konsilo.web.councils import actions, selectors
-from konsilo.web.councils.models import Member, Organisation
+from konsilo.web.councils.models import Council, Member, Organisation
+from konsilo.web.decisions import actions as decisions
+from konsilo.web.decisions import tasks
+from konsilo.web.decisions.models import Proposal
+from konsilo.web.federation import actions as federation
+from konsilo.web.federation.models import Instruction
 
 SLUG = "demo"
 PASSWORDS = {
@@ -223,6 +231,7 @@ def load_demo() -> DemoInfo:
     names = iter(_names(total))
     members: dict[str, list[Member]] = {}
     workplace_keys = list(WORKPLACES)
+    started = time.monotonic()
     for index, (key, (_, size)) in enumerate(WORKPLACES.items()):
         members[key] = []
         for n in range(size):
@@ -240,6 +249,9 @@ def load_demo() -> DemoInfo:
                     secondary=secondary,
                 )
             )
+    # How long one recorded action takes on this machine and database: the completed
+    # cycle's windows of seconds are sized by it.
+    per_action = (time.monotonic() - started) / total
     # The three demo logins are members too.
     delegate_member = members["bakery-north"][0]
     plain_member = members["bakery-north"][1]
@@ -247,17 +259,29 @@ def load_demo() -> DemoInfo:
     actions.link_user(actor=steward, member=plain_member, user=users["member"])
     steward_member = members["print-shop"][0]
     actions.link_user(actor=steward, member=steward_member, user=users["steward"])
-    _assign_delegates(organisation, steward, members, skip={plain_member.pk, steward_member.pk})
-    _federation_cycle(organisation, users, members)
+    # The demo delegate sits for the North Bakery in the Northern Region, and for the region
+    # at the congress, where they put the federation-wide items on the agenda.
+    _assign_delegates(
+        organisation,
+        steward,
+        members,
+        skip={plain_member.pk, steward_member.pk},
+        congress={"north": delegate_member},
+    )
+    _federation_cycle(organisation, users, members, per_action=per_action)
     return DemoInfo(organisation, True, PASSWORDS)
 
 
 def _assign_delegates(
-    organisation: Organisation, steward: object, members: dict[str, list[Member]], skip: set[int]
+    organisation: Organisation,
+    steward: object,
+    members: dict[str, list[Member]],
+    skip: set[int],
+    congress: dict[str, Member],
 ) -> None:
     tree = selectors.council_tree(organisation)
     for region, (_, workplaces) in REGIONS.items():
-        region_pool: list[Member] = []
+        region_pool: list[Member] = [congress[region]] if region in congress else []
         for workplace in workplaces:
             seats = next(
                 v.seats
@@ -292,17 +316,36 @@ def _assign_delegates(
 # -- one federation-wide cycle ----------------------------------------------------------------
 
 # The completed cycle runs while the demo loads, so for it (and only for it) the policy gives
-# the Northern Region and the instruction votes windows of seconds; the demo then sets the
-# normal windows back, all as policy versions on the record.
-_FAST = {
+# the councils windows of seconds: the workplaces' instruction votes are open long enough
+# for every demo ballot to be cast (sized by how fast this machine records an action), the
+# regions' and the congress's votes (of delegations, all cast by the platform) for a second.
+# The demo then sets the normal windows back, all as policy versions on the record.
+_FAST_INSTRUCTION = {
     "agenda.base_deliberation_window": "PT1S",
     "mandate.instruction_deadline": "PT0S",
-    "timing.vote_window": "PT1S",
 }
-# The bases' instruction votes: open for ten seconds, so that every ballot is cast in time.
-_FAST_INSTRUCTION = {**_FAST, "timing.vote_window": "PT10S"}
-# Instruction votes in the bases: (yes, no, abstain) of the members who vote.
-_INSTRUCTIONS = {"bakery-north": (9, 3, 1), "print-shop": (3, 5, 0), "bike-works": (4, 2, 0)}
+_FAST_COUNCIL = {"timing.vote_window": "PT1S"}
+# Workplaces voting by secret ballot.
+_SECRET = ("print-shop", "dairy-coop", "care-home")
+# The workplaces' instruction votes: (yes, no, abstain) of the members who vote, over half
+# of each workplace (its quorum). Eight workplaces in four regions say yes, and so does the
+# congress, 7 delegations to 5; the members' own ballots are closer: 86 to 64.
+_INSTRUCTIONS = {
+    "bakery-north": (9, 3, 1),
+    "print-shop": (3, 5, 0),
+    "bike-works": (4, 2, 0),
+    "fishers-coop": (12, 7, 1),
+    "harbour-cafe": (2, 4, 1),
+    "boatyard": (6, 3, 0),
+    "dairy-coop": (7, 9, 1),
+    "orchard": (8, 5, 1),
+    "sawmill": (3, 6, 1),
+    "software-coop": (15, 6, 2),
+    "care-home": (12, 13, 2),
+    "bookshop": (5, 1, 1),
+}
+# The member who files the minority report: the first "no" voter of the North Bakery.
+_DISSENT = "bakery-north"
 
 
 def _voters(steward: object, members: list[Member], count: int) -> list[object]:
@@ -324,134 +367,213 @@ def _wait_until(moment: dt.datetime) -> None:
         time.sleep(delay)
 
 
-def _federation_cycle(
-    organisation: Organisation, users: dict[str, object], members: dict[str, list[Member]]
-) -> None:
-    """The Northern Region sends an item to its three workplaces and the cycle completes
-    (open and secret instruction votes, mandates cast, the region's result with member-level
-    support and a minority report); a second item is left open in the bases for voting."""
-    from konsilo.web.decisions import actions as decisions  # noqa: PLC0415
-    from konsilo.web.decisions import tasks  # noqa: PLC0415
-    from konsilo.web.decisions.models import Proposal  # noqa: PLC0415
-    from konsilo.web.federation import actions as federation  # noqa: PLC0415
-    from konsilo.web.federation.models import Instruction  # noqa: PLC0415
+def _close_until(done: Callable[[], bool], moment: dt.datetime) -> None:
+    """From ``moment`` on, run the closing task (as the worker does every few seconds) until
+    ``done``: secret ballots take their place in the record before their tally, a tally
+    before the mandate derived from it."""
+    _wait_until(moment)
+    for _ in range(6):
+        tasks.close_due_votes.call()
+        if done():
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the demo's federation cycle did not complete")  # pragma: no cover
 
+
+def _policy(
+    steward: object, organisation: Organisation, scope: str, target: str, **kw: Any
+) -> None:
+    actions.set_policy(
+        actor=steward,  # type: ignore[arg-type]
+        organisation=organisation,
+        scope=scope,
+        target=target,
+        **kw,
+    )
+
+
+def _federation_cycle(
+    organisation: Organisation,
+    users: dict[str, object],
+    members: dict[str, list[Member]],
+    *,
+    per_action: float,
+) -> None:
+    """The congress sends an item to every council below it and the cycle completes (open
+    and secret instruction votes in every workplace, mandates derived and cast at every level,
+    the congress result with member-level support and a minority report); a second item is
+    left open for voting in every workplace."""
     steward, delegate = users["steward"], users["delegate"]
-    policy = {
-        "scope": "decision_type",
-        "target": "instruction",
-    }
-    actions.set_policy(
-        actor=steward,  # type: ignore[arg-type]
-        organisation=organisation,
-        **policy,
+    regions = list(REGIONS)
+    # A ballot costs about as much as a recorded action: give them twice that, and the
+    # sending (about two actions for each council below) twice that too before the
+    # workplaces' votes open.
+    ballots = sum(sum(tally) for tally in _INSTRUCTIONS.values())
+    window = max(4, math.ceil(2 * per_action * ballots + 1))
+    margin = dt.timedelta(seconds=max(1.0, 4 * per_action * (len(WORKPLACES) + len(REGIONS))))
+    _policy(
+        steward,
+        organisation,
+        "decision_type",
+        "instruction",
         set_values=_FAST_INSTRUCTION,
-        reason="demo: instruction votes of seconds, so that a cycle completes as it loads",
+        reason="demo: instructions due at once after deliberations of a second, so that a "
+        "cycle completes as the demo loads",
     )
-    actions.set_policy(
-        actor=steward,  # type: ignore[arg-type]
-        organisation=organisation,
-        scope="council",
-        target="north",
-        set_values={**_FAST, "agenda.member_item_right": "any_member"},
-        reason="demo: a regional vote of seconds; any delegate may put an item on the agenda",
+    _policy(
+        steward,
+        organisation,
+        "organisation",
+        "",
+        set_values={"timing.vote_window": f"PT{window}S"},
+        reason="demo: votes of seconds, so that a cycle completes as the demo loads",
     )
-    actions.set_policy(
-        actor=steward,  # type: ignore[arg-type]
-        organisation=organisation,
-        scope="council",
-        target="print-shop",
-        set_values={"secrecy.ballot": "secret"},
-        reason="the print shop votes by secret ballot",
-    )
-    north = organisation.councils.get(key="north")
+    for key in ("congress", *regions):
+        extra = {"agenda.member_item_right": "any_member"} if key == "congress" else {}
+        _policy(
+            steward,
+            organisation,
+            "council",
+            key,
+            set_values={**_FAST_COUNCIL, **extra},
+            reason="demo: a vote of delegations of a second"
+            + ("; any delegate may put an item on the agenda" if extra else ""),
+        )
+    for key in _SECRET:
+        _policy(
+            steward,
+            organisation,
+            "council",
+            key,
+            set_values={"secrecy.ballot": "secret"},
+            reason=f"{WORKPLACES[key][0]} votes by secret ballot",
+        )
+    congress = organisation.councils.get(key="congress")
     item = decisions.create_proposal(
         actor=delegate,  # type: ignore[arg-type]
-        council=north,
-        title="A shared delivery van for the Northern Region",
-        text="The Northern Region buys one electric delivery van, shared by its workplaces "
-        "on a rota, and pays for it from the regional fund.",
+        council=congress,
+        title="A federation-wide solidarity fund",
+        text="Every cooperative of the federation pays one per cent of its yearly surplus "
+        "into a shared solidarity fund, which lends to member cooperatives in difficulty "
+        "without interest.",
     )
     decisions.open_discussion(actor=delegate, proposal=item)  # type: ignore[arg-type]
     voters = {
         key: _voters(steward, members[key], sum(tally)) for key, tally in _INSTRUCTIONS.items()
     }
+    # The workplaces' votes open once the sending is done, the regions' a workplace window
+    # later, and the congress's a second after them.
     sending = federation.send_to_bases(
         actor=delegate,  # type: ignore[arg-type]
         proposal=item,
-        opens_at=timezone.now() + dt.timedelta(seconds=11),
+        opens_at=timezone.now() + margin + dt.timedelta(seconds=window + 1),
     )
-    # The bases' votes open at their scheduled opening (a second from now), by the task.
-    _wait_until(max(i.opens_at for i in sending.instructions.all() if i.opens_at is not None))
+    instructions = {
+        i.base_proposal.council.key: i
+        for i in sending.instructions.select_related("base_proposal__council")
+    }
+    bases = [instructions[key] for key in _INSTRUCTIONS]
+    _wait_until(max(i.opens_at for i in bases if i.opens_at is not None))
     tasks.open_due_votes.call()
     dissenter = None
     for key, (yes, no, abstain) in _INSTRUCTIONS.items():
-        base = Instruction.objects.get(
-            sending=sending, delegation__from_council__key=key
-        ).base_proposal
+        base = instructions[key].base_proposal
         choices = ["yes"] * yes + ["no"] * no + ["abstain"] * abstain
         for user, choice in zip(voters[key], choices, strict=True):
             decisions.cast_ballot(actor=user, proposal=base, ballot={"choice": choice})  # type: ignore[arg-type]
-        if key == "bakery-north":
+        if key == _DISSENT:
             dissenter = (voters[key][yes], base)
-    higher = Proposal.objects.get(pk=item.pk)
-    assert higher.voting_opened_at is not None
-    assert higher.closes_at is not None
-    _wait_until(higher.voting_opened_at)
-    for _ in range(3):  # secret ballots reach the record first, their tally in the next run
-        tasks.close_due_votes.call()
-        if not Instruction.objects.filter(sending=sending, derived_at__isnull=True).exists():
-            break
+    pending = Instruction.objects.filter(sending=sending, derived_at__isnull=True)
+    # The workplaces' mandates, cast by the platform in the regions' votes ...
+    deadline = max(i.base_proposal.closes_at for i in bases if i.base_proposal.closes_at)
+    _close_until(
+        lambda: not pending.filter(base_proposal__council__key__in=list(_INSTRUCTIONS)).exists(),
+        deadline,
+    )
     assert dissenter is not None
     decisions.file_minority_report(
         actor=dissenter[0],  # type: ignore[arg-type]
         proposal=dissenter[1],
-        text="A van for three workplaces will sit idle most days; a cargo bike per workplace "
-        "would serve us better and cost less.",
+        text="A fund fed from surpluses asks most of the cooperatives that are doing well "
+        "this year and gives the bakery no say in who borrows; we would rather each region "
+        "keeps its own fund.",
     )
-    _wait_until(higher.closes_at)
-    tasks.close_due_votes.call()
-    # Normal windows again, and a second item left open for voting in the bases.
-    for scope, target, names in (
-        ("decision_type", "instruction", list(_FAST)),
-        ("council", "north", list(_FAST)),
-    ):
-        actions.set_policy(
-            actor=steward,  # type: ignore[arg-type]
-            organisation=organisation,
-            scope=scope,
-            target=target,
-            unset=names,
-            reason="demo: the normal windows again",
-        )
-    # A base's instruction vote opens one vote window before its deadline; the demo's stay
-    # open through the whole deliberation window, so that the second item can be voted on.
-    actions.set_policy(
-        actor=steward,  # type: ignore[arg-type]
-        organisation=organisation,
-        scope="decision_type",
-        target="instruction",
+    # ... then the regions' mandates, passing their workplaces' tallies up to the congress,
+    # and the congress's result.
+    _close_until(lambda: not pending.exists(), instructions["north"].base_proposal.closes_at)
+    higher = Proposal.objects.get(pk=item.pk)
+    assert higher.closes_at is not None
+    _close_until(
+        lambda: Proposal.objects.filter(pk=item.pk, phase=Proposal.Phase.CLOSED).exists(),
+        higher.closes_at,
+    )
+    _open_item(organisation, steward, delegate, congress, regions, margin=margin)
+
+
+def _open_item(
+    organisation: Organisation,
+    steward: object,
+    delegate: object,
+    congress: Council,
+    regions: list[str],
+    *,
+    margin: dt.timedelta,
+) -> None:
+    """Normal windows again, and a second congress item left open for voting in every
+    workplace: their instruction votes stay open through the whole deliberation window."""
+    _policy(
+        steward,
+        organisation,
+        "decision_type",
+        "instruction",
+        unset=list(_FAST_INSTRUCTION),
         set_values={"timing.vote_window": "P14D"},
-        reason="demo: instruction votes open for the whole deliberation window",
+        reason="demo: the normal windows again; instruction votes open for the whole "
+        "deliberation window",
     )
+    _policy(
+        steward,
+        organisation,
+        "organisation",
+        "",
+        unset=["timing.vote_window"],
+        reason="demo: the normal vote window again",
+    )
+    for key in ("congress", *regions):
+        _policy(
+            steward,
+            organisation,
+            "council",
+            key,
+            unset=list(_FAST_COUNCIL),
+            reason="demo: the normal vote window again",
+        )
     second = decisions.create_proposal(
         actor=delegate,  # type: ignore[arg-type]
-        council=north,
-        title="A four-day week across the Northern Region",
-        text="Every workplace of the Northern Region moves to a four-day week at full pay "
-        "from the next season.",
+        council=congress,
+        title="A four-day week across the federation",
+        text="Every cooperative of the federation moves to a four-day week at full pay from "
+        "the next season.",
     )
     decisions.open_discussion(actor=delegate, proposal=second)  # type: ignore[arg-type]
-    timing = gov.TimingPolicy.from_policy(
-        selectors.resolve_policy(organisation, council=north, decision_type="instruction")
-    )
-    federation.send_to_bases(
+
+    def timing(key: str) -> gov.TimingPolicy:
+        council = organisation.councils.get(key=key)
+        return gov.TimingPolicy.from_policy(
+            selectors.resolve_policy(organisation, council=council, decision_type="instruction")
+        )
+
+    base, region = timing(next(iter(WORKPLACES))), timing(regions[0])
+    # The workplaces' votes open once the sending is done and stay open until their deadline.
+    sending = federation.send_to_bases(
         actor=delegate,  # type: ignore[arg-type]
         proposal=second,
         opens_at=timezone.now()
-        + max(timing.deliberation_window, timing.vote_window)
-        + timing.instruction_deadline
-        + dt.timedelta(seconds=2),
+        + margin
+        + max(base.deliberation_window, base.vote_window)
+        + base.instruction_deadline
+        + region.vote_window
+        + region.instruction_deadline,
     )
-    _wait_until(timezone.now() + dt.timedelta(seconds=2))
+    _wait_until(min(i.opens_at for i in sending.instructions.all() if i.opens_at is not None))
     tasks.open_due_votes.call()

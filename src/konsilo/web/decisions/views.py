@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from konsilo.web.councils import permissions
@@ -160,6 +161,16 @@ def _ballot_inputs(proposal: Proposal, mine: dict[str, Any]) -> list[dict[str, A
     ]
 
 
+def _voting_from(proposal: Proposal, instruction: Any, sent: Any) -> Any:
+    """When the vote may open: for an item sent down or an instruction vote, its opening
+    scheduled by the sending (not the council's notice); else the end of the notice."""
+    if instruction is not None:
+        return instruction.opens_at
+    if sent is not None:
+        return proposal.voting_opened_at
+    return actions.voting_opens_from(proposal)
+
+
 def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
     user = request.user
     council = proposal.council
@@ -178,6 +189,9 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
     return {
         "federation": sent,
         "instruction_of": instruction.sending.proposal if instruction is not None else None,
+        "instruction_to": (instruction.higher or instruction.sending.proposal).council
+        if instruction is not None
+        else None,
         "may_send": (is_author or steward)
         and proposal.phase == "discussion"
         and proposal.alternative_to_id is None
@@ -193,7 +207,11 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
         "seconds": proposal.seconds.count(),
         "seconds_needed": actions.seconds_needed(proposal),
         "seconded": member is not None and proposal.seconds.filter(member=member).exists(),
-        "voting_from": actions.voting_opens_from(proposal),
+        "voting_from": _voting_from(proposal, instruction, sent),
+        # A sent item's vote (and a middle council's) is in phase voting from the sending,
+        # but opens to its voters at its scheduled opening.
+        "voting_started": proposal.voting_opened_at is not None
+        and proposal.voting_opened_at <= timezone.now(),
         "alternatives": list(proposal.alternatives.order_by("pk")),
         "insider": insider,
         "is_author": is_author,
