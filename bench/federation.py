@@ -12,20 +12,45 @@ of every member's ballot.
     PYTHONPATH=src python3 bench/federation.py --pure                 # full size
     PYTHONPATH=src python3 bench/federation.py --pure --members 100000 --bases 2000
 
-The end-to-end run through the database (floor 60 s on PostgreSQL) is a separate mode, to be
-added beside ``--pure`` by the web layer: ``build_federation`` and ``fill_tallies`` give the
-same federation and tallies for it to load.
+``--db`` runs the same federation end to end through the database (floor: under 60 s on
+PostgreSQL; the database's tables are dropped and recreated first). The setup is not timed:
+the organisation, the councils and delegations (bulk inserts that append the same
+``council.created`` and ``delegation.created`` entries as ``add_council``), the members
+(through the member import's write path, ``member.joined`` entries), the item sent through
+``send_to_bases`` (timed and printed on its own), the bases' votes opened by
+``open_due_instruction_votes`` (likewise), and the ballots of ``fill_tallies`` (bulk inserts of
+the rows and the ``ballot.cast`` entries that ``cast_ballot`` writes: setup bypasses the
+ballot action, not the record). Timed against the floor is what the worker does from the
+bases' deadline until the congress result and its member-level support exist: at each
+level's deadline, rounds of sequencing the record and running ``close_due_votes`` (closing
+the votes, deriving every mandate, casting the bound votes), then the member-level support
+(``federation.selectors.federated_item``). Top tally and member-level support must equal the
+pure computation's exactly.
+
+    PYTHONPATH=src python3 bench/federation.py --db                   # PostgreSQL, full size
+    PYTHONPATH=src python3 bench/federation.py --db --pg-url postgres://postgres@127.0.0.1/x
+    PYTHONPATH=src python3 bench/federation.py --db --sqlite --members 50000 --bases 1000
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import datetime as dt
+import json
+import os
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
 
 from konsilo.governance.federation import (
     ArrayFederationResult,
@@ -137,12 +162,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fan-out", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--db", action="store_true", help="end to end through the database")
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/fedbench",
+        help="PostgreSQL database for --db; its tables are dropped and recreated",
+    )
+    parser.add_argument("--sqlite", action="store_true", help="--db on a fresh SQLite file")
+    parser.add_argument("--profile", help="--db: write a cProfile of the timed phases here")
     args = parser.parse_args(argv)
-    if not args.pure:
-        print(
-            "only --pure exists so far; the database run is added by the web layer", file=sys.stderr
-        )
+    if args.pure == args.db:
+        print("choose one of --pure and --db", file=sys.stderr)
         return 2
+    if args.db:
+        return run_db(args)
     federation = build_federation(args.members, args.bases, args.fan_out, args.seed)
     tallies = fill_tallies(federation, args.seed)
     print(
@@ -177,6 +210,414 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{verdict}: slowest mode {worst:.3f} s against the floor of {FLOOR_S:.1f} s "
         "(mandate derivation, top tally and member-level support, pure)"
+    )
+    return 0 if verdict == "PASS" else 1
+
+
+# -- through the database ----------------------------------------------------------------------
+
+DB_FLOOR_S = 60.0
+START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+# Each level instructs 24 hours before the vote above opens and votes for 72 hours: the bases,
+# three levels down, are due 3 x 24 + 2 x 72 hours before the congress opens, and need their
+# 14 days of deliberation before that.
+OPENS = START + dt.timedelta(days=24)
+TEXT = "The federation adopts a common four-day week."
+
+
+def _prepare_database(args: argparse.Namespace) -> str:
+    """Point Django at a fresh database and migrate it; returns its description."""
+    work = Path(tempfile.mkdtemp(prefix="konsilo-fedbench-"))
+    os.environ["KONSILO_DATA_DIR"] = str(work)
+    if args.sqlite:
+        os.environ.pop("DATABASE_URL", None)
+        where = f"SQLite in {work}"
+    else:
+        import psycopg
+
+        with psycopg.connect(args.pg_url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        os.environ["DATABASE_URL"] = args.pg_url
+        where = f"PostgreSQL {args.pg_url.rsplit('@', 1)[-1]}"
+    from konsilo.cli.main import migrate, setup_django
+
+    setup_django()
+    migrate()
+    return where
+
+
+def _insert_councils(org: Any, federation: Federation) -> None:
+    """Every council and delegation at once, with the entries ``add_council`` appends."""
+    from konsilo.web.councils.models import Council, Delegation
+    from konsilo.web.ledger import actions as ledger
+
+    tree = federation.tree
+    parent_of: dict[str, str] = {}
+    for level, names in enumerate(tree.councils[:-1]):
+        above = tree.councils[level + 1]
+        for name, parent in zip(names, tree.parents[level].tolist(), strict=True):
+            parent_of[name] = above[parent]
+    top_down = [
+        (name, LEVELS[level])
+        for level in range(len(LEVELS) - 1, -1, -1)
+        for name in tree.councils[level]
+    ]
+    with transaction.atomic(durable=True):
+        Council.objects.bulk_create(
+            [Council(organisation=org, key=k, name=k.title(), level=lv) for k, lv in top_down],
+            batch_size=5000,
+        )
+        ids = dict(Council.objects.filter(organisation=org).values_list("key", "pk"))
+        Delegation.objects.bulk_create(
+            [
+                Delegation(
+                    organisation=org, from_council_id=ids[k], to_council_id=ids[parent_of[k]]
+                )
+                for k, _ in top_down
+                if k in parent_of
+            ],
+            batch_size=5000,
+        )
+        entries: list[tuple[str, dict[str, Any], str]] = []
+        for key, level in top_down:
+            entries.append(
+                ("council.created", {"key": key, "name": key.title(), "level": level}, key)
+            )
+            if key in parent_of:
+                up = parent_of[key]
+                entries.append(("delegation.created", {"from": key, "to": up}, up))
+        ledger.append_many(entries, organisation=org, actor="operator")
+
+
+def _import_members(org: Any, federation: Federation) -> None:
+    """The members, through the member import's write path (``member.joined`` entries)."""
+    from konsilo.web.councils import member_import
+
+    rows = []
+    n = 0
+    for i, size in enumerate(federation.represented.tolist()):
+        for _ in range(size):
+            rows.append(
+                member_import.Row(n + 2, f"Member {n}", f"m{n}@bench.example", f"base-{i}", (), ())
+            )
+            n += 1
+    for start in range(0, len(rows), 100_000):
+        chunk = rows[start : start + 100_000]
+        member_import._apply(None, org, chunk, member_import.ImportReport(rows=len(chunk)), None)
+
+
+def _fill_ballots(org: Any, sending: Any, tallies: BaseTallies) -> int:
+    """Every base's ballots as ``cast_ballot`` writes them (rows and ``ballot.cast`` entries),
+    in bulk; the bases not voting by the deadline get none."""
+    from konsilo.counting import tally
+    from konsilo.web.councils.models import Member
+    from konsilo.web.decisions.models import Ballot, VoterRoll
+    from konsilo.web.ledger import actions as ledger
+    from konsilo.web.ledger.models import Entry
+
+    record_ids = {
+        pk: f"m-{uid.hex}"
+        for pk, uid in Member.objects.filter(organisation=org).values_list("pk", "public_id")
+    }
+    items = {
+        i.base_proposal.council.key: i.base_proposal
+        for i in sending.instructions.select_related("base_proposal__council")
+        if i.base_proposal.council.level == LEVELS[0]
+    }
+    rolls: dict[int, list[tuple[int, str]]] = {}
+    for proposal_id, member_id, weight in (
+        VoterRoll.objects.filter(proposal__in=list(items.values()))
+        .order_by("proposal_id", "member_id")
+        .values_list("proposal_id", "member_id", "weight")
+    ):
+        rolls.setdefault(proposal_id, []).append((member_id, weight))
+    yes, no, abstain = (x.tolist() for x in (tallies.yes, tallies.no, tallies.abstain))
+    voted = tallies.voted.tolist()
+    now = timezone.now()
+    cast = 0
+    batch_ballots: list[Ballot] = []
+    batch_entries: list[Any] = []
+
+    def flush() -> None:
+        with transaction.atomic(durable=True):
+            Ballot.objects.bulk_create(batch_ballots, batch_size=5000)
+            Entry.objects.bulk_create(batch_entries, batch_size=5000)
+            ledger._sequence_on_commit(org)
+        batch_ballots.clear()
+        batch_entries.clear()
+
+    for i in range(len(yes)):
+        if not voted[i]:
+            continue
+        item = items[f"base-{i}"]
+        rule = item.rule or {}
+        choices = ["yes"] * yes[i] + ["no"] * no[i] + ["abstain"] * abstain[i]
+        for (member_id, weight), choice in zip(rolls[item.pk], choices, strict=False):
+            content = tally.normalise_ballot(item.method, rule, {"choice": choice})
+            voter = record_ids[member_id]
+            batch_ballots.append(
+                Ballot(
+                    proposal=item,
+                    member_id=member_id,
+                    content=content,
+                    weight=weight,
+                    cast_at=now,
+                    changed_at=now,
+                )
+            )
+            batch_entries.append(
+                ledger._build(
+                    "ballot.cast",
+                    {"item": item.record_id, "voter": voter, "weight": weight, "ballot": content},
+                    organisation=org,
+                    council=item.council.key,
+                    actor=voter,
+                    now=now,
+                )
+            )
+            cast += 1
+        if len(batch_ballots) >= 50_000:
+            flush()
+    flush()
+    return cast
+
+
+class _Queries:
+    """Time spent in each SQL statement (its text up to the first literal), for --profile."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[float]] = {}
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            shape = " ".join(sql.split())[:160]
+            slot = self.spent.setdefault(shape, [0, 0.0])
+            slot[0] += 1
+            slot[1] += time.perf_counter() - start
+
+    def report(self, top: int = 15) -> None:
+        print("slowest statements (calls, total s):")
+        for shape, (calls, spent) in sorted(self.spent.items(), key=lambda kv: -kv[1][1])[:top]:
+            print(f"  {int(calls):7} {spent:8.2f}  {shape}")
+
+
+class _Phases:
+    def __init__(self, profile: str | None) -> None:
+        self.times: list[tuple[str, float]] = []
+        self.profiler = cProfile.Profile() if profile else None
+        self.queries = _Queries() if profile else None
+
+    def run(self, name: str, func: Any, *, timed: bool = True) -> Any:
+        from django.db import connection
+
+        start = time.perf_counter()
+        if self.profiler is not None and timed:
+            self.profiler.enable()
+        try:
+            if self.queries is not None and timed:
+                with connection.execute_wrapper(self.queries):
+                    return func()
+            return func()
+        finally:
+            if self.profiler is not None and timed:
+                self.profiler.disable()
+            elapsed = time.perf_counter() - start
+            if timed:
+                self.times.append((name, elapsed))
+            print(f"  {'timed' if timed else 'setup'}  {name:52} {elapsed:8.2f} s", flush=True)
+
+
+def run_db(args: argparse.Namespace) -> int:
+    """The federation end to end through the database (see the module's docstring)."""
+    where = _prepare_database(args)
+    import time_machine
+    from django.contrib.auth import get_user_model
+
+    from konsilo.web.councils import actions as council_actions
+    from konsilo.web.councils.models import Member
+    from konsilo.web.decisions import actions as decisions
+    from konsilo.web.decisions import tasks
+    from konsilo.web.decisions.models import Proposal
+    from konsilo.web.federation import actions as federation_actions
+    from konsilo.web.federation import selectors
+    from konsilo.web.federation.models import Instruction
+    from konsilo.web.ledger.models import Entry
+    from konsilo.web.ledger.sequencer import sequence_all
+    from konsilo.web.worker import heartbeat
+
+    federation = build_federation(args.members, args.bases, args.fan_out, args.seed)
+    tallies = fill_tallies(federation, args.seed)
+    print(
+        f"federation: {int(federation.represented.sum()):,} members, {args.bases:,} bases, "
+        f"{' / '.join(str(len(c)) for c in federation.tree.councils)} councils per level "
+        f"({', '.join(LEVELS)}); {where}"
+    )
+    phases = _Phases(args.profile)
+    # A worker is alive throughout, as in production: the writers leave the sequencing to
+    # it (``sequence_all`` below, and in each of its rounds).
+    beating = threading.Event()
+
+    def beat() -> None:
+        while not beating.wait(1.0):
+            heartbeat("fedbench")
+        connection.close()
+
+    with time_machine.travel(START, tick=True) as clock:
+        heartbeat("fedbench")
+        threading.Thread(target=beat, daemon=True).start()
+        sequenced = sequence_all
+        org = council_actions.create_organisation(
+            actor=None, slug="fedbench", name="Bench Federation", levels=list(LEVELS)
+        )
+        council_actions.set_policy(
+            actor=None,
+            organisation=org,
+            scope="organisation",
+            target="",
+            set_values={
+                "structure.vote_weight": "represented_members",
+                "mandate.mode": "bound_proportional",
+                "structure.composition": "pass_through",
+            },
+        )
+        phases.run(
+            "councils and delegations (bulk, with their entries)",
+            lambda: _insert_councils(org, federation),
+            timed=False,
+        )
+        phases.run(
+            "members (member import's write path)",
+            lambda: _import_members(org, federation),
+            timed=False,
+        )
+        phases.run("sequence the record", sequenced, timed=False)
+        council_actions.set_policy(
+            actor=None,
+            organisation=org,
+            scope="council",
+            target="congress",
+            set_values={"agenda.member_item_right": "any_member"},
+        )
+        author = get_user_model().objects.create_user("ada", "ada@bench.example", "pw-ada-123")
+        first = Member.objects.get(organisation=org, email="m0@bench.example")
+        council_actions.link_user(actor=None, member=first, user=author)
+        council_actions.assign_office(
+            actor=None,
+            member=first,
+            kind="delegate",
+            council_key="congress",
+            delegation_from=federation.tree.councils[-2][0],
+        )
+        proposal = decisions.create_proposal(
+            actor=author,
+            council=org.councils.get(key="congress"),
+            title="A four-day week",
+            text=TEXT,
+        )
+        item = decisions.open_discussion(actor=author, proposal=proposal)
+        sending = phases.run(
+            "send_to_bases (every level's instruction vote)",
+            lambda: federation_actions.send_to_bases(
+                actor=author, proposal=item, opens_at=OPENS, composition="pass_through"
+            ),
+            timed=False,
+        )
+        instructions = list(sending.instructions.select_related("base_proposal__council"))
+        by_level: dict[str, list[Any]] = {}
+        for row in instructions:
+            by_level.setdefault(row.base_proposal.council.level, []).append(row)
+        clock.move_to(min(r.opens_at for r in by_level[LEVELS[0]]))
+        opened = phases.run(
+            "open_due_instruction_votes (the bases' votes)",
+            federation_actions.open_due_instruction_votes,
+            timed=False,
+        )
+        assert opened == args.bases, opened
+        phases.run("sequence the record", sequenced, timed=False)
+        cast = phases.run(
+            "ballots (bulk rows and entries)",
+            lambda: _fill_ballots(org, sending, tallies),
+            timed=False,
+        )
+        phases.run("sequence the record", sequenced, timed=False)
+        print(
+            f"  {cast:,} ballots; {Entry.objects.filter(organisation=org).count():,} record entries"
+        )
+
+        # The worker from here on: it sequences the record, so the writers leave it to it.
+        def worker_rounds(level: str) -> int:
+            rounds = 0
+            pending = Instruction.objects.filter(
+                sending=sending, base_proposal__council__level=level, derived_at__isnull=True
+            )
+            while True:
+                rounds += 1
+                sequence_all()
+                tasks.close_due_votes.call()
+                done = (
+                    Proposal.objects.get(pk=item.pk).phase == Proposal.Phase.CLOSED
+                    if level == LEVELS[-1]
+                    else not pending.exists()
+                )
+                if done:
+                    sequence_all()
+                    return rounds
+                if rounds > 20:
+                    raise RuntimeError(f"the {level} level did not finish in 20 rounds")
+
+        for level in LEVELS:
+            rows = by_level.get(level)
+            deadline = (
+                Proposal.objects.get(pk=item.pk).closes_at
+                if level == LEVELS[-1]
+                else rows[0].base_proposal.closes_at
+            )
+            clock.move_to(deadline)
+            rounds = phases.run(
+                f"{level}: close the votes, derive the mandates"
+                if level != LEVELS[-1]
+                else "congress: close the vote (the top tally)",
+                lambda level=level: worker_rounds(level),
+            )
+            print(f"         ({rounds} worker rounds)")
+        state = phases.run(
+            "member-level support (federated_item)",
+            lambda: selectors.federated_item(Proposal.objects.get(pk=item.pk)),
+        )
+        beating.set()
+    top = Proposal.objects.get(pk=item.pk)
+    _, pure = run(federation, tallies, "pass_through", "bound_proportional")
+    got = {k: Fraction(v) for k, v in json.loads(top.result)["rounds"][0]["tallies"].items()}
+    want = dict(pure.result.rounds[0].tallies)
+    members = state.members
+    expect = pure.members["congress"]
+    same_tally = got == want and top.outcome == pure.result.outcome
+    same_members = (members.count("yes"), members.count("no"), members.voted) == (
+        expect.count("yes"),
+        expect.count("no"),
+        expect.voted,
+    )
+    total = sum(t for _, t in phases.times)
+    print(
+        f"top tally {', '.join(f'{k} {float(v):,.3f}' for k, v in sorted(got.items()))}: "
+        f"{top.outcome}; {'equal to' if same_tally else 'DIFFERENT FROM'} the pure computation"
+    )
+    print(
+        f"member-level support {int(members.count('yes')):,} yes / {int(members.count('no')):,} "
+        f"no of {members.voted:,} voting: "
+        f"{'equal to' if same_members else 'DIFFERENT FROM'} the pure computation"
+    )
+    if phases.profiler is not None and phases.queries is not None:
+        phases.profiler.dump_stats(args.profile)
+        phases.queries.report()
+    verdict = "PASS" if total < DB_FLOOR_S and same_tally and same_members else "FAIL"
+    print(
+        f"{verdict}: {total:.2f} s from the bases' deadline to the congress result with "
+        f"member-level support, against the floor of {DB_FLOOR_S:.0f} s ({where.split()[0]})"
     )
     return 0 if verdict == "PASS" else 1
 

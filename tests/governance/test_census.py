@@ -314,3 +314,39 @@ def test_dropping_secondary_memberships_never_changes_represented_counts(
         _dag(), [m for m in memberships if m.primary], on=on, basis="members"
     )
     assert full.represented_by_council() == primaries_only.represented_by_council()
+
+
+def test_base_voters_from_the_base_members_alone_equal_the_whole_census() -> None:
+    from konsilo.governance.census import base_voters
+
+    graph = CouncilGraph.build(
+        levels=("assembly", "congress"),
+        councils=[
+            CouncilSpec("congress", "congress"),
+            CouncilSpec("mill", "assembly", ("congress",)),
+            CouncilSpec("dock", "assembly", ("congress",)),
+        ],
+    )
+    day = date(2026, 1, 1)
+    memberships = [
+        MembershipSpec("ana", "mill", True, day),
+        MembershipSpec("ana", "dock", False, day),
+        MembershipSpec("ben", "dock", True, day),
+        MembershipSpec("cy", "dock", True, day, status="suspended"),
+        MembershipSpec("dee", "mill", True, day),
+    ]
+    on = date(2026, 6, 1)
+    dock_members = {m.member for m in memberships if m.council == "dock"}
+    own = [m for m in memberships if m.member in dock_members]
+    for basis in ("members", "members_in_good_standing"):
+        whole = take_census(graph, memberships, on=on, basis=basis).voters("dock")
+        assert base_voters("dock", own, on=on, basis=basis) == whole
+
+
+def test_base_voters_refuse_a_member_of_the_base_with_no_primary_base() -> None:
+    from konsilo.governance.census import base_voters
+
+    with pytest.raises(CensusError):
+        base_voters(
+            "dock", [MembershipSpec("ana", "dock", False, date(2026, 1, 1))], on=date(2026, 6, 1)
+        )

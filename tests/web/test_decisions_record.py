@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 
 from konsilo import canonical
 from konsilo.governance.replay import Replay
@@ -82,16 +83,45 @@ def test_a_verifier_recounts_an_open_and_a_secret_vote_from_the_record(
         assert found.kind == "code"
 
 
-def test_the_tally_waits_until_every_ballot_of_the_vote_is_sequenced(
+def test_an_open_vote_closes_while_its_ballots_wait_and_the_record_places_the_tally_after_them(
     fed: Federation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     users = bakery_voters(fed)
     with time_machine.travel(START, tick=False) as clock:
         proposal = to_voting(fed, users, clock)
+        # A sequencer busy elsewhere: this vote's ballots still wait for their index.
+        monkeypatch.setattr(settings, "KONSILO_SEQUENCE_ON_COMMIT", False, raising=False)
+        monkeypatch.setattr(actions, "sequence", lambda organisation: [])
         for user in users[:4]:
             actions.cast_ballot(actor=user, proposal=proposal, ballot={"choice": "yes"})
         clock.shift(WINDOW)
-        # A sequencer busy elsewhere: this vote's ballots still wait for their index.
+        assert tasks.close_due_votes.call() == 1
+        assert Entry.objects.filter(entry_type="ballot.cast", index__isnull=True).count() == 4
+        monkeypatch.undo()
+    sequence(fed.org)
+    tally = Entry.objects.get(entry_type="tally.recorded")
+    ballots = Entry.objects.filter(entry_type="ballot.cast")
+    assert tally.index is not None
+    assert all(b.index is not None and b.index < tally.index for b in ballots)
+
+
+def test_a_secret_vote_tally_waits_until_its_ballots_are_sequenced(
+    fed: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = bakery_voters(fed)
+    council_actions.set_policy(
+        actor=fed.steward,
+        organisation=fed.org,
+        scope="council",
+        target="bakery",
+        set_values={"secrecy.ballot": "secret"},
+    )
+    with time_machine.travel(START, tick=False) as clock:
+        proposal = to_voting(fed, users, clock)
+        assert proposal.secret
+        for user in users[:4]:
+            actions.cast_ballot(actor=user, proposal=proposal, ballot={"choice": "yes"})
+        clock.shift(WINDOW)
         monkeypatch.setattr(actions, "sequence", lambda organisation: [])
         assert tasks.close_due_votes.call() == 0
         assert refresh(proposal).phase == "voting"

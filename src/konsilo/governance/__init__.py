@@ -29,6 +29,7 @@ from konsilo.governance.census import (
     MULTI_BASE_RULES,
     Census,
     MembershipSpec,
+    base_voters,
     take_census,
     validate_memberships,
 )
@@ -228,6 +229,7 @@ __all__ = [
     "apportion",
     "assign_whole_votes",
     "base_item_admitted",
+    "base_voters",
     "carry_reports",
     "cascade_deadlines",
     "cast_votes",

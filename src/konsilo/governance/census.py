@@ -44,6 +44,7 @@ __all__ = [
     "MULTI_BASE_RULES",
     "Census",
     "MembershipSpec",
+    "base_voters",
     "take_census",
     "validate_memberships",
 ]
@@ -94,7 +95,7 @@ def _label(m: MembershipSpec) -> str:
     return f"{kind} membership of {m.member!r} in {m.council!r} from {m.start.isoformat()} to {end}"
 
 
-def _check_one(graph: CouncilGraph, m: MembershipSpec, i: int) -> None:
+def _check_one(graph: CouncilGraph | None, m: MembershipSpec, i: int) -> None:
     where = f"memberships[{i}]"
     if not isinstance(m, MembershipSpec):
         raise CensusError(f"expected a MembershipSpec, got {type(m).__name__}", field=where)
@@ -118,6 +119,8 @@ def _check_one(graph: CouncilGraph, m: MembershipSpec, i: int) -> None:
             field=f"{where}.end",
             code="end_before_start",
         )
+    if graph is None:
+        return
     try:
         is_base = graph.is_base(m.council)
     except GraphError:
@@ -310,6 +313,91 @@ class Census:
             ) from None
 
 
+def _check_terms(on: date, basis: str) -> frozenset[str]:
+    """The statuses ``basis`` counts, once ``on`` and ``basis`` are checked."""
+    if basis not in _COUNTED:
+        raise CensusError(
+            f"expected one of {', '.join(CENSUS_BASES)}, got {basis!r}",
+            field="represented_count_basis",
+            code="invalid_choice",
+        )
+    if not isinstance(on, date):
+        raise CensusError(f"expected a date, got {on!r}", field="on")
+    return _COUNTED[basis]
+
+
+def _counted(
+    graph: CouncilGraph | None,
+    memberships: Iterable[MembershipSpec],
+    *,
+    on: date,
+    counted: frozenset[str],
+) -> list[MembershipSpec]:
+    """The memberships active and counted on ``on``, once every one is checked and every
+    member with an active membership has exactly one active primary base."""
+    primary_of: dict[str, str] = {}
+    active_members: set[str] = set()
+    out = []
+    for i, m in enumerate(memberships):
+        _check_one(graph, m, i)
+        if not m.active_on(on):
+            continue
+        # The structure (one primary base per member) holds whatever the statuses are; the
+        # basis only decides who is counted.
+        active_members.add(m.member)
+        if m.primary:
+            if m.member in primary_of and primary_of[m.member] != m.council:
+                raise CensusError(
+                    f"member {m.member!r} has two primary bases on {on.isoformat()}: "
+                    f"{primary_of[m.member]!r} and {m.council!r}; expected exactly one",
+                    field=f"members.{m.member}",
+                    code="two_primaries",
+                )
+            primary_of[m.member] = m.council
+        if m.status in counted:
+            out.append(m)
+    missing = sorted(active_members - primary_of.keys())
+    if missing:
+        raise CensusError(
+            f"members {', '.join(map(repr, missing))} belong to a base on {on.isoformat()} but "
+            "have no primary base that day; expected exactly one primary membership each",
+            field=f"members.{missing[0]}",
+            code="no_primary",
+        )
+    return out
+
+
+def base_voters(
+    council: str,
+    memberships: Iterable[MembershipSpec],
+    *,
+    on: date,
+    basis: str = "members_in_good_standing",
+) -> frozenset[str]:
+    """Who may vote in the base council ``council`` on day ``on``, from the memberships of
+    its own members alone: ``take_census(graph, all, on=on, basis=basis).voters(council)``
+    without the rest of the organisation.
+
+    ``memberships`` must hold every membership of each of the council's members (their other
+    bases too), so that each one's single primary base is checked as ``take_census`` checks
+    it; the caller vouches that the councils are bases. Memberships elsewhere only count
+    for that check.
+
+    >>> sorted(base_voters("dock", [
+    ...     MembershipSpec("ana", "mill", True, date(2026, 1, 1)),
+    ...     MembershipSpec("ana", "dock", False, date(2026, 1, 1)),
+    ...     MembershipSpec("ben", "dock", True, date(2026, 1, 1), status="left"),
+    ... ], on=date(2026, 6, 1)))
+    ['ana']
+    """
+    counted = _check_terms(on, basis)
+    return frozenset(
+        m.member
+        for m in _counted(None, memberships, on=on, counted=counted)
+        if m.council == council
+    )
+
+
 def take_census(
     graph: CouncilGraph,
     memberships: Iterable[MembershipSpec],
@@ -328,48 +416,13 @@ def take_census(
     primary membership is not counted (suspended there, under the good-standing basis) votes
     in the secondary base but adds to no represented count.
     """
-    if basis not in _COUNTED:
-        raise CensusError(
-            f"expected one of {', '.join(CENSUS_BASES)}, got {basis!r}",
-            field="represented_count_basis",
-            code="invalid_choice",
-        )
-    if not isinstance(on, date):
-        raise CensusError(f"expected a date, got {on!r}", field="on")
-    counted = _COUNTED[basis]
+    counted = _check_terms(on, basis)
     voters: dict[str, set[str]] = {k: set() for k in graph if graph.is_base(k)}
     primary: dict[str, set[str]] = {k: set() for k in voters}
-    primary_of: dict[str, str] = {}
-    active_members: set[str] = set()
-    for i, m in enumerate(memberships):
-        _check_one(graph, m, i)
-        if not m.active_on(on):
-            continue
-        # The structure (one primary base per member) holds whatever the statuses are; the
-        # basis only decides who is counted.
-        active_members.add(m.member)
-        if m.primary:
-            if m.member in primary_of and primary_of[m.member] != m.council:
-                raise CensusError(
-                    f"member {m.member!r} has two primary bases on {on.isoformat()}: "
-                    f"{primary_of[m.member]!r} and {m.council!r}; expected exactly one",
-                    field=f"members.{m.member}",
-                    code="two_primaries",
-                )
-            primary_of[m.member] = m.council
-        if m.status not in counted:
-            continue
+    for m in _counted(graph, memberships, on=on, counted=counted):
         voters[m.council].add(m.member)
         if m.primary:
             primary[m.council].add(m.member)
-    missing = sorted(active_members - primary_of.keys())
-    if missing:
-        raise CensusError(
-            f"members {', '.join(map(repr, missing))} belong to a base on {on.isoformat()} but "
-            "have no primary base that day; expected exactly one primary membership each",
-            field=f"members.{missing[0]}",
-            code="no_primary",
-        )
     represented = {key: sum(len(primary[b]) for b in graph.bases_below(key)) for key in graph}
     return Census(
         on=on,

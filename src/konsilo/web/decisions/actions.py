@@ -42,7 +42,15 @@ from konsilo.counting import tally
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
-from konsilo.web.councils.models import Council, Member, Office, PolicyVersion
+from konsilo.web.councils.models import (
+    Council,
+    Delegation,
+    Member,
+    Membership,
+    Office,
+    Organisation,
+    PolicyVersion,
+)
 from konsilo.web.decisions.models import (
     Ballot,
     Comment,
@@ -244,11 +252,16 @@ def _append_unlinkable(proposal: Proposal, entry_type: str, data: Mapping[str, A
 # -- proposals --------------------------------------------------------------------------------
 
 
-def _resolved_policy(council: Council, decision_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _resolved_policy(
+    council: Council, decision_type: str, *, resolved: gov.ResolvedPolicy | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The policy values a proposal keeps and the versions they come from; ``resolved`` is
+    the council's policy for ``decision_type`` when the caller has it already."""
     organisation = council.organisation
-    resolved = council_selectors.resolve_policy(
-        organisation, council=council, decision_type=decision_type
-    )
+    if resolved is None:
+        resolved = council_selectors.resolve_policy(
+            organisation, council=council, decision_type=decision_type
+        )
     values = {
         name: gov.dump_value(name, rv.value)
         for name, rv in resolved.items()
@@ -595,21 +608,44 @@ def _window(proposal: Proposal) -> timedelta:
     return window
 
 
+def _census_basis(organisation: Organisation) -> str:
+    """The census basis of a base's vote, as ``council_selectors.take_census`` takes it."""
+    basis = council_selectors.resolve_policy(organisation).value(
+        "structure.represented_count_basis"
+    )
+    return str(basis) if basis in {"members", "members_in_good_standing"} else "members"
+
+
 def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
     """Who may vote now, with what weight: a base's members, or a delegate council's seats."""
     council = proposal.council
     organisation = proposal.organisation
-    graph = council_selectors.load_graph(organisation)
-    if graph.is_base(council.key):
-        census = council_selectors.take_census(organisation)
-        ids = sorted(census.voters(council.key))
-        by_id = {
-            m.record_id: m
-            for m in Member.objects.filter(
-                organisation=organisation, public_id__in=[i.removeprefix("m-") for i in ids]
-            )
-        }
-        return census.basis, [(by_id[i], Fraction(1)) for i in ids if i in by_id]
+    # A base: no council sends a delegation to it (``CouncilGraph.is_base``).
+    if not Delegation.objects.filter(to_council=council).exists():
+        basis = _census_basis(organisation)
+        # Every membership of this base's members, their other bases too (each one's single
+        # primary base is checked), and nothing of the rest of the organisation.
+        rows = Membership.objects.filter(
+            member__organisation=organisation,
+            member__in=Membership.objects.filter(council=council).values("member_id"),
+        ).values_list(
+            "member_id",
+            "member__public_id",
+            "council__key",
+            "primary",
+            "start",
+            "end",
+            "member__status",
+        )
+        ids: dict[str, int] = {}
+        specs = []
+        for pk, uid, key, primary, start, end, status in rows:
+            record_id = f"m-{uid.hex}"
+            ids[record_id] = pk
+            specs.append(gov.MembershipSpec(record_id, key, primary, start, end, status))
+        voters = sorted(gov.base_voters(council.key, specs, on=timezone.localdate(), basis=basis))
+        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in voters])}
+        return basis, [(by_pk[ids[i]], Fraction(1)) for i in voters]
     today = timezone.localdate()
     holders = (
         Office.objects.filter(
@@ -1104,12 +1140,12 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
     """Close one vote past its deadline: count it and record the tally. Idempotent.
 
     Returns the closed proposal, or None when it is not closed (yet): not voting, the deadline
-    not passed (server time decides, §3.17), or ballots of the vote still waiting for their
-    place in the record. The record's sequencer shuffles each batch, so a tally written in the
-    same batch as a ballot could be placed before it; the tally is therefore written only
-    once every ballot of the vote has its index, in a later batch. A secret vote's ballots go
-    to the record first (step 1), all together and shuffled; the tally follows when they are
-    sequenced, in this call or in the next run of the closing task.
+    not passed (server time decides, §3.17), or a secret vote's ballots still waiting for
+    their place in the record. The sequencer keeps the written order, so an open vote's tally,
+    written after its ballots, comes after them in the record. A secret vote's ballots go to
+    the record at the close (step 1), all together, in a run of unlinkable entries that the
+    sequencer shuffles; the tally is written once they have their indices, in a batch of
+    their own, in this call or in the next run of the closing task.
     """
     proposal = (
         Proposal.objects.select_for_update()
@@ -1123,14 +1159,18 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
     assert proposal.closes_at is not None
     if now < proposal.closes_at:
         return None
-    _sequence(proposal)
-    if proposal.secret and not proposal.ballots_recorded:
-        _record_secret_ballots(proposal)
-        proposal.ballots_recorded = True
-        proposal.save(update_fields=["ballots_recorded"])
+    if proposal.secret:
         _sequence(proposal)
-    if _pending_entries_of(proposal):
-        return None
+        if not proposal.ballots_recorded:
+            _record_secret_ballots(proposal)
+            proposal.ballots_recorded = True
+            proposal.save(update_fields=["ballots_recorded"])
+            _sequence(proposal)
+        if _pending_entries_of(proposal):
+            return None
+    # An open vote's ballots were committed before this close took its lock, so the tally is
+    # written after them and the sequencer, keeping the written order, places it after them
+    # whenever it runs: the close waits for no sequencing.
     ballots = _ballots_of(proposal)
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
     _move(proposal, Phase.CLOSED)

@@ -26,8 +26,9 @@ A thin layer over the pure rules of konsilo.governance (domain-rules §3.1–3.6
 
 Each action is one durable transaction, and every record entry is appended in it. Entries
 that must come after others (the tally before the mandate, the mandate and the opening of
-the higher vote before a delegation's vote) are sequenced in between, since the sequencer
-shuffles each batch.
+the higher vote before a delegation's vote) are written after them, by a later transaction
+or later in the same one, and the sequencer keeps the written order (it shuffles only runs
+of unlinkable entries), so none of these actions waits for the record's sequencer.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from konsilo.web.errors import (
 )
 from konsilo.web.federation.models import Breach, DelegationVote, Instruction, Sending
 from konsilo.web.ledger import actions as ledger
-from konsilo.web.ledger.models import Entry
 
 Phase = Proposal.Phase
 log = logging.getLogger(__name__)
@@ -66,6 +66,15 @@ log = logging.getLogger(__name__)
 def _plain(value: Any) -> Any:
     """A value as canonical JSON data (what a JSONField stores and the record holds)."""
     return canonical.loads(canonical.dumps(value))
+
+
+def _inline_or_stored(name: str, value: Any) -> dict[str, Any]:
+    """``{name: value}``, or ``{name_sha256: hash}`` of the value kept as a long text when it
+    would not fit in a record entry (the schedule and cascade of a large federation)."""
+    encoded = canonical.dumps_str(value)
+    if len(encoded) > decisions._INLINE_CENSUS_BYTES:
+        return {f"{name}_sha256": ledger.store_text(encoded)}
+    return {name: value}
 
 
 def delegation_key(delegation: Delegation) -> str:
@@ -110,9 +119,11 @@ def _create_instruction_item(
     now: datetime,
     opens_at: datetime,
     closes_at: datetime,
+    resolved: gov.ResolvedPolicy,
 ) -> Proposal:
-    """Create the lower council's instruction item on the same text, in discussion."""
-    policy, versions = decisions._resolved_policy(lower, "instruction")
+    """Create the lower council's instruction item on the same text, in discussion, under
+    the council's policy for instructions (``resolved``)."""
+    policy, versions = decisions._resolved_policy(lower, "instruction", resolved=resolved)
     decisions._check_rule_fits(higher.ballot_shape, policy, "instruction")
     base = Proposal.objects.create(
         organisation=higher.organisation,
@@ -169,15 +180,19 @@ def _create_instruction_item(
     return base
 
 
-def _member_census(base: Proposal) -> tuple[str, list[tuple[Any, Fraction]]]:
-    basis, voters = decisions._census(base)
-    lower = base.council
+def _refuse_empty(lower: Council, voters: int) -> None:
     if not voters:
         raise ConflictError(
             f"{lower.name} ({lower.key}) has nobody who may vote, so it cannot instruct its "
             "delegation",
             field="census",
         )
+
+
+def _member_census(base: Proposal) -> tuple[str, list[tuple[Any, Fraction]]]:
+    basis, voters = decisions._census(base)
+    lower = base.council
+    _refuse_empty(lower, len(voters))
     if base.secret and len({w for _, w in voters}) > 1:
         raise ConflictError(
             f"a secret ballot in {lower.key} needs equal weights, but the census has several",
@@ -362,10 +377,12 @@ def send_to_bases(
             now=now,
             opens_at=mine.opens_at,
             closes_at=deadline,
+            resolved=policies[lower_key],
         )
         items[lower_key] = item
         if graph.is_base(lower_key):
-            _member_census(item)  # refused now, not when its vote would open
+            # Refused now, not when its vote would open (the census taken for the weights).
+            _refuse_empty(lower, len(census.voters(lower_key)))
             if mine.opens_at <= now:
                 opened.append((item, higher))
         else:
@@ -425,10 +442,12 @@ def send_to_bases(
                 digest=text.sha256,
             ),
             "opens_at": top_window.opens_at,
-            "schedule": schedule.to_canonical(),
+            **_inline_or_stored("schedule", schedule.to_canonical()),
             "composition": composition,
-            "sent_to": {keys[k]: items[k].record_id for k in sorted(plan) if plan[k] == top},
-            "cascade": {keys[k]: items[k].record_id for k in sorted(plan)},
+            **_inline_or_stored(
+                "sent_to", {keys[k]: items[k].record_id for k in sorted(plan) if plan[k] == top}
+            ),
+            **_inline_or_stored("cascade", {keys[k]: items[k].record_id for k in sorted(plan)}),
         },
         decisions._record_id(actor, member),
     )
@@ -471,7 +490,6 @@ def open_instruction_vote(*, instruction_id: int) -> Proposal | None:
             base, "proposal.withdrawn", {"from": "discussion", "reason": str(exc)}, ""
         )
         return base
-    decisions._sequence(base)
     return base
 
 
@@ -614,15 +632,6 @@ def _derive(
     return mandate, base_vote, policy, {}
 
 
-def _tally_sequenced(proposal: Proposal) -> bool:
-    return Entry.objects.filter(
-        organisation=proposal.organisation,
-        entry_type="tally.recorded",
-        index__isnull=False,
-        data__contains=f'"item":"{proposal.record_id}"',
-    ).exists()
-
-
 @transaction.atomic(durable=True)
 def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     """Derive the mandate of the delegation whose instruction vote is ``proposal_id``.
@@ -630,20 +639,17 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     Level by level: an intermediate council's vote closes only once the mandates of the
     delegations voting in it are derived (``inputs_pending``), so its own mandate is derived
     from final inputs. Idempotent: returns None when the proposal is no instruction vote,
-    its vote is not closed (a base's withdrawn for want of voters gives no instruction), its
-    tally has no place in the record yet (a later run derives it) or the mandate was derived
-    already. Under ``system_casts`` the bound votes are cast in the council the delegation
-    sits in, in the same transaction.
+    its vote is not closed (a base's withdrawn for want of voters gives no instruction) or
+    the mandate was derived already. The tally it comes from was written by the close, an
+    earlier transaction, so the mandate follows it in the record. Under ``system_casts`` the
+    bound votes are cast in the council the delegation sits in, in the same transaction.
     """
+    # A narrow join: planning one query over every related row costs more than the few
+    # small ones that follow, once the instruction is due.
     instruction = (
         Instruction.objects.select_for_update(of=("self",))
         .select_related(
             "base_proposal__council",
-            "base_proposal__organisation",
-            "higher__council",
-            "higher__organisation",
-            "sending__proposal__council",
-            "sending__proposal__organisation",
             "delegation__from_council",
             "delegation__to_council",
         )
@@ -652,12 +658,21 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     )
     if instruction is None or instruction.derived_at is not None:
         return None
+    instruction.sending = (
+        Sending.objects.select_related("proposal__council", "proposal__organisation")
+        .defer("schedule")  # the whole federation's schedule: not needed here
+        .get(pk=instruction.sending_id)
+    )
+    # One organisation throughout the sending.
+    instruction.base_proposal.organisation = instruction.sending.proposal.organisation
+    if instruction.higher_id is not None:
+        instruction.higher = Proposal.objects.select_related("council", "organisation").get(
+            pk=instruction.higher_id
+        )
     base = instruction.base_proposal
-    if base.phase == Phase.CLOSED:
-        decisions._sequence(base)
-        if not _tally_sequenced(base):
-            return None
-    elif base.phase != Phase.WITHDRAWN or _is_intermediate(instruction):
+    if base.phase != Phase.CLOSED and (
+        base.phase != Phase.WITHDRAWN or _is_intermediate(instruction)
+    ):
         return None
     higher = instruction.higher or instruction.sending.proposal
     mandate, vote, policy, extra = _derive(instruction)
@@ -676,8 +691,6 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     instruction.save(update_fields=["mandate", "derived_at"])
     cast = gov.cast_votes(mandate, policy=policy)
     if cast and higher.phase == Phase.VOTING:
-        # The mandate (and the higher vote's opening) take their place before its votes.
-        decisions._sequence(higher)
         for vote_cast in cast:
             _record_delegation_vote(
                 higher,
