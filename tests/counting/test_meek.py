@@ -370,3 +370,16 @@ def test_equalised_counting_in_arrays_matches_one_ballot_at_a_time(
     reference = _Equal(rankings, weights).tally(keep, 10**9, 8)
     arrays = _Equalized(rankings, weights, 8, np.int64).tally(np.array(keep), 10**9)
     assert [int(x) for x in arrays.tolist()] == reference
+
+
+def test_an_exclusion_after_a_negative_total_surplus_is_not_a_crash() -> None:
+    """A million skewed (Plackett–Luce) rankings of 30 candidates: after truncation the elected
+    candidates sit a little under the quota, the total surplus is below zero when the next
+    exclusion comes, and the lowest candidate is still excluded (no empty tie)."""
+    rng = np.random.default_rng([2026, 30, 1_000_000, True])
+    keys = -(np.log(0.8) * np.arange(30) + rng.gumbel(size=(1_000_000, 30)))
+    rankings = np.argsort(keys, axis=1).astype(np.uint8)
+    names = [f"C{i:02d}" for i in range(30)]
+    result = count(RankedProfile.from_indices(names, rankings), seats=5, seed="bench")
+    assert result.winners == ("C00", "C01", "C02", "C03", "C04")
+    assert any(r.excluded for r in result.rounds)

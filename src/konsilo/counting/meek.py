@@ -871,7 +871,10 @@ def _run(
             s.set_status(newly, _ELECTED)
         else:
             lowest = min(sums[c] for c in hopeful)
-            tied = [c for c in hopeful if sums[c] <= lowest + surplus]
+            # Candidates within the surplus of the lowest are tied. The total surplus can be
+            # below zero (elected candidates a little under the quota after truncation); the
+            # lowest candidate is then tied only with those level with it.
+            tied = [c for c in hopeful if sums[c] <= lowest + max(surplus, 0)]
             loser, draws, tie_note = _break_tie(s, tied, sums, history)
             excluded.append(loser)
             s.set_status([loser], _OUT)
