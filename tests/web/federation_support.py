@@ -19,7 +19,11 @@ from konsilo.web.federation import actions
 from konsilo.web.federation.models import Instruction, Sending
 from tests.personas import Federation
 
-START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+# 09:00 UTC tomorrow: after everything the fixtures create at the real time (members and
+# offices start on the day they are added), so the tests' clock only ever moves forward.
+START = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(9, 0), dt.UTC
+)
 # Bases need 14 days to deliberate and instruct 24 hours before the higher vote opens.
 OPENS = START + dt.timedelta(days=16)
 DEADLINE = OPENS - dt.timedelta(hours=24)

@@ -33,7 +33,11 @@ from konsilo.web.federation.models import DelegationVote, Instruction, Sending
 from konsilo.web.ledger.models import Entry
 from tests.web.federation_support import refresh
 
-START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+# 09:00 UTC tomorrow: after everything the fixtures create at the real time (members and
+# offices start on the day they are added), so the tests' clock only ever moves forward.
+START = dt.datetime.combine(
+    dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1), dt.time(9, 0), dt.UTC
+)
 HOUR = dt.timedelta(hours=1)
 TEXT = "The federation adopts a common four-day week."
 

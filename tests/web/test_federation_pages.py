@@ -3,6 +3,7 @@ member-level support, sending from the page, a delegate's vote, and the report-b
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -59,17 +60,24 @@ def test_the_item_page_shows_every_mandate_vote_and_the_member_level_support(
     assert "This is an <b>instruction vote</b>" in base_page.content.decode()
 
 
+def _local(moment: dt.datetime) -> str:
+    """A moment as the page's datetime-local field sends it (the server's zone, UTC here)."""
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
 def test_the_page_sends_an_item_and_says_which_base_is_short_of_time(
     fed: Federation, clock: Any
 ) -> None:
     item = north_item(fed)
     client = _client(fed.delegate)
     assert "Send to the bases" in client.get(f"/p/{item.record_id}/").content.decode()
-    refused = client.post(f"/p/{item.record_id}/send/", {"opens_at": "2026-12-08T09:00"})
+    too_soon = _local(START + dt.timedelta(days=7))
+    refused = client.post(f"/p/{item.record_id}/send/", {"opens_at": too_soon})
     assert refused.status_code == 400
     assert "bakery (workplace)" in refused.content.decode()
     assert not Sending.objects.exists()
-    sent = client.post(f"/p/{item.record_id}/send/", {"opens_at": "2026-12-17T09:00"})
+    in_time = _local(START + dt.timedelta(days=16))
+    sent = client.post(f"/p/{item.record_id}/send/", {"opens_at": in_time})
     assert sent.status_code == 302
     assert Sending.objects.get().proposal == item
 
