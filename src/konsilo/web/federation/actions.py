@@ -34,6 +34,7 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -500,14 +501,24 @@ def open_due_instruction_votes() -> int:
     due = Instruction.objects.filter(
         base_proposal__phase=Phase.DISCUSSION, opens_at__lte=timezone.now()
     ).order_by("opens_at", "pk")
-    opened = 0
-    for instruction_id in due.values_list("pk", flat=True):
+    return _each(
+        due.values_list("pk", flat=True),
+        lambda pk: open_instruction_vote(instruction_id=pk),
+        "could not open the instruction vote of instruction %s",
+    )
+
+
+def _each(ids: Iterable[int], step: Callable[[int], object], failure: str) -> int:
+    """Run ``step`` on every id (each call is its own transaction) and count those that did
+    something (returned not None); one failure is logged and must not stop the others."""
+    done = 0
+    for item_id in ids:
         try:
-            if open_instruction_vote(instruction_id=instruction_id) is not None:
-                opened += 1
-        except Exception:  # one base's failure must not stop the others
-            log.exception("could not open the instruction vote of instruction %s", instruction_id)
-    return opened
+            if step(item_id) is not None:
+                done += 1
+        except Exception:
+            log.exception(failure, item_id)
+    return done
 
 
 def inputs_pending(proposal_id: int) -> bool:
@@ -830,11 +841,8 @@ def derive_due_mandates() -> int:
     due = Instruction.objects.filter(
         derived_at__isnull=True, base_proposal__phase__in=(Phase.CLOSED, Phase.WITHDRAWN)
     ).order_by("base_proposal__closes_at", "pk")
-    derived = 0
-    for proposal_id in due.values_list("base_proposal_id", flat=True):
-        try:
-            if derive_mandate_for(proposal_id=proposal_id) is not None:
-                derived += 1
-        except Exception:  # one mandate's failure must not stop the others
-            log.exception("could not derive the mandate of instruction vote %s", proposal_id)
-    return derived
+    return _each(
+        due.values_list("base_proposal_id", flat=True),
+        lambda pk: derive_mandate_for(proposal_id=pk),
+        "could not derive the mandate of instruction vote %s",
+    )
