@@ -107,22 +107,22 @@ def child_appends(args: argparse.Namespace) -> dict[str, object]:
     per_writer = args.appends // WRITERS
     total = per_writer * WRITERS
     expected_size = Entry.objects.filter(organisation=org).count() + total
-    done = threading.Event()
-    batches: list[int] = []
+    fork = multiprocessing.get_context("fork")
+    done = fork.Event()
+    signed = fork.Value("i", 0)
 
     def sequencer() -> None:
-        try:
-            while True:
-                finished = done.is_set()
-                notes = sequence(org, batch_size=20_000, drain=finished)
-                batches.extend([1] * len(notes))
-                if finished and not notes:
-                    return
-                # As `konsilo worker` does (every KONSILO_WORKER_INTERVAL, 2 s by default),
-                # but more often, so that the last entries wait little.
-                time.sleep(args.sequencer_interval)
-        finally:
-            connection.close()
+        # Its own process, as `konsilo worker` is beside the server in production.
+        while True:
+            finished = done.is_set()
+            notes = sequence(org, batch_size=20_000, drain=finished)
+            with signed.get_lock():
+                signed.value += len(notes)
+            if finished and not notes:
+                return
+            # As `konsilo worker` does (every KONSILO_WORKER_INTERVAL, 2 s by default),
+            # but more often, so that the last entries wait little.
+            time.sleep(args.sequencer_interval)
 
     def writer(w: int, go: Any = None) -> None:
         if go is not None:
@@ -135,38 +135,39 @@ def child_appends(args: argparse.Namespace) -> dict[str, object]:
         finally:
             connection.close()
 
-    # Writers are processes by default, as konsilo's writers are in production (server
-    # processes beside `konsilo worker`); threads share one interpreter lock, so 8 of them
-    # are never 8 concurrent writers. The sequencer runs in this process, as the worker does.
-    seq = threading.Thread(target=sequencer)
-    go = None
+    def writers_process(go: Any) -> None:
+        # The server: 8 threads of one process, as `konsilo serve` runs its requests.
+        threads = [threading.Thread(target=writer, args=(w, go)) for w in range(WRITERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    # Writers are processes (several web processes) or threads of one process (one
+    # `konsilo serve`); either way the sequencer is a process of its own, the worker. Every
+    # process is forked before it opens a connection, then all are released together.
+    connections.close_all()
+    go = fork.Event()
     if args.writers_as == "threads":
-        writers: list[Any] = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
+        writers: list[Any] = [fork.Process(target=writers_process, args=(go,))]
     else:
-        # Forked before any other thread runs, then released together.
-        connections.close_all()  # each process opens its own connection
-        fork = multiprocessing.get_context("fork")
-        go = fork.Event()
         writers = [fork.Process(target=writer, args=(w, go)) for w in range(WRITERS)]
-        for t in writers:
-            t.start()
-    start = time.perf_counter()
+    seq = fork.Process(target=sequencer)
+    for t in writers:
+        t.start()
     seq.start()
-    if go is not None:
-        go.set()
-    else:
-        for t in writers:
-            t.start()
+    time.sleep(0.5)  # every process has started
+    start = time.perf_counter()
+    go.set()
     for t in writers:
         t.join()
-    if args.writers_as == "processes" and any(t.exitcode for t in writers):
-        done.set()
-        seq.join()
-        raise SystemExit("a writer process failed")
     written = time.perf_counter() - start
     done.set()
     seq.join()
     elapsed = time.perf_counter() - start
+    if seq.exitcode or any(t.exitcode for t in writers):
+        raise SystemExit("a writer or the sequencer process failed")
+    batches = [1] * signed.value
 
     last = Checkpoint.objects.filter(organisation=org).order_by("-size").first()
     assert last is not None

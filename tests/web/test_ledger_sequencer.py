@@ -46,6 +46,51 @@ def test_entries_are_the_contracts_canonical_bytes(fed: Federation) -> None:
         assert canonical.loads(bytes(entry.body))["index"] == entry.index
 
 
+def test_an_entry_written_on_the_second_keeps_its_exact_time(
+    fed: Federation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A time with no microseconds is stored without them; the entry still says ".000000Z".
+    import datetime as dt
+
+    from django.utils import timezone
+
+    when = dt.datetime(2026, 12, 2, 9, 30, 5, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: when)
+    with transaction.atomic():
+        pending = append("test.entry", {"n": 1}, organisation=fed.org)
+    sequence(fed.org)
+    entry = Entry.objects.get(pk=pending.pk)
+    assert entry.recorded_at == when
+    assert canonical.loads(bytes(entry.body))["time"] == "2026-12-02T09:30:05.000000Z"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's synchronous setting")
+def test_sqlite_batches_commit_synced_and_writers_go_back_to_normal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from konsilo.web.ledger import sequencer
+
+    org = actions.create_organisation(actor=None, slug="sync", name="Sync", levels=["base"])
+    seen: list[int] = []
+
+    def note(*args: Any, **kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            seen.append(cursor.fetchone()[0])
+        return original(*args, **kwargs)
+
+    original = sequencer.sign_checkpoint
+    monkeypatch.setattr(sequencer, "sign_checkpoint", note)
+    forget_worker_state()
+    with transaction.atomic():
+        append("test.entry", {"n": 1}, organisation=org)  # sequenced as it commits
+    assert seen == [2]  # FULL while the batch that is signed commits
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        assert cursor.fetchone()[0] == 1  # NORMAL for the writers again
+
+
 def test_every_entry_gets_one_index_without_gaps(fed: Federation) -> None:
     pending = Entry.objects.filter(organisation=fed.org, index__isnull=True).count()
     sequence(fed.org, batch_size=7)

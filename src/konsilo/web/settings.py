@@ -119,6 +119,7 @@ def _database() -> dict[str, object]:
             "timeout": 20,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                " PRAGMA wal_autocheckpoint=10000;"
             ),
         },
         # A file (not memory) so that live-server tests share it; in the temp directory so

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from konsilo import canonical
@@ -120,25 +120,34 @@ def append(
     This is every writer's hot path, so it writes its one row with plain SQL instead of
     building a model instance.
     """
-    _require_transaction()
+    conn = connections[DEFAULT_DB_ALIAS]  # looked up once: every ``connection.x`` costs
+    if not conn.in_atomic_block:
+        raise LedgerError("append() must run inside the action's transaction")
     if unlinkable and actor:
         raise LedgerError(f"{entry_type}: an unlinkable entry cannot name its actor")
     encoded = _encode(entry_type, data)
     now = None if unlinkable else timezone.now()
+    sqlite = conn.vendor == "sqlite"
     values: list[Any] = [
         organisation.pk,
         entry_type,
         council,
         actor,
-        connection.ops.adapt_datetimefield_value(now),
+        # SQLite keeps naive UTC text, as Django's adapt_datetimefield_value writes it.
+        str(now.replace(tzinfo=None)) if sqlite and now is not None else now,
         encoded,
     ]
     if unlinkable:
         values += [_random_pk(), _next_position()]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(unlinkable), values)
+    # The driver's own cursor: the one row needs none of Django's cursor wrapping.
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(_insert_sql_for(conn.vendor, unlinkable), values)
         pk = int(cursor.fetchone()[0])
-    _sequence_on_commit(organisation)
+    finally:
+        cursor.close()
+    if not _worker_recently_seen():
+        _sequence_on_commit(organisation)
     return PendingEntry(pk, organisation.pk, entry_type, council, actor, now, encoded)
 
 
@@ -169,17 +178,12 @@ _INSERT_COLUMNS = ("organisation_id", "entry_type", "council", "actor", "recorde
 
 @functools.cache
 def _insert_sql_for(vendor: str, unlinkable: bool) -> str:
-    qn = connection.ops.quote_name
+    """INSERT of one pending entry, returning its id, in the driver's own placeholders."""
     columns = [*_INSERT_COLUMNS, *(("id", "position") if unlinkable else ())]
-    return (
-        f"INSERT INTO {qn(Entry._meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING {qn('id')}"
-    )
-
-
-def _insert_sql(unlinkable: bool) -> str:
-    """INSERT of one pending entry, returning its id (plain SQL, built once per database)."""
-    return _insert_sql_for(connection.vendor, unlinkable)
+    mark = "?" if vendor == "sqlite" else "%s"
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join([mark] * len(columns))
+    return f'INSERT INTO "{Entry._meta.db_table}" ({names}) VALUES ({marks}) RETURNING "id"'  # noqa: S608
 
 
 def append_many(
@@ -207,12 +211,16 @@ def append_many(
 _worker_seen: list[float] = []  # when this process last saw a live worker (monotonic)
 
 
+def _worker_recently_seen() -> bool:
+    return bool(_worker_seen) and time.monotonic() - _worker_seen[0] < 1.0
+
+
 def worker_alive() -> bool:
     """Whether a `konsilo worker` reported in recently (it then does the sequencing).
 
     A live worker is remembered for a second, so that busy writers do not each ask.
     """
-    if _worker_seen and time.monotonic() - _worker_seen[0] < 1.0:
+    if _worker_recently_seen():
         return True
     stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
     since = timezone.now() - dt.timedelta(seconds=stale)
