@@ -59,6 +59,7 @@ bytes) never depends on the order in which ballots were cast, stored or exported
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -670,30 +671,53 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
             f"{', '.join(sorted(_RULE_KEYS[method]))}"
         )
     shape = _SHAPES[method]
-    normalised: list[tuple[bytes, Any, Fraction]] = []
+    # Most ballots repeat a few shapes ({"choice": "yes"}) and weights: each distinct ballot
+    # is checked and encoded once, each distinct weight parsed once, and identical ballots
+    # are counted per weight before their exact weights are added. A ballot's key is its
+    # repr with its type, so two ballots share a key only when they hold the same values
+    # (one that differs only in key order is checked again and meets its twin by its
+    # canonical bytes).
+    seen: dict[str, tuple[bytes, Any]] = {}
+    weight_ids: dict[tuple[type, Any], int] = {}
+    weights: list[Fraction] = []
+    groups: dict[bytes, tuple[Any, dict[int, int]]] = {}
+    heads = 0
     for number, pair in enumerate(ballots, start=1):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise TallyError(f"ballot {number}: expected a (ballot, weight) pair")
         raw, raw_weight = pair
-        weight = parse_exact(raw_weight, field=f"ballot {number}: weight")
-        if weight <= 0:
-            raise TallyError(f"ballot {number}: weight: expected a positive number, got {weight}")
-        ballot = shape(number, _check_shape(method, number, raw), rule)
-        normalised.append((canonical.dumps(ballot), ballot, weight))
-    normalised.sort(key=lambda item: (item[0], item[2]))
-    heads = len(normalised)
+        weight_key = (type(raw_weight), raw_weight)
+        try:
+            wid = weight_ids[weight_key]
+        except (KeyError, TypeError):
+            weight = parse_exact(raw_weight, field=f"ballot {number}: weight")
+            if weight <= 0:
+                raise TallyError(
+                    f"ballot {number}: weight: expected a positive number, got {weight}"
+                ) from None
+            wid = len(weights)
+            weights.append(weight)
+            with contextlib.suppress(TypeError):  # an unhashable weight is parsed each time
+                weight_ids[weight_key] = wid
+        key = f"{type(raw).__name__}:{raw!r}"
+        known = seen.get(key)
+        if known is None:
+            ballot = shape(number, _check_shape(method, number, raw), rule)
+            known = seen[key] = (canonical.dumps(ballot), ballot)
+        group = groups.get(known[0])
+        if group is None:
+            groups[known[0]] = (known[1], {wid: 1})
+        else:
+            group[1][wid] = group[1].get(wid, 0) + 1
+        heads += 1
     grouped: Grouped = []
-    if method == "consent":
-        grouped = [(ballot, weight) for _, ballot, weight in normalised]
-    else:
-        index: dict[bytes, int] = {}
-        for key, ballot, weight in normalised:
-            if key in index:
-                old, total = grouped[index[key]]
-                grouped[index[key]] = (old, total + weight)
-            else:
-                index[key] = len(grouped)
-                grouped.append((ballot, weight))
+    for encoded in sorted(groups):
+        ballot, counts = groups[encoded]
+        if method == "consent":  # every ballot on its own, in the order of their weights
+            for wid in sorted(counts, key=weights.__getitem__):
+                grouped.extend([(ballot, weights[wid])] * counts[wid])
+        else:
+            grouped.append((ballot, sum((weights[w] * n for w, n in counts.items()), Fraction())))
     try:
         quorum = None if method == "motion" else _turnout_quorum(method, rule, grouped, heads)
         if quorum is not None and not quorum[0]:
