@@ -17,6 +17,7 @@ from konsilo.web.decisions import actions
 from konsilo.web.decisions.models import Proposal
 
 log = logging.getLogger(__name__)
+BATCH = 500  # votes closed, or mandates derived, in one transaction
 
 
 def _open_due() -> int:
@@ -33,9 +34,33 @@ def open_due_votes() -> int:
     return _open_due()
 
 
+def _close(ready: list[tuple[int, bool]]) -> int:
+    """Close these due votes: open-ballot ones in batches (a federation's bases share their
+    deadline), secret ones each alone. A batch that fails is closed again vote by vote, so
+    one broken item never stops the others."""
+    closed = 0
+    batch = [pk for pk, secret in ready if not secret]
+    one_by_one = [pk for pk, secret in ready if secret]
+    for start in range(0, len(batch), BATCH):
+        chunk = batch[start : start + BATCH]
+        try:
+            closed += len(actions.close_open_votes(proposal_ids=chunk))
+        except Exception:
+            log.exception("could not close votes %s..%s together", chunk[0], chunk[-1])
+            one_by_one.extend(chunk)
+    for proposal_id in one_by_one:
+        try:
+            if actions.close_vote(proposal_id=proposal_id) is not None:
+                closed += 1
+        except Exception:  # one vote's failure must not stop the others
+            log.exception("could not close the vote of proposal %s", proposal_id)
+    return closed
+
+
 @task()
 def close_due_votes() -> int:
-    """Close every vote whose deadline has passed; each close is its own transaction.
+    """Close every vote whose deadline has passed: open-ballot votes in transactions of up to
+    `BATCH`, secret votes each in its own.
 
     Idempotent: a vote closed already (by an earlier run, or a concurrent worker holding its
     row lock first) is skipped. A vote whose ballots still wait for their place in the record
@@ -50,23 +75,34 @@ def close_due_votes() -> int:
     from konsilo.web.federation import actions as federation  # noqa: PLC0415
 
     _open_due()
-    due = Proposal.objects.filter(
-        phase=Proposal.Phase.VOTING,
-        alternative_to__isnull=True,
-        closes_at__lte=timezone.now(),
-    ).order_by("closes_at", "pk")
+    due = list(
+        Proposal.objects.filter(
+            phase=Proposal.Phase.VOTING,
+            alternative_to__isnull=True,
+            closes_at__lte=timezone.now(),
+        )
+        .order_by("closes_at", "pk")
+        .values_list("pk", "secret")
+    )
     closed = 0
-    for proposal_id in due.values_list("pk", flat=True):
-        if federation.inputs_pending(proposal_id):
-            federation.derive_due_mandates()
-            if federation.inputs_pending(proposal_id):
-                continue  # a later run closes it, once the mandates below are derived
-        try:
-            if actions.close_vote(proposal_id=proposal_id) is not None:
-                closed += 1
-        except Exception:  # one vote's failure must not stop the others
-            log.exception("could not close the vote of proposal %s", proposal_id)
-    # Each closed instruction vote becomes its delegation's mandate (in its own transaction,
-    # once the tally has its place in the record; a later run retries the others).
-    federation.derive_due_mandates()
+    derived = False
+    # In waves: a council's vote whose delegations' mandates wait for the votes below (all
+    # past their deadlines at once, after a worker was down) closes in the wave after theirs.
+    while due:
+        waiting = federation.inputs_pending_of([pk for pk, _ in due])
+        ready = [(pk, secret) for pk, secret in due if pk not in waiting]
+        if not ready:
+            if derived:
+                break  # a later run closes them, once the mandates below are derived
+            federation.derive_due_mandates()  # votes below closed by an earlier run
+            derived = True
+            continue
+        closed += _close(ready)
+        # Each closed instruction vote becomes its delegation's mandate (in a later
+        # transaction, once the tally has its place in the record; a later run retries).
+        federation.derive_due_mandates()
+        derived = True
+        due = [(pk, secret) for pk, secret in due if pk in waiting]
+    if not derived:
+        federation.derive_due_mandates()
     return closed

@@ -34,7 +34,8 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -530,7 +531,64 @@ def inputs_pending(proposal_id: int) -> bool:
     return Instruction.objects.filter(higher_id=proposal_id, derived_at__isnull=True).exists()
 
 
+def inputs_pending_of(proposal_ids: Sequence[int]) -> set[int]:
+    """Those of the votes that still wait for mandates (`inputs_pending`), in one query."""
+    waiting: set[int] = set()
+    ids = list(proposal_ids)
+    for start in range(0, len(ids), 5000):
+        waiting.update(
+            Instruction.objects.filter(
+                higher_id__in=ids[start : start + 5000], derived_at__isnull=True
+            ).values_list("higher_id", flat=True)
+        )
+    return waiting
+
+
 # -- mandates ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    """What deriving mandates reads of many instruction votes, read together: each vote's
+    latest text hash, its ballots and how many delegations voted in it."""
+
+    texts: dict[int, str]
+    ballots: dict[int, list[tuple[dict[str, Any], Fraction]]]
+    delegations: dict[int, set[str]]
+
+    @classmethod
+    def of(cls, instructions: Sequence[Instruction]) -> _Loaded:
+        proposals = {i.base_proposal_id: i.base_proposal for i in instructions}
+        texts: dict[int, str] = {}
+        wanted = set(proposals)
+        for i in instructions:
+            wanted.add((i.higher or i.sending.proposal).pk)
+        versions = (
+            TextVersion.objects.filter(proposal_id__in=wanted)
+            .order_by("proposal_id", "-number")
+            .values_list("proposal_id", "sha256")
+        )
+        for pk, digest in versions:
+            texts.setdefault(pk, digest)  # the first of each proposal is its latest
+        delegations: dict[int, set[str]] = {}
+        middle = [i.base_proposal_id for i in instructions if _is_intermediate(i)]
+        if middle:
+            keys = DelegationVote.objects.filter(proposal_id__in=middle)
+            for pk, key in keys.values_list("proposal_id", "key"):
+                delegations.setdefault(pk, set()).add(key)
+        return cls(
+            texts=texts,
+            ballots=decisions.ballots_by_proposal(list(proposals.values())),
+            delegations=delegations,
+        )
+
+    def text(self, proposal: Proposal) -> str:
+        digest = self.texts.get(proposal.pk)
+        return digest if digest is not None else _latest_text(proposal).sha256
+
+    def voted(self, proposal: Proposal) -> int:
+        """How many delegations voted in an intermediate council's vote."""
+        return len(self.delegations.get(proposal.pk, ()))
 
 
 def _motion_rule(proposal: Proposal) -> Any:
@@ -542,12 +600,13 @@ def _motion_rule(proposal: Proposal) -> Any:
     return MotionRule(str(choice.name), Fraction(choice.args[0]))
 
 
-def _base_vote(instruction: Instruction) -> gov.BaseVote:
+def _base_vote(instruction: Instruction, loaded: _Loaded | None = None) -> gov.BaseVote:
     """The closed instruction vote as the pure rules take it (and the record carries it)."""
+    loaded = loaded or _Loaded.of([instruction])
     base = instruction.base_proposal
     assert base.closes_at is not None
     assert base.census is not None
-    ballots = decisions._ballots_of(base)
+    ballots = loaded.ballots[base.pk]
     quorum_policy = {
         n: decisions.policy_value(base, n)
         for n in ("mandate.instruction_quorum", "quorum.fraction")
@@ -557,7 +616,7 @@ def _base_vote(instruction: Instruction) -> gov.BaseVote:
     return gov.BaseVote(
         base=instruction.delegation.from_council.key,
         item=base.record_id,
-        content_hash=_latest_text(base).sha256,
+        content_hash=loaded.text(base),
         method=method,
         ballots=tuple((b, w) for b, w in ballots if w > 0),
         eligible=Fraction(base.census["total_weight"]),
@@ -570,16 +629,16 @@ def _base_vote(instruction: Instruction) -> gov.BaseVote:
     )
 
 
-def _position_vote(instruction: Instruction) -> gov.BaseVote:
+def _position_vote(instruction: Instruction, loaded: _Loaded) -> gov.BaseVote:
     """An intermediate council's closed vote: its delegations' weighted votes (§3.5)."""
     item = instruction.base_proposal
     assert item.closes_at is not None
-    ballots = decisions._ballots_of(item)
+    ballots = loaded.ballots[item.pk]
     method = str(item.method)
     return gov.position_vote(
         item.council.key,
         item=item.record_id,
-        content_hash=_latest_text(item).sha256,
+        content_hash=loaded.text(item),
         method=method,
         votes=[(b, w) for b, w in ballots if w > 0],
         rule=_motion_rule(item) if method == "motion" else "simple_majority",
@@ -594,7 +653,7 @@ def _is_intermediate(instruction: Instruction) -> bool:
 
 
 def _derive(
-    instruction: Instruction,
+    instruction: Instruction, loaded: _Loaded | None = None
 ) -> tuple[gov.Mandate, gov.BaseVote | None, gov.MandatePolicy, dict[str, Any]]:
     """The delegation's mandate, the vote it comes from, its policy and the entry's extras.
 
@@ -602,19 +661,15 @@ def _derive(
     vote could not be held). An intermediate council's: its own vote of delegations, by the
     sending's composition (``derive_council_mandate``).
     """
+    loaded = loaded or _Loaded.of([instruction])
     higher = instruction.higher or instruction.sending.proposal
     top = instruction.sending.proposal
     policy = gov.MandatePolicy.from_canonical(instruction.policy)
     window = gov.VoteWindow.from_canonical(instruction.window)
-    content_hash = _latest_text(higher).sha256
+    content_hash = loaded.text(higher)
     if _is_intermediate(instruction):
-        vote = _position_vote(instruction)
-        voted = (
-            DelegationVote.objects.filter(proposal=instruction.base_proposal)
-            .values("key")
-            .distinct()
-            .count()
-        )
+        vote = _position_vote(instruction, loaded)
+        voted = loaded.voted(instruction.base_proposal)
         composition = instruction.sending.composition
         mandate = gov.derive_council_mandate(
             vote,
@@ -629,7 +684,7 @@ def _derive(
         )
         return mandate, vote, policy, {"composition": composition, "delegations": voted}
     held = instruction.base_proposal.phase == Phase.CLOSED
-    base_vote = _base_vote(instruction) if held else None
+    base_vote = _base_vote(instruction, loaded) if held else None
     mandate = gov.derive_mandate(
         base_vote,
         delegation=instruction.key,
@@ -641,6 +696,87 @@ def _derive(
         window=window,
     )
     return mandate, base_vote, policy, {}
+
+
+def _locked_instructions(proposal_ids: Sequence[int]) -> list[Instruction]:
+    """The underived instructions of these instruction votes, locked, with what deriving
+    their mandates reads (their sending, the vote above), in the order of their deadlines."""
+    # A narrow join: planning one query over every related row costs more than the few
+    # small ones that follow, once the instructions are due.
+    instructions = list(
+        Instruction.objects.select_for_update(of=("self",))
+        .select_related(
+            "base_proposal__council",
+            "delegation__from_council",
+            "delegation__to_council",
+        )
+        .filter(base_proposal_id__in=list(proposal_ids), derived_at__isnull=True)
+        .order_by("base_proposal__closes_at", "pk")
+    )
+    if not instructions:
+        return []
+    sendings = {
+        s.pk: s
+        for s in Sending.objects.select_related("proposal__council", "proposal__organisation")
+        .defer("schedule")  # the whole federation's schedule: not needed here
+        .filter(pk__in={i.sending_id for i in instructions})
+    }
+    highers = {
+        p.pk: p
+        for p in Proposal.objects.select_related("council", "organisation").filter(
+            pk__in={i.higher_id for i in instructions if i.higher_id is not None}
+        )
+    }
+    for instruction in instructions:
+        instruction.sending = sendings[instruction.sending_id]
+        # One organisation throughout the sending.
+        instruction.base_proposal.organisation = instruction.sending.proposal.organisation
+        if instruction.higher_id is not None:
+            instruction.higher = highers[instruction.higher_id]
+    return instructions
+
+
+def _derivable(instruction: Instruction) -> bool:
+    """Whether the instruction vote has ended: closed, or (a base's) withdrawn for want of
+    voters, which gives no instruction."""
+    base = instruction.base_proposal
+    return base.phase == Phase.CLOSED or (
+        base.phase == Phase.WITHDRAWN and not _is_intermediate(instruction)
+    )
+
+
+def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[DelegationVote]) -> None:
+    """Derive and record the instruction's mandate; under ``system_casts`` cast its bound
+    votes (their rows added to ``votes`` for the caller to store). The caller saves the
+    instruction's ``mandate`` and ``derived_at``."""
+    higher = instruction.higher or instruction.sending.proposal
+    mandate, vote, policy, extra = _derive(instruction, loaded)
+    data = gov.mandate_derived_data(
+        mandate,
+        policy=policy,
+        window=None if extra else gov.VoteWindow.from_canonical(instruction.window),
+    )
+    data["base_vote"] = vote.to_canonical() if vote is not None else None
+    data.update(extra)
+    ledger.append(
+        "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
+    )
+    instruction.mandate = _plain(mandate.to_canonical())
+    instruction.derived_at = timezone.now()
+    cast = gov.cast_votes(mandate, policy=policy)
+    if cast and higher.phase == Phase.VOTING:
+        votes.extend(
+            _record_delegation_vote(
+                higher,
+                instruction.delegation,
+                instruction.key,
+                vote_cast.ballot,
+                vote_cast.weight,
+                cast_by="system",
+                save=False,
+            )
+            for vote_cast in cast
+        )
 
 
 @transaction.atomic(durable=True)
@@ -655,63 +791,29 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     earlier transaction, so the mandate follows it in the record. Under ``system_casts`` the
     bound votes are cast in the council the delegation sits in, in the same transaction.
     """
-    # A narrow join: planning one query over every related row costs more than the few
-    # small ones that follow, once the instruction is due.
-    instruction = (
-        Instruction.objects.select_for_update(of=("self",))
-        .select_related(
-            "base_proposal__council",
-            "delegation__from_council",
-            "delegation__to_council",
-        )
-        .filter(base_proposal_id=proposal_id)
-        .first()
-    )
-    if instruction is None or instruction.derived_at is not None:
-        return None
-    instruction.sending = (
-        Sending.objects.select_related("proposal__council", "proposal__organisation")
-        .defer("schedule")  # the whole federation's schedule: not needed here
-        .get(pk=instruction.sending_id)
-    )
-    # One organisation throughout the sending.
-    instruction.base_proposal.organisation = instruction.sending.proposal.organisation
-    if instruction.higher_id is not None:
-        instruction.higher = Proposal.objects.select_related("council", "organisation").get(
-            pk=instruction.higher_id
-        )
-    base = instruction.base_proposal
-    if base.phase != Phase.CLOSED and (
-        base.phase != Phase.WITHDRAWN or _is_intermediate(instruction)
-    ):
-        return None
-    higher = instruction.higher or instruction.sending.proposal
-    mandate, vote, policy, extra = _derive(instruction)
-    data = gov.mandate_derived_data(
-        mandate,
-        policy=policy,
-        window=None if extra else gov.VoteWindow.from_canonical(instruction.window),
-    )
-    data["base_vote"] = vote.to_canonical() if vote is not None else None
-    data.update(extra)
-    ledger.append(
-        "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
-    )
-    instruction.mandate = _plain(mandate.to_canonical())
-    instruction.derived_at = timezone.now()
-    instruction.save(update_fields=["mandate", "derived_at"])
-    cast = gov.cast_votes(mandate, policy=policy)
-    if cast and higher.phase == Phase.VOTING:
-        for vote_cast in cast:
-            _record_delegation_vote(
-                higher,
-                instruction.delegation,
-                instruction.key,
-                vote_cast.ballot,
-                vote_cast.weight,
-                cast_by="system",
-            )
-    return instruction
+    derived = _derive_locked([proposal_id])
+    return derived[0] if derived else None
+
+
+@transaction.atomic(durable=True)
+def derive_mandates(*, proposal_ids: Sequence[int]) -> list[Instruction]:
+    """`derive_mandate_for` of many instruction votes in one transaction (what the worker
+    does when a federation's bases close at one deadline); returns the instructions whose
+    mandates it derived."""
+    return _derive_locked(proposal_ids)
+
+
+def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
+    ready = [i for i in _locked_instructions(proposal_ids) if _derivable(i)]
+    if not ready:
+        return []
+    loaded = _Loaded.of(ready)
+    votes: list[DelegationVote] = []
+    for instruction in ready:
+        _record_mandate(instruction, loaded, votes)
+    Instruction.objects.bulk_update(ready, ["mandate", "derived_at"], batch_size=500)
+    DelegationVote.objects.bulk_create(votes, batch_size=500)
+    return ready
 
 
 def _record_delegation_vote(
@@ -722,9 +824,12 @@ def _record_delegation_vote(
     weight: Fraction,
     *,
     cast_by: str,
+    save: bool = True,
 ) -> DelegationVote:
+    """Record a delegation's vote; with ``save=False`` the row is returned unsaved, for the
+    caller to store with others in one statement."""
     content = _plain(ballot)
-    row = DelegationVote.objects.create(
+    row = DelegationVote(
         proposal=higher,
         delegation=delegation,
         key=key,
@@ -734,6 +839,8 @@ def _record_delegation_vote(
         cast_by=cast_by,
         cast_at=timezone.now(),
     )
+    if save:
+        row.save(force_insert=True)
     decisions._append(
         higher,
         "delegation.voted",
@@ -832,17 +939,30 @@ def delegate_cast(
 
 
 def derive_due_mandates() -> int:
-    """Derive every mandate whose instruction vote has closed; each in its own transaction.
+    """Derive every mandate whose instruction vote has closed, in transactions of up to 500.
 
-    Run by the closing task after it closes votes; safe to run any number of times. Returns
-    how many mandates this run derived.
+    Run by the closing task after it closes votes; safe to run any number of times. A batch
+    that fails is derived again vote by vote, so one broken mandate never stops the others.
+    Returns how many mandates this run derived.
     """
     # Lower levels close first, so their mandates come before those of the councils above.
-    due = Instruction.objects.filter(
-        derived_at__isnull=True, base_proposal__phase__in=(Phase.CLOSED, Phase.WITHDRAWN)
-    ).order_by("base_proposal__closes_at", "pk")
-    return _each(
-        due.values_list("base_proposal_id", flat=True),
-        lambda pk: derive_mandate_for(proposal_id=pk),
-        "could not derive the mandate of instruction vote %s",
+    due = list(
+        Instruction.objects.filter(
+            derived_at__isnull=True, base_proposal__phase__in=(Phase.CLOSED, Phase.WITHDRAWN)
+        )
+        .order_by("base_proposal__closes_at", "pk")
+        .values_list("base_proposal_id", flat=True)
     )
+    done = 0
+    for start in range(0, len(due), 500):
+        chunk = due[start : start + 500]
+        try:
+            done += len(derive_mandates(proposal_ids=chunk))
+        except Exception:
+            log.exception("could not derive the mandates of votes %s..%s", chunk[0], chunk[-1])
+            done += _each(
+                chunk,
+                lambda pk: derive_mandate_for(proposal_id=pk),
+                "could not derive the mandate of instruction vote %s",
+            )
+    return done

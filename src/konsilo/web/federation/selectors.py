@@ -13,7 +13,7 @@ from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.models import Member
 from konsilo.web.decisions import actions as decisions
 from konsilo.web.decisions.models import MinorityReport, Proposal
-from konsilo.web.federation.actions import _base_vote, _plain
+from konsilo.web.federation.actions import _base_vote, _Loaded, _plain
 from konsilo.web.federation.models import Breach, DelegationVote, Instruction, Sending
 
 log = logging.getLogger(__name__)
@@ -124,11 +124,9 @@ def _member_support(
     ):
         return None
     try:
-        votes = {
-            i.base_proposal.council.key: _base_vote(i)
-            for i in bases
-            if i.base_proposal.phase == Proposal.Phase.CLOSED
-        }
+        closed = [i for i in bases if i.base_proposal.phase == Proposal.Phase.CLOSED]
+        loaded = _Loaded.of(closed)
+        votes = {i.base_proposal.council.key: _base_vote(i, loaded) for i in closed}
         represented = {
             i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
             for i in bases
