@@ -81,9 +81,33 @@ def to_jsonable(value: Any, *, path: str = "$") -> JSONValue:
     raise CanonicalError(f"{path}: cannot encode {type(value).__name__} in canonical JSON")
 
 
+def _is_plain(value: Any) -> bool:
+    """Whether the value is plain JSON data already (dicts with string keys, lists, tuples,
+    strings, integers, booleans, None): what `to_jsonable` would return unchanged, found
+    without building its paths."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind in _PLAIN or kind is bool:
+            continue
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                if type(child) not in _PLAIN:
+                    stack.append(child)
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 def dumps_str(value: Any) -> str:
     """Encode a value as canonical JSON text."""
-    return json.dumps(to_jsonable(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    data = value if _is_plain(value) else to_jsonable(value)
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def dumps(value: Any) -> bytes:

@@ -51,6 +51,7 @@ imperative mandate "specifying and limiting" the mission of the mandatary.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -271,13 +272,24 @@ def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[Wei
     (({'choice': 'no'}, Fraction(2, 1)), ({'choice': 'yes'}, Fraction(2, 1)))
     """
     merged: dict[str, tuple[Ballot, Fraction]] = {}
+    # Ballots repeat a few shapes and weights: each distinct one is encoded (checked) once.
+    keys: dict[str, str] = {}
+    weights: dict[tuple[type, Any], Fraction] = {}
     for i, (ballot, weight) in enumerate(ballots):
-        w = _weight(f"ballots[{i}].weight", weight)
+        try:
+            w = weights[(type(weight), weight)]
+        except (KeyError, TypeError):
+            w = _weight(f"ballots[{i}].weight", weight)
+            with contextlib.suppress(TypeError):
+                weights[(type(weight), weight)] = w
         if not isinstance(ballot, Mapping):
             raise MandateError(f"expected a ballot mapping, got {ballot!r}", field=f"ballots[{i}]")
-        key = ballot_key(ballot)
+        seen = f"{type(ballot).__name__}:{ballot!r}"
+        key = keys.get(seen)
+        if key is None:
+            key = keys[seen] = ballot_key(ballot)
         old = merged.get(key)
-        merged[key] = (dict(ballot), w if old is None else old[1] + w)
+        merged[key] = (dict(ballot) if old is None else old[0], w if old is None else old[1] + w)
     return tuple((b, w) for k, (b, w) in sorted(merged.items()) if w)
 
 

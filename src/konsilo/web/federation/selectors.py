@@ -152,18 +152,26 @@ def _member_support(
 
 def federated_item(proposal: Proposal) -> FederatedItem | None:
     """The federation state of an item sent to the bases, or None if it was not sent."""
-    sending = Sending.objects.filter(proposal=proposal).first()
+    sending = Sending.objects.select_related("proposal__council").filter(proposal=proposal).first()
     if sending is None:
         return None
+    # The sending and the councils' votes above the bases are read once each, not once per
+    # instruction row (the sending's schedule covers the whole federation).
     instructions = list(
         sending.instructions.select_related(
-            "delegation__from_council",
-            "delegation__to_council",
-            "base_proposal__council",
-            "higher__council",
-            "sending__proposal__council",
+            "delegation__from_council", "delegation__to_council", "base_proposal__council"
         ).order_by("key")
     )
+    highers = {
+        p.pk: p
+        for p in Proposal.objects.select_related("council").filter(
+            pk__in={i.higher_id for i in instructions if i.higher_id is not None}
+        )
+    }
+    for i in instructions:
+        i.sending = sending
+        if i.higher_id is not None:
+            i.higher = highers[i.higher_id]
     # Every level of the cascade: the delegations vote in the sent item or in the
     # instruction votes of the councils in between.
     items = {proposal.pk, *(i.higher_id for i in instructions if i.higher_id is not None)}
