@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
+from django.db.models.functions import Coalesce
 
 from konsilo import canonical
 from konsilo.web.councils import actions
@@ -61,3 +62,35 @@ def test_the_federation_is_on_the_record(fed: Federation) -> None:
     assert types.count("delegation.created") == 5
     assert types.count("member.joined") == 13
     assert types.count("office.assigned") == 1
+
+
+def test_collected_entries_are_written_in_the_order_appended(fed: Federation) -> None:
+    from konsilo.web.ledger.actions import collected
+
+    before = Entry.objects.filter(organisation=fed.org).count()
+    with transaction.atomic(), collected():
+        append("test.first", {"n": 1}, organisation=fed.org)
+        append("test.second", {"n": 2}, organisation=fed.org)
+        # An unlinkable entry writes those kept before it first, and keeps its place.
+        append("test.secret", {"n": 3}, organisation=fed.org, unlinkable=True)
+        append("test.third", {"n": 4}, organisation=fed.org)
+        assert Entry.objects.filter(organisation=fed.org).count() == before + 3
+    rows = Entry.objects.filter(organisation=fed.org).order_by("pk")
+    assert rows.count() == before + 4
+    written = (
+        Entry.objects.filter(organisation=fed.org, index__isnull=True)
+        .annotate(w=Coalesce("position", "id"))
+        .order_by("w")
+        .values_list("entry_type", flat=True)
+    )
+    assert list(written)[-4:] == ["test.first", "test.second", "test.secret", "test.third"]
+
+
+def test_collected_entries_of_a_failed_action_are_never_written(fed: Federation) -> None:
+    from konsilo.web.ledger.actions import collected
+
+    before = Entry.objects.filter(organisation=fed.org).count()
+    with pytest.raises(RuntimeError), transaction.atomic(), collected():
+        append("test.lost", {"n": 1}, organisation=fed.org)
+        raise RuntimeError("the action failed")
+    assert Entry.objects.filter(organisation=fed.org).count() == before

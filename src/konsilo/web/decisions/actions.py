@@ -1250,8 +1250,9 @@ def close_open_votes(*, proposal_ids: Sequence[int]) -> list[Proposal]:
     if not proposals:
         return []
     ballots = ballots_by_proposal(proposals)
-    for proposal in proposals:
-        _record_tally(proposal, ballots[proposal.pk], now)
+    with ledger.collected():
+        for proposal in proposals:
+            _record_tally(proposal, ballots[proposal.pk], now)
     Proposal.objects.bulk_update(proposals, _CLOSED_FIELDS, batch_size=500)
     Proposal.objects.filter(alternative_to__in=proposals, phase=Phase.VOTING).update(
         phase=Phase.CLOSED, closed_at=now

@@ -809,8 +809,9 @@ def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
         return []
     loaded = _Loaded.of(ready)
     votes: list[DelegationVote] = []
-    for instruction in ready:
-        _record_mandate(instruction, loaded, votes)
+    with ledger.collected():
+        for instruction in ready:
+            _record_mandate(instruction, loaded, votes)
     Instruction.objects.bulk_update(ready, ["mandate", "derived_at"], batch_size=500)
     DelegationVote.objects.bulk_create(votes, batch_size=500)
     return ready

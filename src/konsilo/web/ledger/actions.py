@@ -14,7 +14,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,8 +109,11 @@ def append(
     council: str = "",
     actor: str = "",
     unlinkable: bool = False,
-) -> PendingEntry:
+) -> PendingEntry | None:
     """Write one record entry in the current transaction; nothing changes off the record.
+
+    Inside `collected` the row is kept and written with the others when the block ends
+    (returns None then).
 
     ``unlinkable=True`` (secret ballots and participation): the row gets a random primary
     key, no actor and no time of its own; the sequencer gives it its batch's time and
@@ -137,6 +140,14 @@ def append(
         str(now.replace(tzinfo=None)) if sqlite and now is not None else now,
         encoded,
     ]
+    if not _worker_recently_seen():
+        _sequence_on_commit(organisation)
+    kept = getattr(conn, _KEPT, None)
+    if kept is not None and not unlinkable:
+        kept.append(values)
+        return None
+    if kept:
+        _write_kept(conn)  # an unlinkable entry keeps its place after those kept before it
     if unlinkable:
         values += [_random_pk(), _next_position()]
     # The driver's own cursor: the one row needs none of Django's cursor wrapping.
@@ -146,9 +157,42 @@ def append(
         pk = int(cursor.fetchone()[0])
     finally:
         cursor.close()
-    if not _worker_recently_seen():
-        _sequence_on_commit(organisation)
     return PendingEntry(pk, organisation.pk, entry_type, council, actor, now, encoded)
+
+
+_KEPT = "_konsilo_kept_entries"
+
+
+@contextlib.contextmanager
+def collected() -> Iterator[None]:
+    """Keep the entries appended in the block and write them together as it ends, in the
+    order appended: for actions that append many (a federation's mandates), so that each
+    entry is not a round trip of its own. Must run inside the action's transaction."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if not conn.in_atomic_block:
+        raise LedgerError("collected() must run inside the action's transaction")
+    if getattr(conn, _KEPT, None) is not None:
+        yield  # already collecting: the outer block writes them
+        return
+    setattr(conn, _KEPT, [])
+    try:
+        yield
+        _write_kept(conn)
+    finally:
+        setattr(conn, _KEPT, None)
+
+
+def _write_kept(conn: Any) -> None:
+    kept: list[list[Any]] = getattr(conn, _KEPT)
+    if not kept:
+        return
+    sql = _insert_sql_for(conn.vendor, False).removesuffix(' RETURNING "id"')
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, kept)
+    finally:
+        cursor.close()
+    kept.clear()
 
 
 def _next_position() -> int:
