@@ -89,8 +89,12 @@ def test_collected_entries_are_written_in_the_order_appended(fed: Federation) ->
 def test_collected_entries_of_a_failed_action_are_never_written(fed: Federation) -> None:
     from konsilo.web.ledger.actions import collected
 
+    def failing_action() -> None:
+        with transaction.atomic(), collected():
+            append("test.lost", {"n": 1}, organisation=fed.org)
+            raise RuntimeError("the action failed")
+
     before = Entry.objects.filter(organisation=fed.org).count()
-    with pytest.raises(RuntimeError), transaction.atomic(), collected():
-        append("test.lost", {"n": 1}, organisation=fed.org)
-        raise RuntimeError("the action failed")
+    with pytest.raises(RuntimeError):
+        failing_action()
     assert Entry.objects.filter(organisation=fed.org).count() == before
