@@ -19,6 +19,13 @@ recorded at once (``ballot.participated``); the secret ballots themselves are re
 vote closes, all together and shuffled (``ballot.cast`` with the receipt's hash), so neither a
 batch of the record nor its time links a ballot to a participation. Each member then finds
 their ballot in the record by the SHA-256 of their receipt.
+
+Lots: a count that may have to draw lots (IRV, STV) opens with no seed. At the close
+(``close_vote``) a ``vote.closed`` entry is written, after every ballot; the seed is the
+item's id with the SHA-256 of the first checkpoint the record signs over that entry
+(``counting.tiebreak.closing_seed``), and the tally, written after that checkpoint, carries
+it in its rule. Nobody can know the draw while they can still vote, and ``konsilo verify``
+derives the same seed from the published checkpoint.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from django.utils import timezone
 
 from konsilo import canonical
 from konsilo import governance as gov
-from konsilo.counting import tally
+from konsilo.counting import closing_seed, tally
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -69,7 +76,7 @@ from konsilo.web.errors import (
     PermissionDeniedError,
 )
 from konsilo.web.ledger import actions as ledger
-from konsilo.web.ledger.models import Entry
+from konsilo.web.ledger.models import Checkpoint, Entry
 from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
 
 Phase = Proposal.Phase
@@ -121,6 +128,8 @@ MAX_TEXT = 100_000
 MAX_COMMENT = 10_000
 # A census bigger than this is recorded as a long text, by its hash.
 _INLINE_CENSUS_BYTES = 30_000
+# Counts that settle the ties an elimination leaves by lot; their seed is made at the close.
+LOT_METHODS = frozenset({"irv", "stv"})
 
 TRANSITIONS: Mapping[str, tuple[str, ...]] = {
     Phase.DRAFT: (Phase.DISCUSSION, Phase.WITHDRAWN),
@@ -731,11 +740,11 @@ def _rule_for_vote(
             "status_quo": STATUS_QUO if alternatives else None,
             **electorate,
         }
-    if method in ("irv", "stv"):
-        # Ties an elimination cannot settle are drawn from a seed published when voting opens.
-        seed = f"{proposal.record_id}/{timezone.now().isoformat()}"
+    if method in LOT_METHODS:
+        # No seed yet: ties an elimination cannot settle are drawn from a seed that exists
+        # only once voting has ended (``_closing_seed``).
         extra = {"seats": 1, "rule": "scottish"} if method == "stv" else {}
-        return {"options": list(options), "seed": seed, **extra, **electorate}
+        return {"options": list(options), **extra, **electorate}
     if method == "budget":
         return {
             "projects": {o["key"]: o["cost"] for o in proposal.options},
@@ -970,6 +979,8 @@ def _normalise(proposal: Proposal, ballot: Any, weight: str, member: Member) -> 
         alone = {
             k: v for k, v in rule.items() if k not in ("quorum", "eligible", "eligible_weight")
         }
+        if proposal.method in LOT_METHODS:
+            alone["seed"] = "one ballot"  # the real seed exists only after the close
         tally.count_ballots(proposal.method, alone, [(content, Fraction(weight))])
     except tally.TallyError as exc:
         message = str(exc).removeprefix("ballot 1: ")
@@ -1135,6 +1146,49 @@ def _sequence(proposal: Proposal) -> None:
         sequence(proposal.organisation)
 
 
+def _closing_entry(proposal: Proposal) -> Entry | None:
+    return (
+        Entry.objects.filter(
+            organisation=proposal.organisation,
+            entry_type="vote.closed",
+            data__contains=f'"item":"{proposal.record_id}"',
+        )
+        .only("index")
+        .first()
+    )
+
+
+def _closing_seed(proposal: Proposal) -> tuple[str, int] | None:
+    """The seed of a closed vote's lots and the size of the checkpoint it comes from.
+
+    The first call writes ``vote.closed`` (after every ballot: the ballots were written
+    before the close took the vote's lock) and sequences the record, which signs a
+    checkpoint over it. The seed is made from that checkpoint's note, which did not exist
+    before the deadline and which only the log's key could sign. None while the closing
+    waits for its place in the record (another sequencer holds the log); a later run of the
+    closing task then finds it.
+    """
+    closing = _closing_entry(proposal)
+    if closing is None:
+        _append(proposal, "vote.closed", {"closes_at": proposal.closes_at}, "")
+    if closing is None or closing.index is None:
+        _sequence(proposal)
+        closing = _closing_entry(proposal)
+    if closing is None or closing.index is None:
+        return None
+    checkpoint = (
+        Checkpoint.objects.filter(organisation=proposal.organisation, size__gt=closing.index)
+        .order_by("size")
+        .values_list("size", "note")
+        .first()
+    )
+    if checkpoint is None:  # the sequencer signs the batch it indexes, in the same commit
+        return None
+    size, note = checkpoint
+    seed = closing_seed(proposal.record_id, hashlib.sha256(note.encode()).digest())
+    return seed, size
+
+
 @transaction.atomic(durable=True)
 def close_vote(*, proposal_id: int) -> Proposal | None:
     """Close one vote past its deadline: count it and record the tally. Idempotent.
@@ -1170,7 +1224,14 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
             return None
     # An open vote's ballots were committed before this close took its lock, so the tally is
     # written after them and the sequencer, keeping the written order, places it after them
-    # whenever it runs: the close waits for no sequencing.
+    # whenever it runs: the close waits for no sequencing, unless the count may draw lots.
+    drawn: dict[str, Any] = {}
+    if proposal.method in LOT_METHODS:
+        sealed = _closing_seed(proposal)
+        if sealed is None:
+            return None
+        seed, drawn["seed_checkpoint"] = sealed
+        proposal.rule = {**(proposal.rule or {}), "seed": seed}
     ballots = _ballots_of(proposal)
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
     _move(proposal, Phase.CLOSED)
@@ -1178,7 +1239,9 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
     proposal.result = result.to_json().decode("utf-8")
     proposal.outcome = result.outcome
     proposal.ballots_counted = len(ballots)
-    proposal.save(update_fields=["phase", "closed_at", "result", "outcome", "ballots_counted"])
+    proposal.save(
+        update_fields=["phase", "closed_at", "result", "outcome", "ballots_counted", "rule"]
+    )
     proposal.alternatives.filter(phase=Phase.VOTING).update(phase=Phase.CLOSED, closed_at=now)
     _append(
         proposal,
@@ -1191,6 +1254,7 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
             "policy_version": proposal.policy_versions.get("organisation"),
             "policy_versions": proposal.policy_versions,
             "census": proposal.census,
+            **drawn,
         },
         "",
     )
