@@ -173,8 +173,10 @@ def open_vote(
     method: str = "motion",
     rule: Mapping[str, Any] | None = None,
     secret: bool = False,
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append vote.opened with a census of ``voters`` (member -> weight)."""
+    """Append vote.opened with a census of ``voters`` (member -> weight), and ``extra`` data
+    (``instruction_of`` for a base's instruction vote)."""
     voters = dict(voters or {"m-ana": "1", "m-ben": "1"})
     census = {"basis": "members_in_good_standing", "voters": len(voters), "weights": voters}
     return builder.add(
@@ -189,6 +191,7 @@ def open_vote(
             "policy_version": 1,
             "census": census,
             "closes_at": "2026-12-08T12:00:00Z",
+            **(extra or {}),
         },
         council=council,
     )
@@ -213,6 +216,7 @@ def record_tally(
     *,
     method: str = "motion",
     rule: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
     """Append tally.recorded with the result counted from ``ballots`` by count_ballots."""
     from fractions import Fraction
@@ -229,6 +233,7 @@ def record_tally(
             "rule": rule,
             "result": canonical.loads(canonical.dumps(result)),
             "ballots": len(ballots),
+            **(extra or {}),
         },
         actor="",
     )

@@ -250,6 +250,7 @@ def _req_date(data: Mapping[str, Any], name: str) -> dt.date:
 
 
 _FRACTIONS: dict[str, Fraction] = {}
+_ZERO = Fraction(0)
 
 
 def _fraction(value: Any, where: str) -> Fraction:
@@ -761,6 +762,12 @@ class Replay:
             vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
         if vote.weights:
             vote.weight_set = frozenset(vote.weights.values())
+        members = census.get("basis") in CENSUS_BASES
+        if _ZERO in vote.weight_set and members and "instruction_of" not in data:
+            raise _Refused(
+                "data.census: a member weighs 0 only in a base's instruction vote on an item "
+                "that also reaches their primary base (§3.4); this vote instructs on nothing"
+            )
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -816,7 +823,8 @@ class Replay:
         if type(ballot) is not dict and not isinstance(ballot, Mapping):
             raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
         weight = _fraction(data.get("weight", "1"), "data.weight")
-        if weight.numerator <= 0:
+        if weight < 0 or (weight == 0 and _ZERO not in vote.weight_set):
+            # Weight 0 only where the census gives it (§3.4: a member of two bases).
             raise _Refused(f"data.weight: expected a positive weight, got {weight}")
         weights = vote.weights
         if vote.secret:
@@ -881,16 +889,23 @@ class Replay:
         census = data.get("census")
         if census is not None and _canonical(census) != _canonical(vote.census):
             raise _Refused("data.census: the tally's census differs from the one the vote froze")
-        ballots = list(vote.ballots.values())
-        if vote.secret and len(ballots) > len(vote.participated):
+        cast = list(vote.ballots.values())
+        if vote.secret and len(cast) > len(vote.participated):
             raise _Refused(
-                f"{len(ballots)} secret ballots on item {vote.item!r} but only "
+                f"{len(cast)} secret ballots on item {vote.item!r} but only "
                 f"{len(vote.participated)} members took part"
             )
+        # A ballot of weight 0 (§3.4) is recorded, and counted for nothing.
+        ballots = [(b, w) for b, w in cast if w]
         if data.get("ballots") != len(ballots):
             raise _Refused(
                 f"data.ballots: the record holds {len(ballots)} ballots that count on item "
                 f"{vote.item!r}, the tally says {data.get('ballots')!r}"
+            )
+        if data.get("weightless", 0) != len(cast) - len(ballots):
+            raise _Refused(
+                f"data.weightless: the record holds {len(cast) - len(ballots)} ballots of "
+                f"weight 0 on item {vote.item!r}, the tally says {data.get('weightless', 0)!r}"
             )
         if self.count_ballots is None:
             raise _Refused("cannot recount: konsilo.counting.tally is not available")

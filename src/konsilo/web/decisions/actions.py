@@ -35,7 +35,7 @@ import contextlib
 import hashlib
 import math
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
@@ -625,8 +625,17 @@ def _census_basis(organisation: Organisation) -> str:
     return str(basis) if basis in {"members", "members_in_good_standing"} else "members"
 
 
-def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
-    """Who may vote now, with what weight: a base's members, or a delegate council's seats."""
+def _census(
+    proposal: Proposal,
+    *,
+    root_bases: Callable[[Collection[str]], Collection[str]] | None = None,
+) -> tuple[str, list[tuple[Member, Fraction]]]:
+    """Who may vote now, with what weight: a base's members, or a delegate council's seats.
+
+    ``root_bases`` (an item that travels up to a decision root): given the other primary
+    bases of this base's members, those that are below the same root; their members weigh 0
+    here (``gov.base_vote_weights``, §3.4).
+    """
     council = proposal.council
     organisation = proposal.organisation
     # A base: no council sends a delegation to it (``CouncilGraph.is_base``).
@@ -652,9 +661,13 @@ def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
             record_id = f"m-{uid.hex}"
             ids[record_id] = pk
             specs.append(gov.MembershipSpec(record_id, key, primary, start, end, status))
-        voters = sorted(gov.base_voters(council.key, specs, on=timezone.localdate(), basis=basis))
-        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in voters])}
-        return basis, [(by_pk[ids[i]], Fraction(1)) for i in voters]
+        elsewhere = {s.council for s in specs if s.primary and s.council != council.key}
+        below = root_bases(elsewhere) if root_bases is not None and elsewhere else ()
+        weights = gov.base_vote_weights(
+            council.key, specs, on=timezone.localdate(), basis=basis, root_bases=below
+        )
+        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in weights])}
+        return basis, [(by_pk[ids[i]], Fraction(w)) for i, w in weights.items()]
     today = timezone.localdate()
     holders = (
         Office.objects.filter(
@@ -779,7 +792,9 @@ def vote_terms(
         proposal,
         method=method,
         options=options,
-        voters=len(weights),
+        # A member with weight 0 (their weight goes through another base, §3.4) votes, but
+        # is not one of those whose presence the quorum counts.
+        voters=sum(1 for w in weights.values() if w > 0),
         total_weight=total,
         alternatives=alternatives,
     )
@@ -981,7 +996,8 @@ def _normalise(proposal: Proposal, ballot: Any, weight: str, member: Member) -> 
         }
         if proposal.method in LOT_METHODS:
             alone["seed"] = "one ballot"  # the real seed exists only after the close
-        tally.count_ballots(proposal.method, alone, [(content, Fraction(weight))])
+        # A ballot of weight 0 (§3.4) is checked as a ballot of one.
+        tally.count_ballots(proposal.method, alone, [(content, Fraction(weight) or Fraction(1))])
     except tally.TallyError as exc:
         message = str(exc).removeprefix("ballot 1: ")
         message = message.removeprefix(f"{proposal.method}: ").removeprefix("ballot 1: ")
@@ -1088,13 +1104,17 @@ def change_ballot(
 
 
 def _ballots_of(proposal: Proposal) -> list[tuple[dict[str, Any], Fraction]]:
-    """The ballots counted: the members' and, at a higher council, the delegations' votes."""
+    """The ballots counted: the members' and, at a higher council, the delegations' votes.
+
+    A member's ballot of weight 0 (their weight goes up through another base, §3.4) is
+    recorded but not counted.
+    """
     model = SecretBallot if proposal.secret else Ballot
     ballots = [
         (content, Fraction(weight))
-        for content, weight in model.objects.filter(proposal=proposal).values_list(
-            "content", "weight"
-        )
+        for content, weight in model.objects.filter(proposal=proposal)
+        .exclude(weight="0")
+        .values_list("content", "weight")
     ]
     ballots.extend(
         (content, Fraction(weight))
@@ -1225,15 +1245,22 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
     # An open vote's ballots were committed before this close took its lock, so the tally is
     # written after them and the sequencer, keeping the written order, places it after them
     # whenever it runs: the close waits for no sequencing, unless the count may draw lots.
-    drawn: dict[str, Any] = {}
+    extra: dict[str, Any] = {}  # what the tally entry says beyond the count
     if proposal.method in LOT_METHODS:
         sealed = _closing_seed(proposal)
         if sealed is None:
             return None
-        seed, drawn["seed_checkpoint"] = sealed
+        seed, extra["seed_checkpoint"] = sealed
         proposal.rule = {**(proposal.rule or {}), "seed": seed}
     ballots = _ballots_of(proposal)
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
+    weightless = (
+        (SecretBallot if proposal.secret else Ballot)
+        .objects.filter(proposal=proposal, weight="0")
+        .count()
+    )
+    if weightless:
+        extra["weightless"] = weightless  # recorded with weight 0, not counted (§3.4)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
     proposal.result = result.to_json().decode("utf-8")
@@ -1254,7 +1281,7 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
             "policy_version": proposal.policy_versions.get("organisation"),
             "policy_versions": proposal.policy_versions,
             "census": proposal.census,
-            **drawn,
+            **extra,
         },
         "",
     )
