@@ -20,7 +20,9 @@ the state so far, with the same rules the actions applied when they wrote them:
   receipt replaces the earlier one), and each recorded tally is recounted with
   ``konsilo.counting.tally.count_ballots``, comparing canonical bytes; secret ballots may not
   outnumber the members who took part, open ballots must come from the census with its
-  weight and before the vote closed;
+  weight and before the vote closed; a ballot of weight 0 (a member whose weight goes up
+  through another base, §3.4) only where an instruction vote's census gives it, recorded
+  but not counted, and the tally's ``weightless`` says how many there were;
 - ``vote.closed`` (a vote whose count may draw lots, written at or after its deadline) ends
   the vote's ballots; the first signed checkpoint over it (`Replay.checkpoint_signed`) gives
   the seed of its lots (``konsilo.counting.tiebreak.closing_seed``), which its tally's rule
