@@ -350,3 +350,77 @@ def test_base_voters_refuse_a_member_of_the_base_with_no_primary_base() -> None:
         base_voters(
             "dock", [MembershipSpec("ana", "dock", False, date(2026, 1, 1))], on=date(2026, 6, 1)
         )
+
+
+# -- one person, one weight per decision root (§3.4) -----------------------------------------
+
+
+def _weights(base: str, memberships: list[MembershipSpec], root: str) -> dict[str, int]:
+    from konsilo.governance.census import base_vote_weights
+
+    below = _dag().bases_below(root)
+    return base_vote_weights(base, memberships, on=JUN, basis="members", root_bases=below)
+
+
+def test_a_member_of_two_bases_below_one_root_weighs_zero_in_the_secondary_base() -> None:
+    memberships = [
+        M("ana", "factory"),
+        M("ana", "street", primary=False),
+        M("ben", "street"),
+    ]
+    for root in ("congress", "territorial"):
+        assert _weights("street", memberships, root) == {"ana": 0, "ben": 1}
+        assert _weights("factory", memberships, root) == {"ana": 1}
+
+
+def test_a_member_whose_bases_meet_only_above_the_item_counts_in_both() -> None:
+    """street sends only to territorial: on industrial's item, factory is ana's only path
+    (and the coop, in a chamber of its own, never meets the congress)."""
+    memberships = [
+        M("ana", "street"),
+        M("ana", "factory", primary=False),
+        M("cai", "coop"),
+        M("cai", "factory", primary=False),
+    ]
+    assert _weights("factory", memberships, "industrial") == {"ana": 1, "cai": 1}
+    assert _weights("factory", memberships, "congress") == {"ana": 0, "cai": 1}
+
+
+def test_without_a_root_every_voter_of_a_base_weighs_one() -> None:
+    from konsilo.governance.census import base_vote_weights, base_voters
+
+    memberships = [M("ana", "factory"), M("ana", "street", primary=False), M("ben", "street")]
+    weights = base_vote_weights("street", memberships, on=JUN)
+    assert weights == {"ana": 1, "ben": 1}
+    assert set(weights) == base_voters("street", memberships, on=JUN)
+
+
+@settings(max_examples=80)
+@given(histories(), st.integers(0, 500), st.sampled_from(["congress", "territorial", "industrial"]))
+def test_below_a_root_each_member_weighs_one_through_their_primary_base_alone(
+    memberships: list[MembershipSpec], offset: int, root: str
+) -> None:
+    from konsilo.governance.census import base_vote_weights, base_voters
+
+    graph = _dag()
+    on = JAN + timedelta(days=offset)
+    below = graph.bases_below(root)
+    census = take_census(graph, memberships, on=on, basis="members")
+    weights = {
+        b: base_vote_weights(b, memberships, on=on, basis="members", root_bases=below)
+        for b in below
+    }
+    for b in below:
+        assert set(weights[b]) == base_voters(b, memberships, on=on, basis="members")
+    for member in census.members():
+        primary = census.primary_base(member)
+        total = sum(w.get(member, 0) for w in weights.values())
+        if primary in below:
+            assert total == 1
+            assert weights[primary][member] == 1
+        else:  # no path through a primary base: counted in every base below it votes in
+            assert total == sum(member in census.voters(b) for b in below)
+    # The weight below the root adds up to the members it represents, plus those who reach
+    # it only through secondary bases.
+    outside = sum(1 for b in below for m in census.voters(b) if census.primary_base(m) not in below)
+    assert sum(sum(w.values()) for w in weights.values()) == census.represented(root) + outside

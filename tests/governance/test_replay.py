@@ -419,6 +419,67 @@ def test_a_census_kept_as_a_long_text_is_read_through_read_text() -> None:
     assert (err.index, "'m-cy' is not in the vote's census" in err.reason) == (index, True)
 
 
+# -- a member of two bases: weight 0 in the secondary base (§3.4) ---------------------------
+
+TWO_BASES = {"m-ana": "1", "m-ben": "1", "m-cy": "0"}  # cy's primary base is the press
+INSTRUCTING = {"instruction_of": "i-top"}
+
+
+def _weightless(builder: RecordBuilder) -> None:
+    open_vote(builder, "i-base", voters=TWO_BASES, extra=INSTRUCTING)
+    cast(builder, "i-base", "m-ana", YES)
+    cast(builder, "i-base", "m-ben", NO)
+    cast(builder, "i-base", "m-cy", YES, weight="0")
+
+
+def test_a_ballot_of_weight_0_is_recorded_and_counted_for_nothing() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    _weightless(builder)
+    record_tally(builder, "i-base", [(YES, "1"), (NO, "1")], extra={"weightless": 1})
+    replay = _replay(_entries(builder))
+    assert replay.counts()["decisions_recounted"] == 1
+    assert replay.votes["i-base"].counted == (({"choice": "no"}, 1), ({"choice": "yes"}, 1))
+
+
+def test_a_tally_that_counts_a_ballot_of_weight_0_is_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    _weightless(builder)
+    index = record_tally(builder, "i-base", [(YES, "1"), (NO, "1"), (YES, "1")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "holds 2 ballots that count on item 'i-base', the tally says 3" in err.reason
+
+
+def test_a_tally_that_leaves_out_the_ballots_of_weight_0_is_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    _weightless(builder)
+    index = record_tally(builder, "i-base", [(YES, "1"), (NO, "1")])
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "holds 1 ballots of weight 0 on item 'i-base', the tally says 0" in err.reason
+
+
+def test_a_ballot_of_weight_0_where_the_census_gives_none_is_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-base", extra=INSTRUCTING)
+    index = cast(builder, "i-base", "m-ana", YES, weight="0")
+    err = _refusal(_entries(builder))
+    assert (err.index, err.reason) == (index, "data.weight: expected a positive weight, got 0")
+
+
+def test_a_weight_of_0_in_a_vote_that_instructs_on_nothing_is_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    index = open_vote(builder, "i-base", voters=TWO_BASES)
+    err = _refusal(_entries(builder))
+    assert err.index == index
+    assert "a member weighs 0 only in a base's instruction vote" in err.reason
+
+
 # -- mandates ------------------------------------------------------------------------------
 
 

@@ -173,8 +173,10 @@ def open_vote(
     method: str = "motion",
     rule: Mapping[str, Any] | None = None,
     secret: bool = False,
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
-    """Append vote.opened with a census of ``voters`` (member -> weight)."""
+    """Append vote.opened with a census of ``voters`` (member -> weight), and ``extra`` data
+    (``instruction_of`` for a base's instruction vote)."""
     voters = dict(voters or {"m-ana": "1", "m-ben": "1"})
     census = {"basis": "members_in_good_standing", "voters": len(voters), "weights": voters}
     return builder.add(
@@ -189,6 +191,7 @@ def open_vote(
             "policy_version": 1,
             "census": census,
             "closes_at": "2026-12-08T12:00:00Z",
+            **(extra or {}),
         },
         council=council,
     )
@@ -213,6 +216,7 @@ def record_tally(
     *,
     method: str = "motion",
     rule: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> int:
     """Append tally.recorded with the result counted from ``ballots`` by count_ballots."""
     from fractions import Fraction
@@ -229,6 +233,7 @@ def record_tally(
             "rule": rule,
             "result": canonical.loads(canonical.dumps(result)),
             "ballots": len(ballots),
+            **(extra or {}),
         },
         actor="",
     )
@@ -284,3 +289,63 @@ def derive(
         actor="",
     )
     return index, mandate
+
+
+DEADLINE = "2026-12-08T12:00:00.000000Z"  # open_vote's closes_at, as an entry time
+
+
+def close(builder: RecordBuilder, item: str, *, time: str = DEADLINE, sign: bool = True) -> int:
+    """Append vote.closed (a count that may draw lots), at the deadline by default."""
+    return builder.add(
+        "vote.closed",
+        {"item": item, "closes_at": "2026-12-08T12:00:00Z"},
+        actor="",
+        time=time,
+        sign=sign,
+    )
+
+
+def closing_seed_of(builder: RecordBuilder, closing: int) -> tuple[str, int]:
+    """The seed of the lots of the vote closed at entry ``closing``, and the checkpoint size
+    it comes from: the first checkpoint signed over the closing."""
+    from konsilo.counting import closing_seed
+    from konsilo.record import Checkpoint as Head
+
+    for note in builder.checkpoints:
+        size = Head.parse(note[: note.rfind("\n\n") + 1]).size
+        if size > closing:
+            item = canonical.loads(builder.entries[closing])["data"]["item"]
+            return closing_seed(item, hashlib.sha256(note.encode()).digest()), size
+    raise AssertionError(f"no checkpoint is signed over entry {closing}")
+
+
+def record_drawn_tally(
+    builder: RecordBuilder,
+    item: str,
+    ballots: list[tuple[Mapping[str, Any], str]],
+    *,
+    rule: Mapping[str, Any],
+    seed: str,
+    seed_checkpoint: int,
+    method: str = "irv",
+) -> int:
+    """Append the tally of a count that may draw lots, counted with ``seed``."""
+    from fractions import Fraction
+
+    from konsilo.counting.tally import count_ballots
+
+    drawn = {**rule, "seed": seed}
+    result = count_ballots(method, drawn, [(b, Fraction(w)) for b, w in ballots])
+    return builder.add(
+        "tally.recorded",
+        {
+            "item": item,
+            "method": method,
+            "rule": drawn,
+            "result": canonical.loads(canonical.dumps(result)),
+            "ballots": len(ballots),
+            "seed_checkpoint": seed_checkpoint,
+        },
+        actor="",
+        time="2026-12-08T12:00:01.000000Z",
+    )

@@ -29,10 +29,13 @@ from konsilo.record.verify import (
 from tests.record.records import (
     RecordBuilder,
     cast,
+    close,
+    closing_seed_of,
     derive,
     entry_bytes,
     federation,
     open_vote,
+    record_drawn_tally,
     record_tally,
 )
 
@@ -426,3 +429,102 @@ def test_mandates_are_re_derived_and_counted_in_the_summary(fed: RecordBuilder) 
     report = _verify(fed)
     assert report.ok, report.failure
     assert (report.summary.decisions_recounted, report.summary.mandates_rederived) == (1, 1)
+
+
+# -- lots: the seed comes from the first checkpoint signed after the vote closed -------------
+
+IRV = {"options": ["a", "b", "c"]}
+TIED = [({"ranking": [["a"]]}, "1"), ({"ranking": [["b"]]}, "1"), ({"ranking": [["c"]]}, "1")]
+
+
+def _closed_tie(builder: RecordBuilder) -> int:
+    """Three voters rank a different option each: both exclusions are drawn by lot."""
+    voters = {"m-ana": "1", "m-ben": "1", "m-cy": "1"}
+    open_vote(builder, "i-1", voters=voters, method="irv", rule=IRV)
+    for voter, (ballot, _) in zip(voters, TIED, strict=True):
+        cast(builder, "i-1", voter, ballot)
+    return close(builder, "i-1")
+
+
+def test_lots_drawn_from_the_checkpoint_signed_after_the_closing_verify(
+    fed: RecordBuilder,
+) -> None:
+    closing = _closed_tie(fed)
+    seed, size = closing_seed_of(fed, closing)
+    assert size == closing + 1
+    record_drawn_tally(fed, "i-1", TIED, rule=IRV, seed=seed, seed_checkpoint=size)
+    report = _verify(fed)
+    assert report.ok, report.failure
+    assert report.summary.decisions_recounted == 1
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        pytest.param(lambda seed, size: ("i-1/2026-12-01T10:00:00", size), id="chosen-seed"),
+        pytest.param(lambda seed, size: (seed, size - 1), id="earlier-checkpoint"),
+        pytest.param(lambda seed, size: (seed.replace("/", "/0", 1)[:-1], size), id="other-hash"),
+    ],
+)
+def test_a_tally_with_a_seed_not_from_the_closing_checkpoint_fails_at_the_tally(
+    fed: RecordBuilder, forged: object
+) -> None:
+    """What the key holder could sign: a tally counted with a seed of their choosing."""
+    closing = _closed_tie(fed)
+    seed, size = closing_seed_of(fed, closing)
+    bad_seed, bad_size = forged(seed, size)  # type: ignore[operator]
+    index = record_drawn_tally(fed, "i-1", TIED, rule=IRV, seed=bad_seed, seed_checkpoint=bad_size)
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "are seeded by the first checkpoint signed after its closing" in report.failure.reason
+    assert repr(seed) in report.failure.reason
+
+
+def test_a_tally_in_the_batch_of_its_closing_fails_its_seed_was_not_signed_yet(
+    fed: RecordBuilder,
+) -> None:
+    voters = {"m-ana": "1", "m-ben": "1", "m-cy": "1"}
+    open_vote(fed, "i-1", voters=voters, method="irv", rule=IRV)
+    for voter, (ballot, _) in zip(voters, TIED, strict=True):
+        cast(fed, "i-1", voter, ballot)
+    close(fed, "i-1", sign=False)
+    # A seed made up before anything covered the closing: the tally is in the same batch.
+    index = record_drawn_tally(fed, "i-1", TIED, rule=IRV, seed="i-1/guess", seed_checkpoint=0)
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "comes before any checkpoint signed over its closing" in report.failure.reason
+
+
+def test_a_ballot_after_the_closing_fails_at_the_ballot(fed: RecordBuilder) -> None:
+    closing = _closed_tie(fed)
+    index = cast(fed, "i-1", "m-ana", {"ranking": [["b"]]}, time="2026-12-08T11:59:59.000000Z")
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert f"after its closing at entry {closing}" in report.failure.reason
+
+
+def test_a_closing_before_the_deadline_fails_at_the_closing(fed: RecordBuilder) -> None:
+    open_vote(fed, "i-1", method="irv", rule=IRV)
+    index = close(fed, "i-1", time="2026-12-08T11:59:59.999999Z")
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "before its deadline" in report.failure.reason
+
+
+def test_a_tally_without_the_seed_of_its_closing_fails_at_the_tally(fed: RecordBuilder) -> None:
+    """Even a count that drew no lot carries the seed its closing fixed."""
+    open_vote(fed, "i-1", method="irv", rule=IRV)
+    cast(fed, "i-1", "m-ana", {"ranking": [["a"]]})
+    cast(fed, "i-1", "m-ben", {"ranking": [["a"]]})
+    closing = close(fed, "i-1")
+    _, size = closing_seed_of(fed, closing)
+    index = record_tally(fed, "i-1", [({"ranking": [["a"]]}, "1")] * 2, method="irv", rule=IRV)
+    report = _verify(fed)
+    assert report.failure is not None
+    assert (report.failure.index, report.failure.code) == (index, "replay")
+    assert "expected 'i-1/" in report.failure.reason
+    assert f"(size {size})" in report.failure.reason

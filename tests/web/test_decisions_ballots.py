@@ -239,7 +239,12 @@ def test_the_api_answers_every_ballot_refusal_in_the_error_shape(
     assert status == 409
     assert "no longer accepted" in body["error"]["message"]
     status, body = member_api.get(f"/proposals/{proposal.record_id}")
-    assert body["you"] == {"may_vote": True, "voted": True, "ballot": {"choice": "no"}}
+    assert body["you"] == {
+        "may_vote": True,
+        "voted": True,
+        "ballot": {"choice": "no"},
+        "weight": "1",
+    }
 
 
 def test_a_duplicate_the_code_missed_is_still_refused_by_the_database(

@@ -48,10 +48,16 @@ def _vote(proposal: Proposal, users: list[Any], ballots: list[dict[str, Any]]) -
 
 
 def _recount_from_the_record(organisation: Any, proposal: Proposal) -> bytes:
-    """What a verifier does: the last ballot of each voter from the record, counted again."""
+    """What a verifier does: the last ballot of each voter from the record, counted again
+    (with the seed the tally gives a count that may draw lots)."""
     opened = canonical.loads(
         Entry.objects.get(organisation=organisation, entry_type="vote.opened").data
     )
+    tallied = canonical.loads(
+        Entry.objects.get(organisation=organisation, entry_type="tally.recorded").data
+    )
+    if "seed" in tallied["rule"]:
+        opened["rule"]["seed"] = tallied["rule"]["seed"]
     weights = opened["census"]["weights"]
     latest: dict[str, tuple[dict[str, Any], Fraction]] = {}
     for entry in Entry.objects.filter(organisation=organisation, entry_type="ballot.cast").order_by(
@@ -274,23 +280,31 @@ def test_the_worker_closes_a_due_vote_through_the_task_queue() -> None:
     assert Entry.objects.filter(organisation=fed.org, entry_type="tally.recorded").count() == 1
 
 
-def test_a_ranked_item_under_a_preferential_irv_rule_is_counted_by_irv(
-    fed: Federation, users: list[Any], clock: Any
-) -> None:
+def _draws(result: dict[str, Any]) -> list[Any]:
+    return [d for r in result["rounds"] for d in r["draws"]]
+
+
+def _irv(fed: Federation, users: list[Any], clock: Any, **kwargs: Any) -> Proposal:
     from konsilo.web.councils import actions as council_actions
-    from konsilo.web.errors import InvalidInputError
 
     council_actions.set_policy(
         actor=fed.steward,
         organisation=fed.org,
         scope="council",
         target="bakery",
-        set_values={"decision_rule.rule": "preferential(irv)"},
+        set_values={"decision_rule.rule": "preferential(irv)", **kwargs.pop("policy", {})},
     )
     options = [{"label": "Rye"}, {"label": "Spelt"}, {"label": "Oat"}]
-    proposal = to_voting(fed, users, clock, ballot_shape="ranked", options=options)
+    return to_voting(fed, users, clock, ballot_shape="ranked", options=options, **kwargs)
+
+
+def test_a_ranked_item_under_a_preferential_irv_rule_is_counted_by_irv(
+    fed: Federation, users: list[Any], clock: Any
+) -> None:
+    from konsilo.web.errors import InvalidInputError
+
+    proposal = _irv(fed, users, clock)
     assert proposal.method == "irv"
-    assert proposal.rule["seed"].startswith(proposal.record_id)
     with pytest.raises(InvalidInputError, match="ballot"):
         actions.cast_ballot(
             actor=users[0], proposal=proposal, ballot={"ranking": [["o1", "o2"], ["o3"]]}
@@ -305,4 +319,107 @@ def test_a_ranked_item_under_a_preferential_irv_rule_is_counted_by_irv(
     assert result["method"] == "irv"
     assert result["winners"] == ["o2"]
     assert len(result["rounds"]) == 2
+    assert _draws(result) == []
     assert _recount_from_the_record(fed.org, closed) == closed.result.encode()
+
+
+def test_the_seed_of_a_draw_exists_nowhere_while_the_vote_is_open(
+    fed: Federation, users: list[Any], clock: Any
+) -> None:
+    from django.test import Client
+
+    proposal = _irv(fed, users, clock)
+    _vote(proposal, users, [{"ranking": [[f"o{n}"]]} for n in (1, 2, 3)])
+    clock.shift(WINDOW - clock_second())
+    assert tasks.close_due_votes.call() == 0
+    voting = refresh(proposal)
+    assert voting.phase == "voting"
+    assert "seed" not in voting.rule
+    assert not Entry.objects.filter(organisation=fed.org, entry_type="vote.closed").exists()
+    assert [e.entry_type for e in Entry.objects.filter(data__contains="seed")] == []
+    client = Client()
+    client.force_login(users[0])
+    for path in (f"/api/v1/proposals/{proposal.record_id}", f"/p/{proposal.record_id}/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert b"seed" not in response.content
+
+
+def _drawn_tie(fed: Federation, users: list[Any], clock: Any, *, secret: bool) -> Proposal:
+    """Three voters, each ranking a different option alone: every exclusion is a tie that
+    looking back cannot settle, so both are drawn by lot."""
+    policy = {"secrecy.ballot": "secret"} if secret else {}
+    proposal = _irv(fed, users, clock, policy=policy)
+    assert proposal.secret is secret
+    _vote(proposal, users, [{"ranking": [[f"o{n}"]]} for n in (1, 2, 3)])
+    clock.shift(WINDOW)
+    assert tasks.close_due_votes.call() == 1
+    return refresh(proposal)
+
+
+@pytest.mark.parametrize("secret", [False, True], ids=["open", "secret"])
+def test_a_tie_is_drawn_from_the_checkpoint_signed_after_the_vote_closed(
+    fed: Federation, users: list[Any], clock: Any, secret: bool
+) -> None:
+    import hashlib
+
+    from konsilo.counting import closing_seed
+    from konsilo.web.ledger.models import Checkpoint
+    from konsilo.web.ledger.sequencer import sequence
+
+    closed = _drawn_tie(fed, users, clock, secret=secret)
+    sequence(fed.org)  # the tally's place in the record (the worker's next round)
+    result = canonical.loads(closed.result)
+    assert len(_draws(result)) == 2
+    entries = Entry.objects.filter(organisation=fed.org)
+    [closing] = [
+        e
+        for e in entries.filter(entry_type="vote.closed")
+        if canonical.loads(e.data)["item"] == closed.record_id
+    ]
+    [tally] = entries.filter(entry_type="tally.recorded")
+    ballots = [e.index for e in entries.filter(entry_type="ballot.cast")]
+    assert len(ballots) == 3
+    assert max(ballots) < closing.index
+    assert closing.recorded_at >= closed.closes_at
+    # The first checkpoint signed over the closing seeds the draw; the tally comes after it.
+    checkpoint = (
+        Checkpoint.objects.filter(organisation=fed.org, size__gt=closing.index)
+        .order_by("size")
+        .first()
+    )
+    assert checkpoint is not None
+    assert tally.index >= checkpoint.size
+    seed = closing_seed(closed.record_id, hashlib.sha256(checkpoint.note.encode()).digest())
+    data = canonical.loads(tally.data)
+    assert data["rule"]["seed"] == closed.rule["seed"] == result["seed"] == seed
+    assert data["seed_checkpoint"] == checkpoint.size
+    opened = canonical.loads(entries.get(entry_type="vote.opened").data)
+    assert data["rule"] == {**opened["rule"], "seed": seed}
+    counted = [
+        (canonical.loads(e.data)["ballot"], Fraction(1))
+        for e in entries.filter(entry_type="ballot.cast")
+    ]
+    assert count_ballots("irv", data["rule"], counted).to_json() == closed.result.encode()
+
+
+def test_a_close_waits_while_the_record_cannot_place_the_closing(
+    fed: Federation, users: list[Any], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proposal = _irv(fed, users, clock)
+    _vote(proposal, users, [{"ranking": [[f"o{n}"]]} for n in (1, 2, 3)])
+    clock.shift(WINDOW)
+    with monkeypatch.context() as patched:
+        patched.setattr(actions, "sequence", lambda organisation: [])  # another holds the log
+        assert tasks.close_due_votes.call() == 0
+    waiting = refresh(proposal)
+    assert (waiting.phase, "seed" in waiting.rule) == ("voting", False)
+    [closing] = Entry.objects.filter(organisation=fed.org, entry_type="vote.closed")
+    assert closing.index is None
+    with pytest.raises(ConflictError, match="ballots are no longer accepted"):
+        actions.cast_ballot(actor=users[3], proposal=waiting, ballot={"ranking": [["o1"]]})
+    assert tasks.close_due_votes.call() == 1
+    closed = refresh(proposal)
+    assert closed.phase == "closed"
+    assert Entry.objects.filter(organisation=fed.org, entry_type="vote.closed").count() == 1
+    assert len(_draws(canonical.loads(closed.result))) == 2

@@ -367,3 +367,96 @@ def test_a_secret_vote_is_recounted_from_its_receipts_in_the_export(
     code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
     assert code == 0, summary
     assert summary["decisions_recounted"] == 1
+
+
+# -- lots: drawn from the first checkpoint signed after the vote closed ---------------------
+
+
+def _drawn_tie() -> Federation:
+    """An IRV vote of the Bakery in which three voters each rank a different option alone:
+    both exclusions are drawn by lot when the vote closes."""
+    import time_machine
+
+    from konsilo.web.decisions import actions as decisions
+    from konsilo.web.decisions import tasks
+    from tests.personas import build_federation
+    from tests.web import decisions_support as support
+
+    fed = build_federation()
+    users = support.bakery_voters(fed)
+    actions.set_policy(
+        actor=fed.steward,
+        organisation=fed.org,
+        scope="council",
+        target="bakery",
+        set_values={"decision_rule.rule": "preferential(irv)"},
+    )
+    options = [{"label": "Rye"}, {"label": "Spelt"}, {"label": "Oat"}]
+    with time_machine.travel(support.START, tick=False) as clock:
+        proposal = support.to_voting(fed, users, clock, ballot_shape="ranked", options=options)
+        for user, option in zip(users, ["o1", "o2", "o3"], strict=False):
+            decisions.cast_ballot(actor=user, proposal=proposal, ballot={"ranking": [[option]]})
+        clock.shift(support.WINDOW)
+        assert tasks.close_due_votes.call() == 1
+    return fed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lots_drawn_at_the_close_are_re_derived_from_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _drawn_tie()
+    code, summary = _verify(_export(tmp_path, "export", capsys), capsys)
+    assert code == 0, summary
+    assert summary["decisions_recounted"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_seed_rewritten_and_re_signed_by_the_key_holder_fails_at_the_tally(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator holds the key: they recount the tie with a seed of their choosing and
+    sign the log again over the rewritten tally. Only re-deriving the seed catches it."""
+    from fractions import Fraction
+
+    from konsilo.counting.tally import count_ballots
+    from konsilo.record import Checkpoint as SignedHead
+    from konsilo.record import leaf_hash, root_from_leaf_hashes, sign_checkpoint
+    from konsilo.web.ledger import keys
+
+    fed = _drawn_tie()
+    out = _export(tmp_path, "export", capsys)
+    lines = (out / "entries.jsonl").read_bytes().splitlines()
+    entries = [canonical.loads(line) for line in lines]
+    k = next(i for i, e in enumerate(entries) if e["type"] == "tally.recorded")
+    ballots = [
+        (e["data"]["ballot"], Fraction(e["data"]["weight"]))
+        for e in entries
+        if e["type"] == "ballot.cast"
+    ]
+    tally = entries[k]["data"]
+    honest = tally["result"]
+    for n in range(100):  # a seed whose draw differs from the honest one
+        rule = {**tally["rule"], "seed": f"{tally['item']}/chosen-{n}"}
+        result = canonical.loads(count_ballots("irv", rule, ballots).to_json())
+        if result["winners"] != honest["winners"]:
+            break
+    else:
+        raise AssertionError("no seed changes the draw")
+    tally["rule"], tally["result"] = rule, result
+    lines[k] = canonical.dumps(entries[k])
+    (out / "entries.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    manifest = canonical.loads((out / "manifest.json").read_bytes())
+    signer = keys.signer_for(manifest["origin"])
+    for path in sorted((out / "checkpoints").iterdir()):
+        size = int(path.stem)
+        if size > k:
+            root = root_from_leaf_hashes([leaf_hash(e) for e in lines[:size]])
+            head = SignedHead(manifest["origin"], size, root)
+            path.write_text(sign_checkpoint(head, signer), encoding="utf-8")
+    code, summary = _verify(out, capsys)
+    assert code == 1
+    failure = summary["failure"]
+    assert (failure["index"], failure["code"]) == (k, "replay")
+    assert "seeded by the first checkpoint signed after its closing" in failure["reason"]
+    assert Entry.objects.filter(organisation=fed.org, entry_type="vote.closed").count() == 1

@@ -4,6 +4,6 @@ Each method module exposes the same shape, ``count(profile, *, ...) -> Result``.
 """
 
 from konsilo.counting.result import Draw, Result, Round
-from konsilo.counting.tiebreak import Lot, LotRequiredError
+from konsilo.counting.tiebreak import Lot, LotRequiredError, closing_seed
 
-__all__ = ["Draw", "Lot", "LotRequiredError", "Result", "Round"]
+__all__ = ["Draw", "Lot", "LotRequiredError", "Result", "Round", "closing_seed"]

@@ -10,6 +10,11 @@ so card votes cannot double count.
 A census is frozen at its date (``census_date``, §2.1): later joins and earlier departures do
 not move it, which is what a tally stores and replays.
 
+On an item that travels up to a decision root, the member has one weight per root
+(`base_vote_weights`): in a secondary base below the same root their instruction vote is
+recorded with weight 0, and their weight goes up through their primary base only; a
+secondary base whose primary base is not below that root counts them in full.
+
 >>> from datetime import date
 >>> from konsilo.governance.graph import CouncilSpec
 >>> graph = CouncilGraph.build(levels=("assembly", "congress"), councils=[
@@ -29,7 +34,7 @@ not move it, which is what a tally stores and replays.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -44,6 +49,7 @@ __all__ = [
     "MULTI_BASE_RULES",
     "Census",
     "MembershipSpec",
+    "base_vote_weights",
     "base_voters",
     "take_census",
     "validate_memberships",
@@ -396,6 +402,43 @@ def base_voters(
         for m in _counted(None, memberships, on=on, counted=counted)
         if m.council == council
     )
+
+
+def base_vote_weights(
+    council: str,
+    memberships: Iterable[MembershipSpec],
+    *,
+    on: date,
+    basis: str = "members_in_good_standing",
+    root_bases: Collection[str] = (),
+) -> dict[str, int]:
+    """Each voter of the base ``council`` on day ``on`` (`base_voters`) with their weight.
+
+    One person, one weight per decision root (domain rules §3.4): on an item decided at a
+    council above, ``root_bases`` are the bases below that council. A voter whose primary
+    base is another of them weighs 0 here, since their weight reaches the root through their
+    primary base; every other voter weighs 1, including a member whose primary base is not
+    below the root (their two bases meet only above the item, or never). Without
+    ``root_bases`` (a matter of this base alone) every voter weighs 1.
+
+    >>> day = date(2026, 1, 1)
+    >>> mills = [
+    ...     MembershipSpec("ana", "mill", True, day), MembershipSpec("ana", "dock", False, day),
+    ...     MembershipSpec("bo", "farm", True, day), MembershipSpec("bo", "dock", False, day),
+    ...     MembershipSpec("cy", "dock", True, day),
+    ... ]
+    >>> base_vote_weights("dock", mills, on=day, root_bases={"mill", "dock"})
+    {'ana': 0, 'bo': 1, 'cy': 1}
+    """
+    counted = _check_terms(on, basis)
+    active = _counted(None, memberships, on=on, counted=counted)
+    primary_of = {m.member: m.council for m in active if m.primary}
+    below = frozenset(root_bases)
+    weights = {}
+    for m in sorted((m for m in active if m.council == council), key=lambda m: m.member):
+        primary = primary_of.get(m.member, council)
+        weights[m.member] = 0 if primary != council and primary in below else 1
+    return weights
 
 
 def take_census(

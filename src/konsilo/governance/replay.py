@@ -20,7 +20,13 @@ the state so far, with the same rules the actions applied when they wrote them:
   receipt replaces the earlier one), and each recorded tally is recounted with
   ``konsilo.counting.tally.count_ballots``, comparing canonical bytes; secret ballots may not
   outnumber the members who took part, open ballots must come from the census with its
-  weight and before the vote closed;
+  weight and before the vote closed; a ballot of weight 0 (a member whose weight goes up
+  through another base, §3.4) only where an instruction vote's census gives it, recorded
+  but not counted, and the tally's ``weightless`` says how many there were;
+- ``vote.closed`` (a vote whose count may draw lots, written at or after its deadline) ends
+  the vote's ballots; the first signed checkpoint over it (`Replay.checkpoint_signed`) gives
+  the seed of its lots (``konsilo.counting.tiebreak.closing_seed``), which its tally's rule
+  must carry: the tally comes in a later batch, and the seed existed only once voting ended;
 - ``mandate.derived``: the mandate is derived again with
   `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
   ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
@@ -59,6 +65,7 @@ from fractions import Fraction
 from typing import Any
 
 from konsilo import canonical
+from konsilo.counting.tiebreak import closing_seed
 from konsilo.governance._catalogue import DECISION_TYPES
 from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
 from konsilo.governance.errors import GovernanceError
@@ -196,6 +203,11 @@ class VoteState:
     tallied_at: int | None = None
     counted: tuple[tuple[Mapping[str, Any], Fraction], ...] = ()
     result: Any = None
+    # A count that may draw lots: the vote.closed entry, then the seed from the first
+    # checkpoint signed over it (its size and the seed).
+    closed_at: int | None = None
+    seed_checkpoint: int | None = None
+    seed: str | None = None
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -240,6 +252,7 @@ def _req_date(data: Mapping[str, Any], name: str) -> dt.date:
 
 
 _FRACTIONS: dict[str, Fraction] = {}
+_ZERO = Fraction(0)
 
 
 def _fraction(value: Any, where: str) -> Fraction:
@@ -345,11 +358,13 @@ class Replay:
             "ballot.participated": self._ballot_participated,
             "tally.recorded": self._tally_recorded,
             "vote.extended": self._vote_extended,
+            "vote.closed": self._vote_closed,
             "mandate.derived": self._mandate_derived,
             "delegation.voted": self._delegation_voted,
         }
         self.mandates: dict[tuple[str, str], Mandate] = {}
         self._last_mandate: dict[str, Mandate] = {}
+        self._unsealed: list[VoteState] = []  # closed, no checkpoint signed over it yet
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -377,6 +392,18 @@ class Replay:
         except GovernanceError as exc:
             raise ReplayError(index, kind, str(exc)) from None
         self.entries += 1
+
+    def checkpoint_signed(self, size: int, note_sha256: bytes) -> None:
+        """A signed checkpoint of ``size`` entries covers everything applied so far.
+
+        The votes closed since the last one take the seed of their lots from it: the
+        SHA-256 of its note as published (``note_sha256``) with the item's id.
+        """
+        for vote in self._unsealed:
+            if vote.closed_at is not None and vote.closed_at < size:
+                vote.seed = closing_seed(vote.item, note_sha256)
+                vote.seed_checkpoint = size
+        self._unsealed = [v for v in self._unsealed if v.seed is None]
 
     def counts(self) -> Mapping[str, int]:
         """How much was re-derived: tallies recounted, mandates, censuses."""
@@ -737,6 +764,12 @@ class Replay:
             vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
         if vote.weights:
             vote.weight_set = frozenset(vote.weights.values())
+        members = census.get("basis") in CENSUS_BASES
+        if _ZERO in vote.weight_set and members and "instruction_of" not in data:
+            raise _Refused(
+                "data.census: a member weighs 0 only in a base's instruction vote on an item "
+                "that also reaches their primary base (§3.4); this vote instructs on nothing"
+            )
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -765,6 +798,21 @@ class Replay:
         if vote.closes is not None:
             vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
 
+    def _vote_closed(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+        vote = self._vote(data)
+        if vote.tallied_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} was tallied at entry {vote.tallied_at}")
+        if vote.closed_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} was closed at entry {vote.closed_at}")
+        if vote.closes is not None and _before(entry.get("time"), vote):
+            raise _Refused(
+                f"item {vote.item!r} closed at {entry.get('time')}, before its deadline "
+                f"{vote.closes_at}: the seed of its lots would be known while ballots can "
+                "still be cast"
+            )
+        vote.closed_at = index
+        self._unsealed.append(vote)
+
     def _ballot_cast(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)
         if vote.tallied_at is not None:
@@ -772,11 +820,13 @@ class Replay:
                 f"a ballot on item {vote.item!r} after its vote closed (tally at entry "
                 f"{vote.tallied_at}): only ballots cast while the vote is open count"
             )
+        _require_open(vote, index)
         ballot = data.get("ballot")
         if type(ballot) is not dict and not isinstance(ballot, Mapping):
             raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
         weight = _fraction(data.get("weight", "1"), "data.weight")
-        if weight.numerator <= 0:
+        if weight < 0 or (weight == 0 and _ZERO not in vote.weight_set):
+            # Weight 0 only where the census gives it (§3.4: a member of two bases).
             raise _Refused(f"data.weight: expected a positive weight, got {weight}")
         weights = vote.weights
         if vote.secret:
@@ -814,6 +864,7 @@ class Replay:
             raise _Refused(f"item {vote.item!r} is an open vote; ballots name their voters")
         if vote.tallied_at is not None:
             raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
+        _require_open(vote, index)
         member = _text(data, "member")
         if vote.weights is not None and member not in vote.weights:
             raise _Refused(f"data.member: {member!r} is not in the vote's census")
@@ -832,21 +883,31 @@ class Replay:
             raise _Refused(
                 f"data.method: the vote was opened with {vote.method!r}, the tally says {method!r}"
             )
-        if _canonical(rule) != _canonical(vote.rule):
+        expected = vote.rule
+        if vote.closed_at is not None:
+            expected = {**vote.rule, "seed": self._closing_seed(vote, rule, data)}
+        if _canonical(rule) != _canonical(expected):
             raise _Refused("data.rule: the tally's rule differs from the rule the vote opened with")
         census = data.get("census")
         if census is not None and _canonical(census) != _canonical(vote.census):
             raise _Refused("data.census: the tally's census differs from the one the vote froze")
-        ballots = list(vote.ballots.values())
-        if vote.secret and len(ballots) > len(vote.participated):
+        cast = list(vote.ballots.values())
+        if vote.secret and len(cast) > len(vote.participated):
             raise _Refused(
-                f"{len(ballots)} secret ballots on item {vote.item!r} but only "
+                f"{len(cast)} secret ballots on item {vote.item!r} but only "
                 f"{len(vote.participated)} members took part"
             )
+        # A ballot of weight 0 (§3.4) is recorded, and counted for nothing.
+        ballots = [(b, w) for b, w in cast if w]
         if data.get("ballots") != len(ballots):
             raise _Refused(
                 f"data.ballots: the record holds {len(ballots)} ballots that count on item "
                 f"{vote.item!r}, the tally says {data.get('ballots')!r}"
+            )
+        if data.get("weightless", 0) != len(cast) - len(ballots):
+            raise _Refused(
+                f"data.weightless: the record holds {len(cast) - len(ballots)} ballots of "
+                f"weight 0 on item {vote.item!r}, the tally says {data.get('weightless', 0)!r}"
             )
         if self.count_ballots is None:
             raise _Refused("cannot recount: konsilo.counting.tally is not available")
@@ -866,6 +927,25 @@ class Replay:
         vote.ballots.clear()
         vote.participated.clear()
         self.decisions_recounted += 1
+
+    def _closing_seed(
+        self, vote: VoteState, rule: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> str:
+        """The seed of a closed vote's lots, once the tally's claims about it are checked."""
+        if vote.seed is None:
+            raise _Refused(
+                f"the tally of item {vote.item!r} comes before any checkpoint signed over its "
+                f"closing at entry {vote.closed_at}, so the seed of its lots is not fixed yet"
+            )
+        claimed = data.get("seed_checkpoint")
+        if claimed != vote.seed_checkpoint or rule.get("seed") != vote.seed:
+            raise _Refused(
+                f"data.rule.seed: the lots of item {vote.item!r} are seeded by the first "
+                f"checkpoint signed after its closing at entry {vote.closed_at} (size "
+                f"{vote.seed_checkpoint}): expected {vote.seed!r} from it, the tally says "
+                f"{rule.get('seed')!r} from size {claimed!r}"
+            )
+        return vote.seed
 
     # -- mandates ---------------------------------------------------------------------------
 
@@ -1010,6 +1090,7 @@ class Replay:
                 raise _Refused(
                     f"{key} votes in {higher!r}, but item {item!r} is in {vote.council!r}"
                 )
+            _require_open(vote, index)
             vote.ballots["d:" + key + ":" + _canonical(dict(ballot)).decode()] = (ballot, weight)
 
 
@@ -1105,6 +1186,24 @@ def _after(time: Any, vote: VoteState) -> bool:
         return time > vote.closes_text
     when = _maybe_instant(time)
     return when is not None and when > deadline
+
+
+def _before(time: Any, vote: VoteState) -> bool:
+    """Whether an entry's time is before the vote's deadline (unknown: yes)."""
+    if isinstance(time, str) and len(time) == 27 and time[-1] == "Z" and vote.closes_text:
+        return time < vote.closes_text
+    when = _maybe_instant(time)
+    return when is None or (vote.closes is not None and when < vote.closes)
+
+
+def _require_open(vote: VoteState, index: int) -> None:
+    """Refuse a ballot written after the vote's closing entry: the seed of its lots, made
+    after the closing, must not be known to anyone who could still vote."""
+    if vote.closed_at is not None and index > vote.closed_at:
+        raise _Refused(
+            f"a ballot on item {vote.item!r} after its closing at entry {vote.closed_at}: "
+            "only ballots cast while the vote is open count"
+        )
 
 
 def _canonical_result(result: Any) -> bytes:

@@ -17,7 +17,9 @@ What is checked, in one pass over the entries in order:
   and refuses one that cannot apply, or whose recorded result it cannot reproduce. The
   sequencer shuffles the entries of each batch, so each signed batch (the entries between
   two checkpoints) is replayed in the order of the entries' own times, secret ballots before
-  the batch's tallies (`_batch_order`), once its checkpoint has matched.
+  the batch's tallies (`_batch_order`), once its checkpoint has matched; the replayer is
+  then told of the checkpoint (`Replayer.checkpoint_signed`), whose note's hash seeds the
+  lots of the votes closed in that batch.
 
 The result is the first entry index where anything disagrees, with the reason
 (`VerificationFailure`), and a `VerificationSummary`. Ties at one index go to the most
@@ -173,6 +175,14 @@ class Replayer(Protocol):
         """
         ...
 
+    def checkpoint_signed(self, size: int, note_sha256: bytes) -> None:
+        """A signed checkpoint of ``size`` entries matched every entry applied so far.
+
+        ``note_sha256`` is the SHA-256 of the checkpoint's note exactly as published. Called
+        after the entries it covers are applied and before any later entry.
+        """
+        ...
+
     def counts(self) -> Mapping[str, int]:
         """How much was re-derived: ``decisions_recounted``, ``mandates_rederived``, ..."""
         ...
@@ -316,6 +326,7 @@ class _Signed:
     checkpoint: Checkpoint | None
     note: bytes = b""
     failure: str = ""
+    digest: bytes = b""  # SHA-256 of the note as published
 
 
 class _Run:
@@ -363,7 +374,7 @@ def _read_checkpoints(
                 )
             )
             continue
-        good[checkpoint.size] = _Signed(label, checkpoint)
+        good[checkpoint.size] = _Signed(label, checkpoint, digest=hashlib.sha256(note).digest())
     return [good[size] for size in sorted(good)], bad
 
 
@@ -485,7 +496,7 @@ def _check_consistency(
 
 
 _UNLINKABLE = frozenset({"ballot.participated"})
-_AFTER_BALLOTS = frozenset({"tally.recorded"})
+_AFTER_BALLOTS = frozenset({"vote.closed", "tally.recorded"})
 _AFTER_TALLIES = frozenset({"mandate.derived", "delegation.voted"})
 
 
@@ -495,7 +506,8 @@ def _batch_order(entry: Mapping[str, Any]) -> tuple[int, str, int]:
     The sequencer shuffles every batch, so the order inside a batch means nothing. Entries
     keep the time their action appended them, which gives the order of the actions; secret
     ballots and participation (unlinkable) carry only the batch's time, but were cast while
-    their vote was open, so they come before the batch's tallies, and mandates after those.
+    their vote was open, so they come before the batch's closings and tallies, and mandates
+    after those.
     """
     kind = entry["type"]
     if kind in _UNLINKABLE or (kind == "ballot.cast" and "receipt" in entry["data"]):
@@ -639,6 +651,8 @@ def verify_record(
         previous = signed.checkpoint
         _replay_batch(run, batch)
         batch.clear()
+        if run.replaying and run.replayer is not None:
+            run.replayer.checkpoint_signed(count, signed.digest)
         if run.best is not None and run.best[0] < count:
             complete = False
             break  # every later problem would be at a later index

@@ -19,6 +19,13 @@ recorded at once (``ballot.participated``); the secret ballots themselves are re
 vote closes, all together and shuffled (``ballot.cast`` with the receipt's hash), so neither a
 batch of the record nor its time links a ballot to a participation. Each member then finds
 their ballot in the record by the SHA-256 of their receipt.
+
+Lots: a count that may have to draw lots (IRV, STV) opens with no seed. At the close
+(``close_vote``) a ``vote.closed`` entry is written, after every ballot; the seed is the
+item's id with the SHA-256 of the first checkpoint the record signs over that entry
+(``counting.tiebreak.closing_seed``), and the tally, written after that checkpoint, carries
+it in its rule. Nobody can know the draw while they can still vote, and ``konsilo verify``
+derives the same seed from the published checkpoint.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import contextlib
 import hashlib
 import math
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -38,7 +45,7 @@ from django.utils import timezone
 
 from konsilo import canonical
 from konsilo import governance as gov
-from konsilo.counting import tally
+from konsilo.counting import closing_seed, tally
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -69,7 +76,7 @@ from konsilo.web.errors import (
     PermissionDeniedError,
 )
 from konsilo.web.ledger import actions as ledger
-from konsilo.web.ledger.models import Entry
+from konsilo.web.ledger.models import Checkpoint, Entry
 from konsilo.web.ledger.sequencer import SequencerRefusedError, sequence
 
 Phase = Proposal.Phase
@@ -121,6 +128,8 @@ MAX_TEXT = 100_000
 MAX_COMMENT = 10_000
 # A census bigger than this is recorded as a long text, by its hash.
 _INLINE_CENSUS_BYTES = 30_000
+# Counts that settle the ties an elimination leaves by lot; their seed is made at the close.
+LOT_METHODS = frozenset({"irv", "stv"})
 
 TRANSITIONS: Mapping[str, tuple[str, ...]] = {
     Phase.DRAFT: (Phase.DISCUSSION, Phase.WITHDRAWN),
@@ -616,8 +625,17 @@ def _census_basis(organisation: Organisation) -> str:
     return str(basis) if basis in {"members", "members_in_good_standing"} else "members"
 
 
-def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
-    """Who may vote now, with what weight: a base's members, or a delegate council's seats."""
+def _census(
+    proposal: Proposal,
+    *,
+    root_bases: Callable[[Collection[str]], Collection[str]] | None = None,
+) -> tuple[str, list[tuple[Member, Fraction]]]:
+    """Who may vote now, with what weight: a base's members, or a delegate council's seats.
+
+    ``root_bases`` (an item that travels up to a decision root): given the other primary
+    bases of this base's members, those that are below the same root; their members weigh 0
+    here (``gov.base_vote_weights``, §3.4).
+    """
     council = proposal.council
     organisation = proposal.organisation
     # A base: no council sends a delegation to it (``CouncilGraph.is_base``).
@@ -643,9 +661,13 @@ def _census(proposal: Proposal) -> tuple[str, list[tuple[Member, Fraction]]]:
             record_id = f"m-{uid.hex}"
             ids[record_id] = pk
             specs.append(gov.MembershipSpec(record_id, key, primary, start, end, status))
-        voters = sorted(gov.base_voters(council.key, specs, on=timezone.localdate(), basis=basis))
-        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in voters])}
-        return basis, [(by_pk[ids[i]], Fraction(1)) for i in voters]
+        elsewhere = {s.council for s in specs if s.primary and s.council != council.key}
+        below = root_bases(elsewhere) if root_bases is not None and elsewhere else ()
+        weights = gov.base_vote_weights(
+            council.key, specs, on=timezone.localdate(), basis=basis, root_bases=below
+        )
+        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in weights])}
+        return basis, [(by_pk[ids[i]], Fraction(w)) for i, w in weights.items()]
     today = timezone.localdate()
     holders = (
         Office.objects.filter(
@@ -731,11 +753,11 @@ def _rule_for_vote(
             "status_quo": STATUS_QUO if alternatives else None,
             **electorate,
         }
-    if method in ("irv", "stv"):
-        # Ties an elimination cannot settle are drawn from a seed published when voting opens.
-        seed = f"{proposal.record_id}/{timezone.now().isoformat()}"
+    if method in LOT_METHODS:
+        # No seed yet: ties an elimination cannot settle are drawn from a seed that exists
+        # only once voting has ended (``_closing_seed``).
         extra = {"seats": 1, "rule": "scottish"} if method == "stv" else {}
-        return {"options": list(options), "seed": seed, **extra, **electorate}
+        return {"options": list(options), **extra, **electorate}
     if method == "budget":
         return {
             "projects": {o["key"]: o["cost"] for o in proposal.options},
@@ -770,7 +792,9 @@ def vote_terms(
         proposal,
         method=method,
         options=options,
-        voters=len(weights),
+        # A member with weight 0 (their weight goes through another base, §3.4) votes, but
+        # is not one of those whose presence the quorum counts.
+        voters=sum(1 for w in weights.values() if w > 0),
         total_weight=total,
         alternatives=alternatives,
     )
@@ -970,7 +994,10 @@ def _normalise(proposal: Proposal, ballot: Any, weight: str, member: Member) -> 
         alone = {
             k: v for k, v in rule.items() if k not in ("quorum", "eligible", "eligible_weight")
         }
-        tally.count_ballots(proposal.method, alone, [(content, Fraction(weight))])
+        if proposal.method in LOT_METHODS:
+            alone["seed"] = "one ballot"  # the real seed exists only after the close
+        # A ballot of weight 0 (§3.4) is checked as a ballot of one.
+        tally.count_ballots(proposal.method, alone, [(content, Fraction(weight) or Fraction(1))])
     except tally.TallyError as exc:
         message = str(exc).removeprefix("ballot 1: ")
         message = message.removeprefix(f"{proposal.method}: ").removeprefix("ballot 1: ")
@@ -1077,14 +1104,19 @@ def change_ballot(
 
 
 def _ballots_of(proposal: Proposal) -> list[tuple[dict[str, Any], Fraction]]:
-    """The ballots counted: the members' and, at a higher council, the delegations' votes."""
+    """The ballots counted: the members' and, at a higher council, the delegations' votes.
+
+    A member's ballot of weight 0 (their weight goes up through another base, §3.4) is
+    recorded but not counted.
+    """
     return ballots_by_proposal([proposal])[proposal.pk]
 
 
 def ballots_by_proposal(
-    proposals: Sequence[Proposal],
+    proposals: Sequence[Proposal], *, weightless: dict[int, int] | None = None
 ) -> dict[int, list[tuple[dict[str, Any], Fraction]]]:
-    """`_ballots_of` for many proposals at once, in three queries instead of two each."""
+    """`_ballots_of` for many proposals at once, in three queries instead of two each;
+    ``weightless`` receives how many ballots of weight 0 each had (not counted, §3.4)."""
     out: dict[int, list[tuple[dict[str, Any], Fraction]]] = {p.pk: [] for p in proposals}
     exact: dict[str, Fraction] = {}  # weights repeat ("1"): each parsed once
 
@@ -1101,6 +1133,10 @@ def ballots_by_proposal(
         if ids:
             rows = model.objects.filter(proposal_id__in=ids).order_by("proposal_id", "pk")
             for pk, content, w in rows.values_list("proposal_id", "content", "weight"):
+                if w == "0":
+                    if weightless is not None:
+                        weightless[pk] = weightless.get(pk, 0) + 1
+                    continue
                 out[pk].append((content, weight(w)))
     # The delegations' votes (the federation app's model, through the reverse relation).
     delegation_vote = Proposal._meta.get_field("delegation_votes").related_model
@@ -1151,6 +1187,49 @@ def _sequence(proposal: Proposal) -> None:
         sequence(proposal.organisation)
 
 
+def _closing_entry(proposal: Proposal) -> Entry | None:
+    return (
+        Entry.objects.filter(
+            organisation=proposal.organisation,
+            entry_type="vote.closed",
+            data__contains=f'"item":"{proposal.record_id}"',
+        )
+        .only("index")
+        .first()
+    )
+
+
+def _closing_seed(proposal: Proposal) -> tuple[str, int] | None:
+    """The seed of a closed vote's lots and the size of the checkpoint it comes from.
+
+    The first call writes ``vote.closed`` (after every ballot: the ballots were written
+    before the close took the vote's lock) and sequences the record, which signs a
+    checkpoint over it. The seed is made from that checkpoint's note, which did not exist
+    before the deadline and which only the log's key could sign. None while the closing
+    waits for its place in the record (another sequencer holds the log); a later run of the
+    closing task then finds it.
+    """
+    closing = _closing_entry(proposal)
+    if closing is None:
+        _append(proposal, "vote.closed", {"closes_at": proposal.closes_at}, "")
+    if closing is None or closing.index is None:
+        _sequence(proposal)
+        closing = _closing_entry(proposal)
+    if closing is None or closing.index is None:
+        return None
+    checkpoint = (
+        Checkpoint.objects.filter(organisation=proposal.organisation, size__gt=closing.index)
+        .order_by("size")
+        .values_list("size", "note")
+        .first()
+    )
+    if checkpoint is None:  # the sequencer signs the batch it indexes, in the same commit
+        return None
+    size, note = checkpoint
+    seed = closing_seed(proposal.record_id, hashlib.sha256(note.encode()).digest())
+    return seed, size
+
+
 @transaction.atomic(durable=True)
 def close_vote(*, proposal_id: int) -> Proposal | None:
     """Close one vote past its deadline: count it and record the tally. Idempotent.
@@ -1186,21 +1265,41 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
             return None
     # An open vote's ballots were committed before this close took its lock, so the tally is
     # written after them and the sequencer, keeping the written order, places it after them
-    # whenever it runs: the close waits for no sequencing.
-    _record_tally(proposal, _ballots_of(proposal), now)
+    # whenever it runs: the close waits for no sequencing, unless the count may draw lots.
+    extra: dict[str, Any] = {}  # what the tally entry says beyond the count
+    if proposal.method in LOT_METHODS:
+        sealed = _closing_seed(proposal)
+        if sealed is None:
+            return None
+        seed, extra["seed_checkpoint"] = sealed
+        proposal.rule = {**(proposal.rule or {}), "seed": seed}
+    weightless: dict[int, int] = {}
+    ballots = ballots_by_proposal([proposal], weightless=weightless)[proposal.pk]
+    _record_tally(proposal, ballots, now, weightless=weightless.get(proposal.pk, 0), extra=extra)
     proposal.save(update_fields=_CLOSED_FIELDS)
     proposal.alternatives.filter(phase=Phase.VOTING).update(phase=Phase.CLOSED, closed_at=now)
     return proposal
 
 
-_CLOSED_FIELDS = ["phase", "closed_at", "result", "outcome", "ballots_counted"]
+_CLOSED_FIELDS = ["phase", "closed_at", "result", "outcome", "ballots_counted", "rule"]
 
 
 def _record_tally(
-    proposal: Proposal, ballots: list[tuple[dict[str, Any], Fraction]], now: datetime
+    proposal: Proposal,
+    ballots: list[tuple[dict[str, Any], Fraction]],
+    now: datetime,
+    *,
+    weightless: int = 0,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Count a locked, due vote and record its tally (the caller saves the proposal)."""
+    """Count a locked, due vote and record its tally (the caller saves the proposal).
+
+    ``weightless``: ballots recorded with weight 0 and not counted (§3.4); ``extra``: what
+    else the tally entry says (the seed's checkpoint of a count that may draw lots)."""
+    extra = dict(extra or {})
     result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
+    if weightless:
+        extra["weightless"] = weightless  # recorded with weight 0, not counted (§3.4)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
     proposal.result = result.to_json().decode("utf-8")
@@ -1217,6 +1316,7 @@ def _record_tally(
             "policy_version": proposal.policy_versions.get("organisation"),
             "policy_versions": proposal.policy_versions,
             "census": proposal.census,
+            **extra,
         },
         "",
     )
@@ -1238,21 +1338,26 @@ def close_open_votes(*, proposal_ids: Sequence[int]) -> list[Proposal]:
 
     The same close as `close_vote` for each, with their rows locked and their ballots read
     together: what a worker does when a federation's bases close at one deadline. Secret
-    votes, and votes not due or not voting, are left for `close_vote` (skipped here).
+    votes, counts that may draw lots (their seed waits for a checkpoint), and votes not due
+    or not voting are left for `close_vote` (skipped here).
     """
     now = timezone.now()
     proposals = list(
         Proposal.objects.select_for_update()
         .select_related("council", "organisation")
         .filter(pk__in=list(proposal_ids), phase=Phase.VOTING, secret=False, closes_at__lte=now)
+        .exclude(method__in=LOT_METHODS)
         .order_by("closes_at", "pk")
     )
     if not proposals:
         return []
-    ballots = ballots_by_proposal(proposals)
+    weightless: dict[int, int] = {}
+    ballots = ballots_by_proposal(proposals, weightless=weightless)
     with ledger.collected():
         for proposal in proposals:
-            _record_tally(proposal, ballots[proposal.pk], now)
+            _record_tally(
+                proposal, ballots[proposal.pk], now, weightless=weightless.get(proposal.pk, 0)
+            )
     Proposal.objects.bulk_update(proposals, _CLOSED_FIELDS, batch_size=500)
     Proposal.objects.filter(alternative_to__in=proposals, phase=Phase.VOTING).update(
         phase=Phase.CLOSED, closed_at=now

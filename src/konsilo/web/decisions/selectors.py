@@ -24,6 +24,7 @@ from konsilo.web.decisions.models import (
     MinorityReport,
     Participation,
     Proposal,
+    SecretBallot,
     VoterRoll,
 )
 from konsilo.web.errors import NotFoundError
@@ -137,6 +138,12 @@ def disclosure(proposal: Proposal) -> dict[str, Any] | None:
     result = canonical.loads(proposal.result)
     floor = actions.policy_value(proposal, "secrecy.small_n_disclosure_floor")
     counted = proposal.ballots_counted or 0
+    # Ballots recorded with weight 0 (members whose weight goes up through another base).
+    weightless = (
+        (SecretBallot if proposal.secret else Ballot)
+        .objects.filter(proposal=proposal, weight="0")
+        .count()
+    )
     if proposal.secret and counted < floor:
         return {
             "disclosed": False,
@@ -149,6 +156,7 @@ def disclosure(proposal: Proposal) -> dict[str, Any] | None:
             ),
             "rounds": [],
             "ballots": counted,
+            "weightless": weightless,
             "floor": floor,
         }
     return {
@@ -160,6 +168,7 @@ def disclosure(proposal: Proposal) -> dict[str, Any] | None:
         "rounds": result["rounds"],
         "details": result["details"],
         "ballots": counted,
+        "weightless": weightless,
         "floor": floor,
     }
 
@@ -184,16 +193,27 @@ def comment_tree(proposal: Proposal) -> list[CommentNode]:
 
 
 def my_ballot(user: Any, proposal: Proposal) -> dict[str, Any]:
-    """What the member may know of their own vote: its content if open, else that they voted."""
+    """What the member may know of their own vote: its content if open, else that they voted,
+    and their weight in the census (0: their weight goes up through another base, §3.4)."""
     member = permissions.member_for(user, proposal.organisation)
     if member is None or not proposal.method:
-        return {"may_vote": False, "voted": False, "ballot": None}
-    may_vote = VoterRoll.objects.filter(proposal=proposal, member=member).exists()
+        return {"may_vote": False, "voted": False, "ballot": None, "weight": None}
+    weight = (
+        VoterRoll.objects.filter(proposal=proposal, member=member)
+        .values_list("weight", flat=True)
+        .first()
+    )
+    may_vote = weight is not None
     if proposal.secret:
         voted = Participation.objects.filter(proposal=proposal, member=member).exists()
-        return {"may_vote": may_vote, "voted": voted, "ballot": None}
+        return {"may_vote": may_vote, "voted": voted, "ballot": None, "weight": weight}
     row = Ballot.objects.filter(proposal=proposal, member=member).first()
-    return {"may_vote": may_vote, "voted": row is not None, "ballot": row.content if row else None}
+    return {
+        "may_vote": may_vote,
+        "voted": row is not None,
+        "ballot": row.content if row else None,
+        "weight": weight,
+    }
 
 
 def proposal_out(user: Any, proposal: Proposal) -> dict[str, Any]:

@@ -35,9 +35,10 @@ def open_due_votes() -> int:
 
 
 def _close(ready: list[tuple[int, bool]]) -> int:
-    """Close these due votes: open-ballot ones in batches (a federation's bases share their
-    deadline), secret ones each alone. A batch that fails is closed again vote by vote, so
-    one broken item never stops the others."""
+    """Close these due votes (id, whether it closes alone): open-ballot ones in batches (a
+    federation's bases share their deadline), secret ones and lot-drawing counts each alone.
+    A batch that fails is closed again vote by vote, so one broken item never stops the
+    others."""
     closed = 0
     batch = [pk for pk, secret in ready if not secret]
     one_by_one = [pk for pk, secret in ready if secret]
@@ -82,8 +83,10 @@ def close_due_votes() -> int:
             closes_at__lte=timezone.now(),
         )
         .order_by("closes_at", "pk")
-        .values_list("pk", "secret")
+        .values_list("pk", "secret", "method")
     )
+    # A secret vote, and a count that may draw lots, closes on its own (`close_vote`).
+    due = [(pk, secret or method in actions.LOT_METHODS) for pk, secret, method in due]
     closed = 0
     derived = False
     # In waves: a council's vote whose delegations' mandates wait for the votes below (all

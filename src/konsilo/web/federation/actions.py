@@ -34,7 +34,7 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -192,10 +192,22 @@ def _refuse_empty(lower: Council, voters: int) -> None:
 
 
 def _member_census(base: Proposal) -> tuple[str, list[tuple[Any, Fraction]]]:
-    basis, voters = decisions._census(base)
+    """A base's census for an instruction vote: its members, each with one weight per
+    decision root (§3.4). A member whose primary base is another base this sending reaches
+    (so below the same root) weighs 0 here; their weight goes up through that base."""
+
+    def root_bases(primaries: Collection[str]) -> set[str]:
+        return set(
+            Instruction.objects.filter(
+                sending__instructions__base_proposal=base,
+                base_proposal__council__key__in=list(primaries),
+            ).values_list("base_proposal__council__key", flat=True)
+        )
+
+    basis, voters = decisions._census(base, root_bases=root_bases)
     lower = base.council
     _refuse_empty(lower, len(voters))
-    if base.secret and len({w for _, w in voters}) > 1:
+    if base.secret and len({w for _, w in voters if w}) > 1:
         raise ConflictError(
             f"a secret ballot in {lower.key} needs equal weights, but the census has several",
             field="census",
