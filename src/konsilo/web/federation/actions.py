@@ -34,7 +34,8 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -273,6 +274,149 @@ def _open_delegation_vote(
     )
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Who instructs whom on a sent item: the councils below it, their policies and timing."""
+
+    top: str
+    composition: str
+    graph: gov.CouncilGraph
+    plan: dict[str, str]  # each council below -> the council its delegation votes in
+    paths: dict[str, str]  # each council below -> the council its delegation sits in
+    schedule_graph: gov.CouncilGraph
+    councils: dict[str, Council]
+    policies: dict[str, gov.ResolvedPolicy]
+    timing: dict[str, gov.TimingPolicy]
+    delegations: dict[tuple[str, str], Delegation]
+
+
+def _layout(proposal: Proposal, composition: str | None) -> _Layout:
+    """The councils an item of ``proposal``'s council reaches below it, by ``composition``
+    (the federation's ``structure.composition`` when None), with their current policies."""
+    council = proposal.council
+    top = council.key
+    organisation = proposal.organisation
+    graph = council_selectors.load_graph(organisation)
+    if graph.is_base(top):
+        raise ConflictError(
+            f"{council.name} has no councils below it to send the item to", field="proposal"
+        )
+    top_policy = _resolved(council, proposal.decision_type)
+    if composition is None:
+        composition = gov.composition_of(top_policy)
+    elif composition not in gov.COMPOSITIONS:
+        raise InvalidInputError(
+            f"composition: expected one of {', '.join(gov.COMPOSITIONS)}, got {composition!r}",
+            field="composition",
+        )
+    try:
+        plan = gov.item_delegations(graph, top=top, composition=composition)
+        paths = gov.item_delegations(graph, top=top)
+        schedule_graph = gov.schedule_graph(graph, top=top, composition=composition)
+    except gov.GovernanceError as exc:
+        raise ConflictError(str(exc), field="proposal") from None
+    councils = {
+        c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
+    }
+    policies = {
+        key: top_policy if key == top else _resolved(c, "instruction")
+        for key, c in councils.items()
+    }
+    delegations = {
+        (d.from_council.key, d.to_council.key): d
+        for d in Delegation.objects.filter(
+            from_council__key__in=list(plan), to_council__organisation=organisation
+        ).select_related("from_council", "to_council")
+    }
+    return _Layout(
+        top=top,
+        composition=composition,
+        graph=graph,
+        plan=dict(plan),
+        paths=dict(paths),
+        schedule_graph=schedule_graph,
+        councils=councils,
+        policies=policies,
+        timing={key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()},
+        delegations=delegations,
+    )
+
+
+def _cascade(
+    sending: Sending,
+    proposal: Proposal,
+    *,
+    layout: _Layout,
+    schedule: gov.Schedule,
+    text: TextVersion,
+    now: datetime,
+    census: gov.Census,
+    weights: Mapping[str, Fraction],
+) -> tuple[dict[str, Proposal], list[tuple[Proposal, Proposal]], dict[str, str]]:
+    """Create every council's instruction item on ``text`` below ``proposal``, top down, and
+    its delegation's instruction; open the intermediate councils' votes of delegations.
+
+    Returns the items by council, the bases' items whose vote opens now (with the item their
+    delegation votes in) and the delegation keys by council.
+    """
+    graph, plan = layout.graph, layout.plan
+    # Top down, so that every council's item exists before the items of the councils below.
+    items: dict[str, Proposal] = {layout.top: proposal}
+    opened: list[tuple[Proposal, Proposal]] = []
+    keys: dict[str, str] = {}
+    for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
+        lower, above = layout.councils[lower_key], plan[lower_key]
+        key = gov.delegation_key(lower_key, above)
+        keys[lower_key] = key
+        mine, theirs = schedule.councils[lower_key], schedule.councils[above]
+        deadline = mine.instruction_deadline
+        assert deadline is not None
+        higher = items[above]
+        item = _create_instruction_item(
+            higher,
+            lower,
+            top=proposal,
+            text=text,
+            now=now,
+            opens_at=mine.opens_at,
+            closes_at=deadline,
+            resolved=layout.policies[lower_key],
+        )
+        items[lower_key] = item
+        if graph.is_base(lower_key):
+            # Refused now, not when its vote would open (the census taken for the weights).
+            _refuse_empty(lower, len(census.voters(lower_key)))
+            if mine.opens_at <= now:
+                opened.append((item, higher))
+        else:
+            _open_delegation_vote(
+                item,
+                higher=higher,
+                weights={
+                    gov.delegation_key(k, v): weights[gov.delegation_key(k, v)]
+                    for k, v in plan.items()
+                    if v == lower_key
+                },
+                opens_at=mine.opens_at,
+            )
+        policy = gov.MandatePolicy.from_policy(
+            layout.policies[lower_key], higher=layout.policies[above]
+        )
+        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
+        Instruction.objects.create(
+            sending=sending,
+            delegation=layout.delegations[(lower_key, layout.paths[lower_key])],
+            base_proposal=item,
+            higher=higher,
+            key=key,
+            weight=canonical.fraction(weights[key]),
+            policy=_plain(policy.to_canonical()),
+            window=_plain(window.to_canonical()),
+            opens_at=mine.opens_at,
+        )
+    return items, opened, keys
+
+
 @transaction.atomic(durable=True)
 def send_to_bases(
     *, actor: Actor, proposal: Proposal, opens_at: datetime, composition: str | None = None
@@ -298,59 +442,31 @@ def send_to_bases(
         raise ConflictError("this item was sent to the bases already", field="proposal")
     if opens_at.tzinfo is None:
         raise InvalidInputError("opens_at: expected an instant with a time zone", field="opens_at")
-    council = proposal.council
-    top = council.key
-    organisation = proposal.organisation
-    graph = council_selectors.load_graph(organisation)
-    if graph.is_base(top):
-        raise ConflictError(
-            f"{council.name} has no councils below it to send the item to", field="proposal"
-        )
-    top_policy = _resolved(council, proposal.decision_type)
-    if composition is None:
-        composition = gov.composition_of(top_policy)
-    elif composition not in gov.COMPOSITIONS:
-        raise InvalidInputError(
-            f"composition: expected one of {', '.join(gov.COMPOSITIONS)}, got {composition!r}",
-            field="composition",
-        )
-    try:
-        plan = gov.item_delegations(graph, top=top, composition=composition)
-        paths = gov.item_delegations(graph, top=top)
-        schedule_graph = gov.schedule_graph(graph, top=top, composition=composition)
-    except gov.GovernanceError as exc:
-        raise ConflictError(str(exc), field="proposal") from None
+    layout = _layout(proposal, composition)
+    composition = layout.composition
     now = timezone.now()
-    councils = {
-        c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
-    }
-    policies = {
-        key: top_policy if key == top else _resolved(c, "instruction")
-        for key, c in councils.items()
-    }
-    timing = {key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()}
     try:
         schedule = gov.cascade_deadlines(
-            schedule_graph, top=top, published_at=now, opens_at=opens_at, timing=timing
+            layout.schedule_graph,
+            top=layout.top,
+            published_at=now,
+            opens_at=opens_at,
+            timing=layout.timing,
         )
     except gov.ScheduleError as exc:
         raise InvalidInputError(str(exc), field="opens_at", code="too_little_time") from None
+    organisation = proposal.organisation
     census = council_selectors.take_census(organisation)
+    top_policy = layout.policies[layout.top]
     weights = gov.delegation_weights(
-        graph,
-        top=top,
+        layout.graph,
+        top=layout.top,
         represented=census.represented_by_council(),
         vote_weight=top_policy.value("structure.vote_weight"),
         composition=composition,
     )
     if composition == "pass_through" and proposal.ballot_shape != Proposal.Shape.CONSENT:
-        weights = gov.forwarded_weights(graph, top=top, weights=weights)
-    delegations = {
-        (d.from_council.key, d.to_council.key): d
-        for d in Delegation.objects.filter(
-            from_council__key__in=list(plan), to_council__organisation=organisation
-        ).select_related("from_council", "to_council")
-    }
+        weights = gov.forwarded_weights(layout.graph, top=layout.top, weights=weights)
     text = _latest_text(proposal)
     sending = Sending.objects.create(
         proposal=proposal,
@@ -358,58 +474,17 @@ def send_to_bases(
         composition=composition,
         sent_at=now,
     )
-    # Top down, so that every council's item exists before the items of the councils below.
-    items: dict[str, Proposal] = {top: proposal}
-    opened: list[tuple[Proposal, Proposal]] = []
-    keys: dict[str, str] = {}
-    for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
-        lower, above = councils[lower_key], plan[lower_key]
-        key = gov.delegation_key(lower_key, above)
-        keys[lower_key] = key
-        mine, theirs = schedule.councils[lower_key], schedule.councils[above]
-        deadline = mine.instruction_deadline
-        assert deadline is not None
-        higher = items[above]
-        item = _create_instruction_item(
-            higher,
-            lower,
-            top=proposal,
-            text=text,
-            now=now,
-            opens_at=mine.opens_at,
-            closes_at=deadline,
-            resolved=policies[lower_key],
-        )
-        items[lower_key] = item
-        if graph.is_base(lower_key):
-            # Refused now, not when its vote would open (the census taken for the weights).
-            _refuse_empty(lower, len(census.voters(lower_key)))
-            if mine.opens_at <= now:
-                opened.append((item, higher))
-        else:
-            _open_delegation_vote(
-                item,
-                higher=higher,
-                weights={
-                    gov.delegation_key(k, v): weights[gov.delegation_key(k, v)]
-                    for k, v in plan.items()
-                    if v == lower_key
-                },
-                opens_at=mine.opens_at,
-            )
-        policy = gov.MandatePolicy.from_policy(policies[lower_key], higher=policies[above])
-        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
-        Instruction.objects.create(
-            sending=sending,
-            delegation=delegations[(lower_key, paths[lower_key])],
-            base_proposal=item,
-            higher=higher,
-            key=key,
-            weight=canonical.fraction(weights[key]),
-            policy=_plain(policy.to_canonical()),
-            window=_plain(window.to_canonical()),
-            opens_at=mine.opens_at,
-        )
+    items, opened, keys = _cascade(
+        sending,
+        proposal,
+        layout=layout,
+        schedule=schedule,
+        text=text,
+        now=now,
+        census=census,
+        weights=weights,
+    )
+    top, plan = layout.top, layout.plan
     # Delegations' votes at higher councils are always open (DESIGN, "Ballots and secrecy").
     top_weights = {keys[k]: weights[keys[k]] for k, v in plan.items() if v == top}
     top_window = schedule.councils[top]
