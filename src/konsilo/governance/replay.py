@@ -24,9 +24,10 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``mandate.derived``: the mandate is derived again with
   `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
   ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
-  the recorded one; ``delegation.voted`` must follow a binding mandate, and counts as a
-  ballot of the higher vote. The mandate of an intermediate council's delegation (an entry
-  with ``composition``) is re-derived with
+  the recorded one (a delegation that carries its previous position carries its last
+  instructed mandate on the identical text, §3.2); ``delegation.voted`` must follow a
+  binding mandate, and counts as a ballot of the higher vote. The mandate of an
+  intermediate council's delegation (an entry with ``composition``) is re-derived with
   `konsilo.governance.federation.derive_council_mandate` from that council's own recorded
   vote, made of its delegations' votes (re-deliberation or pass-through, §3.5); under direct
   base representation a base's delegation sits at the top of the item.
@@ -349,7 +350,9 @@ class Replay:
             "delegation.voted": self._delegation_voted,
         }
         self.mandates: dict[tuple[str, str], Mandate] = {}
-        self._last_mandate: dict[str, Mandate] = {}
+        # The last instructed mandate of each delegation on each text (content hash), which
+        # carry_previous_position carries to an item with the identical text (§3.2).
+        self._last_mandate: dict[tuple[str, str], Mandate] = {}
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -965,7 +968,7 @@ class Replay:
             item=item,
             method=str(recorded.get("method", "motion")),
             window=_window(data.get("window")),
-            previous=self._last_mandate.get(key),
+            previous=self._last_mandate.get((key, _text(recorded, "content_hash"))),
             seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
             seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
         )
@@ -982,7 +985,7 @@ class Replay:
             )
         self.mandates[(item, key)] = mandate
         if mandate.instructed:
-            self._last_mandate[key] = mandate
+            self._last_mandate[(key, mandate.content_hash)] = mandate
         self.mandates_rederived += 1
 
     def _delegation_voted(

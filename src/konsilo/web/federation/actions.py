@@ -714,8 +714,59 @@ def _derive(
         item=higher.record_id,
         method=str(top.method),
         window=window,
+        previous=_previous_position(instruction, content_hash)
+        if policy.no_instruction_behavior == "carry_previous_position"
+        else None,
     )
     return mandate, base_vote, policy, {}
+
+
+def _previous_position(instruction: Instruction, content_hash: str) -> gov.Mandate | None:
+    """The delegation's latest instructed mandate on the identical text (same content hash),
+    for ``carry_previous_position`` (§3.2): derived earlier, on another item, as the record
+    holds it (``konsilo verify`` carries the last such mandate of the record the same way)."""
+    row = (
+        Instruction.objects.filter(
+            key=instruction.key,
+            delegation__from_council_id=instruction.delegation.from_council_id,
+            derived_at__isnull=False,
+            mandate__status="instructed",
+            mandate__content_hash=content_hash,
+        )
+        .exclude(pk=instruction.pk)
+        .order_by("-derived_at", "-pk")
+        .values_list("mandate", flat=True)
+        .first()
+    )
+    return _stored_mandate(row) if row is not None else None
+
+
+def _stored_mandate(data: Mapping[str, Any]) -> gov.Mandate:
+    """A derived mandate as its instruction keeps it (``Mandate.to_canonical()``), for the
+    rules that take it further: a carried position, an amendment outside it. The lots drawn
+    for whole votes are not rebuilt: nothing after the derivation reads them."""
+    instructed = data.get("instructed_at")
+    return gov.Mandate(
+        item=str(data["item"]),
+        delegation=str(data["delegation"]),
+        content_hash=str(data["content_hash"]),
+        mode=str(data["mode"]),
+        status=str(data["status"]),
+        reason=str(data["reason"]),
+        weight=Fraction(data["weight"]),
+        votes=tuple((dict(v["ballot"]), Fraction(v["weight"])) for v in data["votes"]),
+        binding=bool(data["binding"]),
+        counted=bool(data["counted"]),
+        explanation=str(data["explanation"]),
+        method=str(data.get("method", "motion")),
+        instructed_at=datetime.fromisoformat(instructed.replace("Z", "+00:00"))
+        if instructed
+        else None,
+        flags=tuple(data.get("flags", ())),
+        objections=tuple(data.get("objections", ())),
+        rounding_loss={k: Fraction(v) for k, v in data.get("rounding_loss", {}).items()},
+        tally={k: Fraction(v) for k, v in data.get("tally", {}).items()},
+    )
 
 
 @transaction.atomic(durable=True)
