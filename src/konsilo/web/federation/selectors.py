@@ -158,13 +158,15 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
     if sending is None:
         return None
     instructions = list(
-        sending.instructions.select_related(
+        sending.instructions.filter(round=sending.round)
+        .select_related(
             "delegation__from_council",
             "delegation__to_council",
             "base_proposal__council",
             "higher__council",
             "sending__proposal__council",
-        ).order_by("key")
+        )
+        .order_by("key")
     )
     # Every level of the cascade: the delegations vote in the sent item or in the
     # instruction votes of the councils in between.
