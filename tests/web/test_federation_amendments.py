@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.test import Client
 
 from konsilo import canonical
 from konsilo.cli.main import main
@@ -28,7 +29,7 @@ from konsilo.web.federation.models import (
     Sending,
 )
 from konsilo.web.ledger.models import Entry
-from tests.personas import Federation, build_federation
+from tests.personas import Api, Federation, build_federation
 from tests.web.federation_support import (
     DEADLINE,
     HIGHER_CLOSES,
@@ -453,6 +454,134 @@ def test_only_the_author_or_a_steward_amends_a_sent_item_and_only_the_item_sent(
         actions.amend_sent_item(actor=fed.steward, proposal=base, text=AMENDED)
     version = actions.amend_sent_item(actor=fed.steward, proposal=item, text=AMENDED)
     assert version.number == 2
+
+
+# -- the API and the pages --------------------------------------------------------------------
+
+
+def _api(user: Any) -> Api:
+    client = Client()
+    client.force_login(user)
+    return Api(client)
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_api_amends_a_sent_item_and_shows_where_each_delegation_stands(
+    fed: Federation, clock: Any
+) -> None:
+    # The Press asks to postpone (3 of 9 members), short of North's half: the vote goes
+    # ahead, and the Bakery, whose delegate casts, may still ask.
+    set_policy(fed, "council", "north", {"mandate.postponement_threshold": "1/2"})
+    set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
+    item = _instructed(fed, clock)
+    clock.move_to(AMENDS_AT)
+    path = f"/proposals/{item.public_id}/amendment"
+    for who in (fed.member, fed.outsider):
+        status, body = _api(who).post(path, {"text": AMENDED})
+        assert status == 403, body
+        assert "author or a steward" in body["error"]["message"]
+    status, body = _api(fed.delegate).post(path, {})
+    assert (status, body["error"]["field"]) == (422, "text")
+    status, body = _api(fed.delegate).post(path, {"text": "   "})
+    assert status == 400
+    assert body["error"]["message"] == "text: expected some text, got none"
+    status, body = _api(fed.delegate).post(path, {"text": AMENDED})
+    assert status == 201, body
+    assert (body["version"], body["round"]) == (2, 1)
+    assert body["voted_sha256"] == body["text_sha256"]
+    standing = body["out_of_mandate"]
+    assert (standing["settled"], standing["settlement"]["requesting"]) == (False, "3")
+    assert standing["settlement"]["threshold"] == "1/2"
+    rows = {d["delegation"]: d for d in body["delegations"]}
+    assert rows["press->north"]["postponement_requested"]["by"] == "system"
+    assert rows["bakery->north"]["postponement_requested"] is None
+    assert rows["bakery->north"]["out_of_mandate"]["step"] == "abstain"
+    assert rows["bakery->north"]["mandate"]["content_hash"] != body["voted_sha256"]
+    status, body = _api(fed.delegate).post(path, {"text": AMENDED})
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    # The Bakery's delegate asks: 9 of 9 members now, postponed and re-sent.
+    request_path = f"/proposals/{item.public_id}/postponement-request"
+    status, body = _api(fed.member).post(request_path, {"delegation": "bakery"})
+    assert status == 403
+    status, body = _api(fed.delegate).post(request_path, {"delegation": "dairy"})
+    assert status == 404
+    assert "'dairy' sends no delegation" in body["error"]["message"]
+    status, body = _api(fed.delegate).post(request_path, {"delegation": "bakery"})
+    assert status == 201, body
+    assert (body["delegation"], body["postponed"], body["round"]) == ("bakery->north", True, 2)
+    assert body["requested_by"] == fed.delegate_member.record_id
+    status, body = _api(fed.member).get(f"/proposals/{item.public_id}/federation")
+    assert (status, body["round"], body["out_of_mandate"]) == (200, 2, None)
+    assert all(d["mandate"] is None for d in body["delegations"])  # instructing again
+
+
+def test_the_openapi_schema_lists_the_amendment_endpoints(client: Client) -> None:
+    schema = json.loads(client.get("/api/v1/openapi.json").content)
+    assert "/api/v1/proposals/{pid}/amendment" in schema["paths"]
+    assert "/api/v1/proposals/{pid}/postponement-request" in schema["paths"]
+
+
+def test_the_page_amends_a_sent_item_and_a_delegate_asks_to_postpone_from_it(
+    fed: Federation, clock: Any
+) -> None:
+    set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
+    _steps(fed, "press", "abstain")
+    item = _instructed(fed, clock)
+    clock.move_to(AMENDS_AT)
+    author = _client(fed.delegate)
+    page = author.get(f"/p/{item.record_id}/").content.decode()
+    assert "Amend the text" in page
+    assert "Amend the text" not in _client(fed.member).get(f"/p/{item.record_id}/").content.decode()
+    refused = _client(fed.member).post(f"/p/{item.record_id}/amend/", {"text": AMENDED})
+    assert refused.status_code == 403
+    assert "author or a steward" in refused.content.decode()
+    empty = author.post(f"/p/{item.record_id}/amend/", {"text": ""})
+    assert empty.status_code == 400
+    done = author.post(f"/p/{item.record_id}/amend/", {"text": AMENDED})
+    assert done.status_code == 302
+    page = author.get(f"/p/{item.record_id}/").content.decode()
+    assert "Amended outside the mandates" in page
+    assert "Outside the mandate</b> (abstain)" in page
+    assert "Ask to postpone the vote for Bakery" in page
+    assert (
+        "Ask to postpone" not in _client(fed.member).get(f"/p/{item.record_id}/").content.decode()
+    )
+    refused = _client(fed.member).post(f"/p/{item.record_id}/postpone/", {"delegation": "bakery"})
+    assert refused.status_code == 403
+    asked = author.post(f"/p/{item.record_id}/postpone/", {"delegation": "bakery"})
+    assert asked.status_code == 302
+    assert Sending.objects.get(proposal=item).round == 2
+    page = author.get(f"/p/{item.record_id}/").content.decode()
+    assert "sent again 1 time after the vote was postponed" in page
+    again = author.post(f"/p/{item.record_id}/postpone/", {"delegation": "bakery"})
+    assert again.status_code == 409
+    assert "no mandate on the text voted on yet" in again.content.decode()
+
+
+def test_the_page_shows_a_settled_vote_and_lets_a_delegate_with_discretion_cast(
+    fed: Federation, clock: Any
+) -> None:
+    _steps(fed, "bakery", "discretion")
+    _steps(fed, "press", "abstain")
+    item = _instructed(fed, clock)
+    _amend(fed, item, clock)
+    clock.move_to(OPENS)
+    tasks.close_due_votes.call()
+    delegate = _client(fed.delegate)
+    page = delegate.get(f"/p/{item.record_id}/").content.decode()
+    assert "The vote went ahead when it opened" in page
+    assert "the delegate decides, flagged for the base" in page
+    assert "Cast Bakery&#x27;s vote" in page or "Cast Bakery's vote" in page
+    cast = delegate.post(
+        f"/p/{item.record_id}/delegation-vote/", {"delegation": "bakery", "choice": "yes"}
+    )
+    assert cast.status_code == 302
+    assert _votes(item)["bakery->north"] == [("yes", "1", fed.delegate_member.record_id)]
 
 
 # -- the record -------------------------------------------------------------------------------
