@@ -452,6 +452,12 @@ def test_only_the_author_or_a_steward_amends_a_sent_item_and_only_the_item_sent(
     base = Instruction.objects.get(key="bakery->north").base_proposal
     with pytest.raises(ConflictError, match="only North Region can amend it"):
         actions.amend_sent_item(actor=fed.steward, proposal=base, text=AMENDED)
+    # An author who no longer sits in the council cannot amend its item; a steward can.
+    from konsilo.web.councils.models import Office
+
+    Office.objects.filter(member=fed.delegate_member).update(end=START.date())
+    with pytest.raises(PermissionDeniedError, match="no longer sit in North Region"):
+        actions.amend_sent_item(actor=fed.delegate, proposal=item, text=AMENDED)
     version = actions.amend_sent_item(actor=fed.steward, proposal=item, text=AMENDED)
     assert version.number == 2
 

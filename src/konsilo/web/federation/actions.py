@@ -1135,12 +1135,18 @@ def _withdraw_votes(higher: Proposal, instructions: Iterable[Instruction]) -> li
 
 
 def _may_amend(actor: Actor, proposal: Proposal) -> Member | None:
-    """The item's author amends it, or a steward (returns the acting member, if any)."""
+    """The item's author amends it while they sit in its council, or a steward (returns
+    the acting member, if any)."""
     member = permissions.member_for(actor, proposal.organisation)
-    if member is not None and member.pk == proposal.author_id:
-        return member
     if permissions.is_steward(actor, proposal.organisation):
         return member
+    if member is not None and member.pk == proposal.author_id:
+        if permissions.is_council_member(actor, proposal.council):
+            return member
+        raise PermissionDeniedError(
+            f"you no longer sit in {proposal.council.name}, so you cannot amend its item",
+            field="text",
+        )
     raise PermissionDeniedError(
         "only the item's author or a steward may amend its text", field="text"
     )

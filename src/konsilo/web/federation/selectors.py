@@ -450,7 +450,11 @@ def may_amend(user: Any, member: Member | None, proposal: Proposal, state: Feder
 
     from konsilo.web.councils import permissions  # noqa: PLC0415
 
-    author = member is not None and member.pk == proposal.author_id
+    author = (
+        member is not None
+        and member.pk == proposal.author_id
+        and permissions.is_council_member(user, proposal.council)
+    )
     if not author and not permissions.is_steward(user, proposal.organisation):
         return False
     opens = proposal.voting_opened_at
