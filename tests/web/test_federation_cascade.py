@@ -456,3 +456,78 @@ def test_an_exported_three_level_federation_verifies_every_mandate_at_every_leve
     # eight delegations on the way up.
     assert summary["decisions_recounted"] == 9
     assert summary["mandates_rederived"] == 8
+
+
+def test_an_amendment_at_the_congress_is_postponed_and_re_sent_through_every_level(
+    transactional_db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After every level instructed, the congress amends the text; the regions' delegations
+    (the platform asking for them, for all 10 members) postpone the vote, and the amended
+    text cascades down again, each level instructing on it, and the record verifies."""
+    amended = "The federation adopts a common four-day week from next year."
+    with time_machine.travel(START, tick=False) as clock:
+        fed = build(FOUR_LEVELS, FOUR, FOUR_SIZES)
+        item = top_item(fed, "congress")
+        sending = actions.send_to_bases(
+            actor=fed.author, proposal=item, opens_at=OPENS, composition="pass_through"
+        )
+        windows = _expected_windows()
+        for base in ("dock", "crane", "mill", "farm"):
+            clock.move_to(windows[base][0])
+            tasks.open_due_votes.call()
+            vote_base(fed, sending, base, 1, 1)
+        clock.move_to(windows["north"][1])
+        for _ in range(4):
+            tasks.close_due_votes.call()
+        clock.move_to(windows["north"][1] + HOUR)
+        version = actions.amend_sent_item(actor=fed.author, proposal=item, text=amended)
+        requested = {
+            d["delegation"]: d["represented"] for d in entries(fed, "postponement.requested")
+        }
+        assert requested == {"north->congress": "7", "south->congress": "3"}
+        sending.refresh_from_db()
+        assert sending.round == 2
+        again = {
+            i.base_proposal.council.key: i
+            for i in Instruction.objects.filter(sending=sending, round=2).select_related(
+                "base_proposal__council"
+            )
+        }
+        assert sorted(again) == sorted(windows)
+        for council, row in again.items():
+            assert row.base_proposal.versions.get().sha256 == version.sha256, council
+        for council in ("north", "south", "harbour", "valley"):
+            assert again[council].base_proposal.phase == "voting"  # votes of delegations
+        for base in ("dock", "crane", "mill", "farm"):
+            opens = again[base].opens_at
+            assert opens is not None
+            clock.move_to(opens)
+            tasks.open_due_votes.call()
+            item_two = again[base].base_proposal
+            members = Member.objects.filter(memberships__council__key=base).order_by("email")
+            for member in members:
+                if member.user_id is None:
+                    user = get_user_model().objects.create_user(
+                        member.email.split("@")[0], member.email, "pw-voter-123"
+                    )
+                    council_actions.link_user(actor=fed.steward, member=member, user=user)
+                    member.refresh_from_db()
+                decisions.cast_ballot(
+                    actor=member.user, proposal=item_two, ballot={"choice": "yes"}
+                )
+        higher = refresh(item)
+        assert higher.closes_at is not None
+        clock.move_to(higher.closes_at)
+        for _ in range(4):
+            tasks.close_due_votes.call()
+    higher = refresh(item)
+    assert higher.phase == "closed"
+    # One vote per delegate, forwarded unchanged: north's three and south's one, all yes.
+    assert _tallies(higher) == {"abstain": "0", "no": "0", "yes": "4"}
+    out = tmp_path / "export"
+    assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["verify", str(out), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert summary["mandates_rederived"] == 16  # eight delegations, on each text

@@ -212,3 +212,80 @@ def test_the_api_shows_mandates_votes_and_the_delegates_report_back(
     ]
     status, _ = _api(fed.outsider).get("/orgs/fed/report-back")
     assert status == 403
+
+
+def _three_items_for_a_carrying_bakery(fed: Federation, clock: Any) -> tuple[Any, Any, Any]:
+    """The Bakery carries its previous position; North sends the van twice (the identical
+    text) and a cargo bike; the Bakery instructs on the first van item only."""
+    set_policy(
+        fed, "council", "bakery", {"mandate.no_instruction_behavior": "carry_previous_position"}
+    )
+    first = north_item(fed)
+    again = north_item(fed, title="The van, once more")
+    bike = north_item(fed, title="A cargo bike", text="The region funds a cargo bike.")
+    sendings = [send(fed, item) for item in (first, again, bike)]
+    open_bases(clock)
+    vote(instruction_item(sendings[0], "bakery"), users_of("bakery", fed), ["yes"] * 4 + ["no"])
+    clock.move_to(DEADLINE)
+    tasks.close_due_votes.call()
+    return first, again, bike
+
+
+def _mandate(item: Any, base: str) -> dict[str, Any]:
+    from konsilo.web.federation.models import Instruction
+
+    mandate: dict[str, Any] = Instruction.objects.get(
+        higher=item, delegation__from_council__key=base
+    ).mandate
+    return mandate
+
+
+def test_carry_previous_position_carries_the_base_position_to_the_identical_text(
+    fed: Federation, clock: Any
+) -> None:
+    first, again, _ = _three_items_for_a_carrying_bakery(fed, clock)
+    instructed = _mandate(first, "bakery")
+    carried = _mandate(again, "bakery")
+    assert (instructed["status"], instructed["reason"]) == ("instructed", "instructed")
+    assert (carried["status"], carried["reason"]) == ("instructed", "carried")
+    assert carried["content_hash"] == instructed["content_hash"]
+    assert carried["flags"] == ["carried_previous_position"]
+    assert carried["votes"] == [{"ballot": {"choice": "yes"}, "weight": "1"}]
+    assert carried["instructed_at"] == instructed["instructed_at"]
+    # Bound and carried: the platform casts it, as it casts an instruction.
+    cast = DelegationVote.objects.get(proposal=again, key="bakery->north")
+    assert (cast.ballot, cast.cast_by) == ({"choice": "yes"}, "system")
+
+
+def test_carry_previous_position_needs_the_identical_text(fed: Federation, clock: Any) -> None:
+    _, _, bike = _three_items_for_a_carrying_bakery(fed, clock)
+    mandate = _mandate(bike, "bakery")
+    # Nobody in the Bakery voted on the bike: no quorum, and its only instruction is on
+    # another text, so it abstains instead of carrying the van's yes.
+    assert (mandate["status"], mandate["reason"]) == ("no_instruction", "no_quorum")
+    assert mandate["flags"] == ["no_previous_position_on_identical_text"]
+    assert mandate["votes"] == [{"ballot": {"choice": "abstain"}, "weight": "1"}]
+    cast = DelegationVote.objects.get(proposal=bike, key="bakery->north")
+    assert cast.ballot == {"choice": "abstain"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_carried_position_is_re_derived_by_verify(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from konsilo.cli.main import main
+    from tests.personas import build_federation
+
+    fed = build_federation()
+    with time_machine.travel(START, tick=False) as clock:
+        _, again, _ = _three_items_for_a_carrying_bakery(fed, clock)
+    assert _mandate(again, "bakery")["reason"] == "carried"
+    out = tmp_path / "export"
+    assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["verify", str(out), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert summary["mandates_rederived"] == 6

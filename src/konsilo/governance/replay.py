@@ -30,9 +30,10 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``mandate.derived``: the mandate is derived again with
   `konsilo.governance.mandates.derive_mandate` from the entry's policy, window, weight and
   ``base_vote`` (whose ballots the base's recorded tally must have counted) and must equal
-  the recorded one; ``delegation.voted`` must follow a binding mandate, and counts as a
-  ballot of the higher vote. The mandate of an intermediate council's delegation (an entry
-  with ``composition``) is re-derived with
+  the recorded one (a delegation that carries its previous position carries its last
+  instructed mandate on the identical text, §3.2); ``delegation.voted`` must follow a
+  binding mandate, and counts as a ballot of the higher vote. The mandate of an
+  intermediate council's delegation (an entry with ``composition``) is re-derived with
   `konsilo.governance.federation.derive_council_mandate` from that council's own recorded
   vote, made of its delegations' votes (re-deliberation or pass-through, §3.5); under direct
   base representation a base's delegation sits at the top of the item.
@@ -60,7 +61,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -75,8 +76,12 @@ from konsilo.governance.mandates import (
     BaseVote,
     Mandate,
     MandatePolicy,
+    OutOfMandate,
+    OutOfMandateVote,
     VoteWindow,
     derive_mandate,
+    out_of_mandate,
+    settle_out_of_mandate,
 )
 from konsilo.governance.policy import PolicyVersion, validate
 
@@ -90,6 +95,7 @@ __all__ = [
     "Replay",
     "ReplayError",
     "VoteState",
+    "without_asking",
 ]
 
 OFFICE_KINDS = ("delegate", "alternate", "co_chair", "officer")
@@ -361,10 +367,35 @@ class Replay:
             "vote.closed": self._vote_closed,
             "mandate.derived": self._mandate_derived,
             "delegation.voted": self._delegation_voted,
+            "proposal.amended": self._proposal_amended,
+            "postponement.requested": self._postponement_requested,
+            "vote.postponed": self._vote_postponed,
+            "out_of_mandate.settled": self._out_of_mandate_settled,
         }
         self.mandates: dict[tuple[str, str], Mandate] = {}
-        self._last_mandate: dict[str, Mandate] = {}
+        # The last instructed mandate of each delegation on each text (content hash), which
+        # carry_previous_position carries to an item with the identical text (§3.2).
+        self._last_mandate: dict[tuple[str, str], Mandate] = {}
+        # Per mandate: its policy, and the item it was derived from (the base's or an
+        # intermediate council's instruction vote; None when the base could not vote) with
+        # whether that is an intermediate council's vote.
         self._unsealed: list[VoteState] = []  # closed, no checkpoint signed over it yet
+        self._mandate_policies: dict[tuple[str, str], MandatePolicy] = {}
+        self._sources: dict[tuple[str, str], tuple[str | None, bool]] = {}
+        self._mandate_keys: dict[str, list[str]] = {}
+        # Items sent to the bases: the text voted on, when the vote opens, its round.
+        self._sent: set[str] = set()
+        self._texts: dict[str, str] = {}
+        self._opens: dict[str, dt.datetime] = {}
+        self._rounds: dict[str, int] = {}
+        # Amendments outside the mandates (§3.10): the text outside some mandate until it is
+        # settled or postponed, who asked for time on it, the settlement's steps, and the
+        # delegations whose mandate on a re-sent text is awaited.
+        self._amended: dict[str, str] = {}
+        self._asked: dict[str, dict[str, str]] = {}
+        self._settled: dict[str, dict[str, OutOfMandate]] = {}
+        self._awaiting: dict[str, set[str]] = {}
+        self.settlements_rederived = 0
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -411,6 +442,7 @@ class Replay:
             "decisions_recounted": self.decisions_recounted,
             "mandates_rederived": self.mandates_rederived,
             "censuses_rederived": len(self.censuses),
+            "settlements_rederived": self.settlements_rederived,
         }
 
     # -- organisation, policies -----------------------------------------------------------
@@ -770,6 +802,15 @@ class Replay:
                 "data.census: a member weighs 0 only in a base's instruction vote on an item "
                 "that also reaches their primary base (§3.4); this vote instructs on nothing"
             )
+        if "cascade" in data or "cascade_sha256" in data:  # an item sent to the bases
+            texts = data.get("texts")
+            digest = texts.get(item) if isinstance(texts, Mapping) else None
+            opens = _maybe_instant(data.get("opens_at"))
+            if not isinstance(digest, str) or opens is None:
+                raise _Refused("a sent item's vote.opened needs its text's hash and opens_at")
+            self._sent.add(item)
+            self._texts[item] = digest
+            self._opens[item] = opens
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -1033,6 +1074,7 @@ class Replay:
             except GovernanceError as exc:
                 raise _Refused(f"the mandate of {key} cannot be derived: {exc}") from None
             self._keep_mandate(item, key, recorded, mandate)
+            self._keep_source(item, key, policy, raw_vote, intermediate=True)
             return
         # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
         # mandate and window; content hash and weight are the mandate's own.
@@ -1045,11 +1087,25 @@ class Replay:
             item=item,
             method=str(recorded.get("method", "motion")),
             window=_window(data.get("window")),
-            previous=self._last_mandate.get(key),
+            previous=self._last_mandate.get((key, _text(recorded, "content_hash"))),
             seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
             seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
         )
         self._keep_mandate(item, key, recorded, mandate)
+        self._keep_source(item, key, policy, raw_vote, intermediate=False)
+
+    def _keep_source(
+        self, item: str, key: str, policy: MandatePolicy, raw_vote: Any, *, intermediate: bool
+    ) -> None:
+        self._mandate_policies[(item, key)] = policy
+        source = raw_vote.get("item") if isinstance(raw_vote, Mapping) else None
+        self._sources[(item, key)] = (source if isinstance(source, str) else None, intermediate)
+        keys = self._mandate_keys.setdefault(item, [])
+        if key not in keys:
+            keys.append(key)
+        awaited = self._awaiting.get(item)
+        if awaited is not None:
+            awaited.discard(key)
 
     def _keep_mandate(
         self, item: str, key: str, recorded: Mapping[str, Any], mandate: Mandate
@@ -1062,7 +1118,7 @@ class Replay:
             )
         self.mandates[(item, key)] = mandate
         if mandate.instructed:
-            self._last_mandate[key] = mandate
+            self._last_mandate[(key, mandate.content_hash)] = mandate
         self.mandates_rederived += 1
 
     def _delegation_voted(
@@ -1075,7 +1131,26 @@ class Replay:
             raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
         weight = _fraction(data.get("weight"), "data.weight")
         mandate = self.mandates.get((item, key))
-        if mandate is not None and mandate.binding:
+        settled = self._settled.get(item, {}).get(key)
+        if key in self._awaiting.get(item, ()):
+            raise _Refused(
+                f"{key} votes on item {item!r} before its mandate on the re-sent text is derived"
+            )
+        if settled is not None:
+            # Outside the mandate, the settlement's step binds: an abstention, or discretion.
+            cast = {(_canonical(dict(b)), w) for b, w in settled.votes}
+            if not settled.discretion and (_canonical(dict(ballot)), weight) not in cast:
+                raise _Refused(
+                    f"{key} votes {_canonical(dict(ballot)).decode()} with weight {weight} on "
+                    f"item {item!r}, against the settlement of the vote outside its mandate "
+                    f"({settled.step})"
+                )
+        elif mandate is not None and self._outside(item, key) is not None:
+            raise _Refused(
+                f"{key} votes on the amended text of item {item!r}, outside its mandate, "
+                "before the vote on it was settled"
+            )
+        elif mandate is not None and mandate.binding:
             cast = {(_canonical(dict(b)), w) for b, w in mandate.votes}
             if (_canonical(dict(ballot)), weight) not in cast:
                 raise _Refused(
@@ -1092,6 +1167,285 @@ class Replay:
                 )
             _require_open(vote, index)
             vote.ballots["d:" + key + ":" + _canonical(dict(ballot)).decode()] = (ballot, weight)
+
+    # -- amendments outside the mandates (§3.10) ------------------------------------------
+
+    def _outside(self, item: str, key: str) -> OutOfMandate | None:
+        """What the delegation does on the item's current text if its mandate does not
+        cover it (``out_of_mandate`` with the steps it took), else None."""
+        mandate = self.mandates.get((item, key))
+        text = self._texts.get(item)
+        if mandate is None or text is None:
+            return None
+        policy = self._mandate_policies[(item, key)]
+        if key not in self._asked.get(item, {}):
+            policy = without_asking(policy)
+        return out_of_mandate(mandate, voted_hash=text, policy=policy)
+
+    def _sent_vote(self, data: Mapping[str, Any]) -> VoteState:
+        vote = self._vote(data)
+        if vote.item not in self._sent:
+            raise _Refused(f"item {vote.item!r} was not sent to the bases")
+        if vote.tallied_at is not None:
+            raise _Refused(f"the vote on item {vote.item!r} closed at entry {vote.tallied_at}")
+        return vote
+
+    def _before_opening(self, entry: Mapping[str, Any], item: str, doing: str) -> None:
+        when = _maybe_instant(entry.get("time"))
+        opens = self._opens[item]
+        if when is None or when >= opens:
+            raise _Refused(
+                f"{doing} at {entry.get('time')}, but the vote on item {item!r} opened at "
+                f"{opens.isoformat()}"
+            )
+
+    def _voting_keys(self, vote: VoteState) -> list[str]:
+        """The delegations voting in a sent item (its census), each with its mandate."""
+        keys = sorted(vote.weights or {})
+        missing = [
+            k
+            for k in keys
+            if (vote.item, k) not in self.mandates or k in self._awaiting.get(vote.item, ())
+        ]
+        if not keys or missing:
+            raise _Refused(
+                f"the delegations voting on item {vote.item!r} do not all have their mandate "
+                f"yet (missing: {', '.join(missing) or 'every delegation'})"
+            )
+        return keys
+
+    def _represented(self, item: str, key: str) -> Fraction:
+        """The members a delegation represents: its base's census when its instruction
+        vote opened, or the sum over the delegations voting in an intermediate council."""
+        source, intermediate = self._sources.get((item, key), (None, False))
+        if source is None:
+            return Fraction(0)
+        if intermediate:
+            return sum(
+                (self._represented(source, k) for k in self._mandate_keys.get(source, ())),
+                Fraction(0),
+            )
+        vote = self.votes.get(source)
+        total = vote.census.get("total_weight") if vote is not None else None
+        return _fraction(total, f"the census of {source!r}") if total is not None else Fraction(0)
+
+    def _withdraw(self, vote: VoteState, keys: Collection[str], recorded: Any) -> None:
+        """Take the listed delegations' votes out of the item; they must be the entry's."""
+        prefixes = tuple(f"d:{k}:" for k in keys)
+        taken = sorted(
+            (k.split(":", 2)[1], _canonical(dict(b)), w)
+            for k, (b, w) in vote.ballots.items()
+            if k.startswith(prefixes)
+        )
+        if not isinstance(recorded, list):
+            raise _Refused(f"data.withdrawn: expected a list, got {recorded!r}")
+        try:
+            listed = sorted(
+                (
+                    str(v["delegation"]),
+                    _canonical(dict(v["ballot"])),
+                    _fraction(v["weight"], "data.withdrawn.weight"),
+                )
+                for v in recorded
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise _Refused("data.withdrawn: expected delegation, ballot and weight") from None
+        if listed != taken:
+            raise _Refused(
+                f"data.withdrawn: the votes withdrawn on item {vote.item!r} are not those the "
+                f"record holds for {', '.join(sorted(keys)) or 'no delegation'}"
+            )
+        for k in [k for k in vote.ballots if k.startswith(prefixes)]:
+            del vote.ballots[k]
+
+    def _proposal_amended(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        vote = self._sent_vote(data)
+        item = vote.item
+        self._before_opening(entry, item, "the text was amended")
+        previous, new = _text(data, "previous_sha256"), _text(data, "text_sha256")
+        if previous != self._texts[item]:
+            raise _Refused(
+                f"data.previous_sha256: item {item!r} votes on {self._texts[item]}, not on "
+                f"{previous}"
+            )
+        if new == previous:
+            raise _Refused("data.text_sha256: the amended text is the text voted on already")
+        keys = self._voting_keys(vote)
+        self._texts[item] = new
+        self._asked[item] = {}
+        outside = [k for k in keys if self._outside(item, k) is not None]
+        if data.get("outside_mandate") != outside:
+            raise _Refused(
+                f"data.outside_mandate: the new text is outside the mandates of "
+                f"{', '.join(outside) or 'no delegation'}, the entry says "
+                f"{data.get('outside_mandate')!r}"
+            )
+        self._withdraw(vote, outside, data.get("withdrawn"))
+        if outside:
+            self._amended[item] = new
+        else:
+            self._amended.pop(item, None)
+
+    def _postponement_requested(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        key, lower, higher = self._delegation(data)
+        vote = self._sent_vote(data)
+        item = vote.item
+        voted = _text(data, "voted_hash")
+        if self._amended.get(item) != voted:
+            raise _Refused(
+                f"data.voted_hash: item {item!r} does not vote on {voted} outside the mandates"
+            )
+        self._before_opening(entry, item, f"{key} asked to postpone")
+        asked = self._asked.setdefault(item, {})
+        if key in asked:
+            raise _Refused(f"{key} asked to postpone the vote on {voted} already")
+        mandate = self.mandates.get((item, key))
+        if mandate is None:
+            raise _Refused(f"{key} has no mandate on item {item!r}")
+        policy = self._mandate_policies[(item, key)]
+        action = out_of_mandate(mandate, voted_hash=voted, policy=policy)
+        if action is None or not action.events:
+            raise _Refused(f"{key}'s steps on a text outside its mandate do not ask for time")
+        if _canonical_result(list(action.events)) != _canonical(data.get("events")):
+            raise _Refused(f"data.events: not the requests {key}'s steps make on {voted}")
+        by = _text(data, "requested_by")
+        if (by == "system") != (policy.enforcement == "system_casts"):
+            raise _Refused(
+                f"data.requested_by: under {policy.enforcement} {key}'s request is made by "
+                f"{'the platform' if policy.enforcement == 'system_casts' else 'its delegate'}"
+            )
+        if by != "system" and not any(
+            o.member == by
+            and o.kind == "delegate"
+            and o.council == higher
+            and o.delegation_from == lower
+            and o.end is None
+            for o in self.offices
+        ):
+            raise _Refused(f"data.requested_by: {by!r} holds no seat of {key}")
+        represented = _fraction(data.get("represented"), "data.represented")
+        if represented != self._represented(item, key):
+            raise _Refused(
+                f"data.represented: {key} represents {self._represented(item, key)} members on "
+                f"item {item!r}, the entry says {represented}"
+            )
+        asked[key] = by
+
+    def _settlement(self, data: Mapping[str, Any], *, postponed: bool) -> OutOfMandateVote:
+        """Re-derive a vote outside the mandates with ``settle_out_of_mandate`` from the
+        replayed mandates, the requests and the members represented."""
+        vote = self._sent_vote(data)
+        item = vote.item
+        voted = _text(data, "voted_hash")
+        if self._amended.get(item) != voted:
+            raise _Refused(
+                f"data.voted_hash: item {item!r} does not vote on {voted} outside the mandates"
+            )
+        keys = self._voting_keys(vote)
+        asked = self._asked.get(item, {})
+        if data.get("requested") != asked:
+            raise _Refused(
+                f"data.requested: the record holds requests to postpone from "
+                f"{', '.join(sorted(asked)) or 'no delegation'}, the entry says "
+                f"{data.get('requested')!r}"
+            )
+        recorded = data.get("represented")
+        if not isinstance(recorded, Mapping) or sorted(recorded) != keys:
+            raise _Refused(f"data.represented: expected the members of {', '.join(keys)}")
+        delegations = []
+        for key in keys:
+            represented = self._represented(item, key)
+            if _fraction(recorded[key], "data.represented") != represented:
+                raise _Refused(
+                    f"data.represented: {key} represents {represented} members on item "
+                    f"{item!r}, the entry says {recorded[key]}"
+                )
+            policy = self._mandate_policies[(item, key)]
+            if key not in asked:
+                policy = without_asking(policy)
+            delegations.append((self.mandates[(item, key)], policy, represented))
+        threshold = self._mandate_policies[(item, keys[0])].postponement_threshold
+        settled = settle_out_of_mandate(
+            delegations, item=item, voted_hash=voted, threshold=threshold
+        )
+        if settled.postponed != postponed:
+            raise _Refused(
+                f"the vote on {voted} is {'' if settled.postponed else 'not '}postponed by the "
+                f"requests the record holds: {settled.explanation}"
+            )
+        if _canonical_result(settled) != _canonical(data.get("settlement")):
+            raise _Refused(
+                f"data.settlement: differs from the vote on {voted} settled from the record "
+                f"({settled.explanation})"
+            )
+        self.settlements_rederived += 1
+        return settled
+
+    def _vote_postponed(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        settled = self._settlement(data, postponed=True)
+        vote = self.votes[settled.item]
+        item = vote.item
+        round_ = self._rounds.get(item, 1) + 1
+        if data.get("round") != round_:
+            raise _Refused(f"data.round: expected round {round_}, got {data.get('round')!r}")
+        keys = self._voting_keys(vote)
+        # Nobody's vote on the postponed text stands.
+        self._withdraw(vote, keys, data.get("withdrawn"))
+        opens = _maybe_instant(data.get("opens_at"))
+        closes = _maybe_instant(data.get("closes_at"))
+        if opens is None or closes is None or not opens < closes:
+            raise _Refused("data.opens_at, data.closes_at: expected the later vote's window")
+        when = _maybe_instant(entry.get("time"))
+        if when is not None and opens < when:
+            raise _Refused(f"data.opens_at: the postponed vote opens at {opens}, in the past")
+        self._rounds[item] = round_
+        self._opens[item] = opens
+        vote.closes_at = _text(data, "closes_at")
+        vote.closes = closes
+        vote.closes_text = closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
+        for key in keys:
+            del self.mandates[(item, key)]
+        self._awaiting[item] = set(keys)
+        self._amended.pop(item, None)
+        self._asked.pop(item, None)
+
+    def _out_of_mandate_settled(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        settled = self._settlement(data, postponed=False)
+        item = settled.item
+        when = _maybe_instant(entry.get("time"))
+        if when is None or when < self._opens[item]:
+            raise _Refused(
+                f"the vote on item {item!r} is settled at {entry.get('time')}, before it opens "
+                f"at {self._opens[item].isoformat()}"
+            )
+        self._settled[item] = {a.delegation: a for a in settled.actions}
+        self._amended.pop(item, None)
+
+
+_ASKING = ("request_postponement", "refer_back")
+
+
+def without_asking(policy: MandatePolicy) -> MandatePolicy:
+    """The steps of a delegation that did not ask for time on a text outside its mandate.
+
+    A delegation asks to postpone (or refers the text back) when its delegate, or the
+    platform for the votes it casts, makes the request; without one its steps go on to the
+    fallback (``abstain`` when nothing else is left, as ``out_of_mandate`` falls back). The
+    web actions and the replay settle the vote with the same steps (§3.10).
+
+    >>> without_asking(MandatePolicy()).out_of_mandate_amendment
+    ('abstain',)
+    """
+    steps = tuple(s for s in policy.out_of_mandate_amendment if s not in _ASKING)
+    return replace(policy, out_of_mandate_amendment=steps or ("abstain",))
 
 
 def _instant(value: Any, where: str) -> dt.datetime:

@@ -497,7 +497,18 @@ def _check_consistency(
 
 _UNLINKABLE = frozenset({"ballot.participated"})
 _AFTER_BALLOTS = frozenset({"vote.closed", "tally.recorded"})
-_AFTER_TALLIES = frozenset({"mandate.derived", "delegation.voted"})
+_AFTER_TALLIES = frozenset(
+    {
+        "mandate.derived",
+        "delegation.voted",
+        # A sent item's amendment, its requests to postpone, its postponement and its
+        # settlement read the mandates and the delegations' votes (§3.10).
+        "proposal.amended",
+        "postponement.requested",
+        "vote.postponed",
+        "out_of_mandate.settled",
+    }
+)
 
 
 def _batch_order(entry: Mapping[str, Any]) -> tuple[int, str, int]:

@@ -2,8 +2,9 @@
 
 ``close_due_votes`` is listed in ``KONSILO_PERIODIC_TASKS``, so the worker enqueues it every
 few seconds; it is safe to run any number of times, at once or in a row. Each run first
-opens the instruction votes whose scheduled opening has come (``open_due_votes``, also a
-task of its own), then closes the votes past their deadline.
+opens the instruction votes whose scheduled opening has come and settles the votes on
+amended texts that have opened (``open_due_votes``, also a task of its own), then closes the
+votes past their deadline.
 """
 
 from __future__ import annotations
@@ -23,14 +24,18 @@ BATCH = 500  # votes closed, or mandates derived, in one transaction
 def _open_due() -> int:
     from konsilo.web.federation import actions as federation  # noqa: PLC0415
 
-    return federation.open_due_instruction_votes()
+    opened = federation.open_due_instruction_votes()
+    # A sent item whose text was amended outside the mandates goes ahead when it opens.
+    federation.settle_due_amendments()
+    return opened
 
 
 @task()
 def open_due_votes() -> int:
     """Open every base's instruction vote whose scheduled opening has come (a sent item's
-    cascading schedule, ``schedule.cascade_deadlines``); each in its own transaction.
-    Idempotent. Returns how many votes this run opened."""
+    cascading schedule, ``schedule.cascade_deadlines``), and settle the votes on amended
+    texts that have opened (``settle_amended_vote``); each in its own transaction.
+    Idempotent. Returns how many instruction votes this run opened."""
     return _open_due()
 
 

@@ -197,7 +197,9 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
         and proposal.alternative_to_id is None
         and sent is None
         and council.delegations_in.exists(),
-        "my_delegations": federation.delegations_of(member, proposal) if sent else [],
+        "my_delegations": federation.delegations_of(member, proposal, sent) if sent else [],
+        "my_postponable": federation.postponable_by(member, proposal, sent) if sent else [],
+        "may_amend": federation.may_amend(user, member, proposal, sent) if sent else False,
         "organisation": proposal.organisation,
         "council": council,
         "p": proposal,

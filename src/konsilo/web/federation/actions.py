@@ -23,6 +23,16 @@ A thin layer over the pure rules of konsilo.governance (domain-rules §3.1–3.6
 - ``delegate_cast``: under ``delegate_casts_checked`` the delegate votes; a vote against a
   binding mandate is recorded as ``mandate.breached`` (the recall rules act on it) and, the
   mandate being binding, it does not enter the higher count.
+- ``amend_sent_item``, ``request_postponement``, ``settle_amended_vote``: the higher council
+  amends its item after the bases instructed (§3.10). The mandates cover the text sent
+  (its content hash), so each delegation not free follows ``mandate.out_of_mandate_amendment``
+  through ``settle_out_of_mandate``: it asks for time (``postponement.requested``; the
+  platform asks for the delegations it casts for, a delegate for their own), and once those
+  asking represent ``mandate.postponement_threshold`` of the members the vote is postponed
+  and the amended text re-sent to every council below (``vote.postponed``, the sending's
+  next round). Otherwise the vote goes ahead when it opens (``out_of_mandate.settled``):
+  the platform casts the abstentions under ``system_casts``, discretion is flagged, and a
+  delegate's vote is checked with ``check_out_of_mandate_vote``.
 
 Each action is one durable transaction, and every record entry is appended in it. Entries
 that must come after others (the tally before the mandate, the mandate and the opening of
@@ -34,9 +44,9 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -46,10 +56,11 @@ from django.utils import timezone
 from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import tally
+from konsilo.governance.replay import without_asking
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
-from konsilo.web.councils.models import Council, Delegation, Office
+from konsilo.web.councils.models import Council, Delegation, Member, Office
 from konsilo.web.decisions import actions as decisions
 from konsilo.web.decisions.models import Proposal, TextVersion, VoterRoll
 from konsilo.web.errors import (
@@ -58,7 +69,13 @@ from konsilo.web.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from konsilo.web.federation.models import Breach, DelegationVote, Instruction, Sending
+from konsilo.web.federation.models import (
+    Breach,
+    DelegationVote,
+    Instruction,
+    PostponementRequest,
+    Sending,
+)
 from konsilo.web.ledger import actions as ledger
 
 Phase = Proposal.Phase
@@ -286,6 +303,154 @@ def _open_delegation_vote(
     )
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Who instructs whom on a sent item: the councils below it, their policies and timing."""
+
+    top: str
+    composition: str
+    graph: gov.CouncilGraph
+    plan: dict[str, str]  # each council below -> the council its delegation votes in
+    paths: dict[str, str]  # each council below -> the council its delegation sits in
+    schedule_graph: gov.CouncilGraph
+    councils: dict[str, Council]
+    policies: dict[str, gov.ResolvedPolicy]
+    timing: dict[str, gov.TimingPolicy]
+    delegations: dict[tuple[str, str], Delegation]
+
+
+def _layout(proposal: Proposal, composition: str | None) -> _Layout:
+    """The councils an item of ``proposal``'s council reaches below it, by ``composition``
+    (the federation's ``structure.composition`` when None), with their current policies."""
+    council = proposal.council
+    top = council.key
+    organisation = proposal.organisation
+    graph = council_selectors.load_graph(organisation)
+    if graph.is_base(top):
+        raise ConflictError(
+            f"{council.name} has no councils below it to send the item to", field="proposal"
+        )
+    top_policy = _resolved(council, proposal.decision_type)
+    if composition is None:
+        composition = gov.composition_of(top_policy)
+    elif composition not in gov.COMPOSITIONS:
+        raise InvalidInputError(
+            f"composition: expected one of {', '.join(gov.COMPOSITIONS)}, got {composition!r}",
+            field="composition",
+        )
+    try:
+        plan = gov.item_delegations(graph, top=top, composition=composition)
+        paths = gov.item_delegations(graph, top=top)
+        schedule_graph = gov.schedule_graph(graph, top=top, composition=composition)
+    except gov.GovernanceError as exc:
+        raise ConflictError(str(exc), field="proposal") from None
+    councils = {
+        c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
+    }
+    policies = {
+        key: top_policy if key == top else _resolved(c, "instruction")
+        for key, c in councils.items()
+    }
+    delegations = {
+        (d.from_council.key, d.to_council.key): d
+        for d in Delegation.objects.filter(
+            from_council__key__in=list(plan), to_council__organisation=organisation
+        ).select_related("from_council", "to_council")
+    }
+    return _Layout(
+        top=top,
+        composition=composition,
+        graph=graph,
+        plan=dict(plan),
+        paths=dict(paths),
+        schedule_graph=schedule_graph,
+        councils=councils,
+        policies=policies,
+        timing={key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()},
+        delegations=delegations,
+    )
+
+
+def _cascade(
+    sending: Sending,
+    proposal: Proposal,
+    *,
+    layout: _Layout,
+    schedule: gov.Schedule,
+    text: TextVersion,
+    now: datetime,
+    census: gov.Census | None,
+    weights: Mapping[str, Fraction],
+) -> tuple[dict[str, Proposal], list[tuple[Proposal, Proposal]], dict[str, str]]:
+    """Create every council's instruction item on ``text`` below ``proposal``, top down, and
+    its delegation's instruction (of the sending's current round); open the intermediate
+    councils' votes of delegations.
+
+    Returns the items by council, the bases' items whose vote opens now (with the item their
+    delegation votes in) and the delegation keys by council. With the ``census`` taken for
+    the weights, a base nobody may vote in refuses the whole sending; without (a
+    re-sending), its vote is withdrawn when it opens and its delegation has no instruction.
+    """
+    graph, plan = layout.graph, layout.plan
+    # Top down, so that every council's item exists before the items of the councils below.
+    items: dict[str, Proposal] = {layout.top: proposal}
+    opened: list[tuple[Proposal, Proposal]] = []
+    keys: dict[str, str] = {}
+    for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
+        lower, above = layout.councils[lower_key], plan[lower_key]
+        key = gov.delegation_key(lower_key, above)
+        keys[lower_key] = key
+        mine, theirs = schedule.councils[lower_key], schedule.councils[above]
+        deadline = mine.instruction_deadline
+        assert deadline is not None
+        higher = items[above]
+        item = _create_instruction_item(
+            higher,
+            lower,
+            top=proposal,
+            text=text,
+            now=now,
+            opens_at=mine.opens_at,
+            closes_at=deadline,
+            resolved=layout.policies[lower_key],
+        )
+        items[lower_key] = item
+        if graph.is_base(lower_key):
+            # Refused now, not when its vote would open (the census taken for the weights).
+            if census is not None:
+                _refuse_empty(lower, len(census.voters(lower_key)))
+            if mine.opens_at <= now:
+                opened.append((item, higher))
+        else:
+            _open_delegation_vote(
+                item,
+                higher=higher,
+                weights={
+                    gov.delegation_key(k, v): weights[gov.delegation_key(k, v)]
+                    for k, v in plan.items()
+                    if v == lower_key
+                },
+                opens_at=mine.opens_at,
+            )
+        policy = gov.MandatePolicy.from_policy(
+            layout.policies[lower_key], higher=layout.policies[above]
+        )
+        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
+        Instruction.objects.create(
+            sending=sending,
+            delegation=layout.delegations[(lower_key, layout.paths[lower_key])],
+            base_proposal=item,
+            higher=higher,
+            key=key,
+            round=sending.round,
+            weight=canonical.fraction(weights[key]),
+            policy=_plain(policy.to_canonical()),
+            window=_plain(window.to_canonical()),
+            opens_at=mine.opens_at,
+        )
+    return items, opened, keys
+
+
 @transaction.atomic(durable=True)
 def send_to_bases(
     *, actor: Actor, proposal: Proposal, opens_at: datetime, composition: str | None = None
@@ -311,59 +476,31 @@ def send_to_bases(
         raise ConflictError("this item was sent to the bases already", field="proposal")
     if opens_at.tzinfo is None:
         raise InvalidInputError("opens_at: expected an instant with a time zone", field="opens_at")
-    council = proposal.council
-    top = council.key
-    organisation = proposal.organisation
-    graph = council_selectors.load_graph(organisation)
-    if graph.is_base(top):
-        raise ConflictError(
-            f"{council.name} has no councils below it to send the item to", field="proposal"
-        )
-    top_policy = _resolved(council, proposal.decision_type)
-    if composition is None:
-        composition = gov.composition_of(top_policy)
-    elif composition not in gov.COMPOSITIONS:
-        raise InvalidInputError(
-            f"composition: expected one of {', '.join(gov.COMPOSITIONS)}, got {composition!r}",
-            field="composition",
-        )
-    try:
-        plan = gov.item_delegations(graph, top=top, composition=composition)
-        paths = gov.item_delegations(graph, top=top)
-        schedule_graph = gov.schedule_graph(graph, top=top, composition=composition)
-    except gov.GovernanceError as exc:
-        raise ConflictError(str(exc), field="proposal") from None
+    layout = _layout(proposal, composition)
+    composition = layout.composition
     now = timezone.now()
-    councils = {
-        c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
-    }
-    policies = {
-        key: top_policy if key == top else _resolved(c, "instruction")
-        for key, c in councils.items()
-    }
-    timing = {key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()}
     try:
         schedule = gov.cascade_deadlines(
-            schedule_graph, top=top, published_at=now, opens_at=opens_at, timing=timing
+            layout.schedule_graph,
+            top=layout.top,
+            published_at=now,
+            opens_at=opens_at,
+            timing=layout.timing,
         )
     except gov.ScheduleError as exc:
         raise InvalidInputError(str(exc), field="opens_at", code="too_little_time") from None
+    organisation = proposal.organisation
     census = council_selectors.take_census(organisation)
+    top_policy = layout.policies[layout.top]
     weights = gov.delegation_weights(
-        graph,
-        top=top,
+        layout.graph,
+        top=layout.top,
         represented=census.represented_by_council(),
         vote_weight=top_policy.value("structure.vote_weight"),
         composition=composition,
     )
     if composition == "pass_through" and proposal.ballot_shape != Proposal.Shape.CONSENT:
-        weights = gov.forwarded_weights(graph, top=top, weights=weights)
-    delegations = {
-        (d.from_council.key, d.to_council.key): d
-        for d in Delegation.objects.filter(
-            from_council__key__in=list(plan), to_council__organisation=organisation
-        ).select_related("from_council", "to_council")
-    }
+        weights = gov.forwarded_weights(layout.graph, top=layout.top, weights=weights)
     text = _latest_text(proposal)
     sending = Sending.objects.create(
         proposal=proposal,
@@ -371,58 +508,17 @@ def send_to_bases(
         composition=composition,
         sent_at=now,
     )
-    # Top down, so that every council's item exists before the items of the councils below.
-    items: dict[str, Proposal] = {top: proposal}
-    opened: list[tuple[Proposal, Proposal]] = []
-    keys: dict[str, str] = {}
-    for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
-        lower, above = councils[lower_key], plan[lower_key]
-        key = gov.delegation_key(lower_key, above)
-        keys[lower_key] = key
-        mine, theirs = schedule.councils[lower_key], schedule.councils[above]
-        deadline = mine.instruction_deadline
-        assert deadline is not None
-        higher = items[above]
-        item = _create_instruction_item(
-            higher,
-            lower,
-            top=proposal,
-            text=text,
-            now=now,
-            opens_at=mine.opens_at,
-            closes_at=deadline,
-            resolved=policies[lower_key],
-        )
-        items[lower_key] = item
-        if graph.is_base(lower_key):
-            # Refused now, not when its vote would open (the census taken for the weights).
-            _refuse_empty(lower, len(census.voters(lower_key)))
-            if mine.opens_at <= now:
-                opened.append((item, higher))
-        else:
-            _open_delegation_vote(
-                item,
-                higher=higher,
-                weights={
-                    gov.delegation_key(k, v): weights[gov.delegation_key(k, v)]
-                    for k, v in plan.items()
-                    if v == lower_key
-                },
-                opens_at=mine.opens_at,
-            )
-        policy = gov.MandatePolicy.from_policy(policies[lower_key], higher=policies[above])
-        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
-        Instruction.objects.create(
-            sending=sending,
-            delegation=delegations[(lower_key, paths[lower_key])],
-            base_proposal=item,
-            higher=higher,
-            key=key,
-            weight=canonical.fraction(weights[key]),
-            policy=_plain(policy.to_canonical()),
-            window=_plain(window.to_canonical()),
-            opens_at=mine.opens_at,
-        )
+    items, opened, keys = _cascade(
+        sending,
+        proposal,
+        layout=layout,
+        schedule=schedule,
+        text=text,
+        now=now,
+        census=census,
+        weights=weights,
+    )
+    top, plan = layout.top, layout.plan
     # Delegations' votes at higher councils are always open (DESIGN, "Ballots and secrecy").
     top_weights = {keys[k]: weights[keys[k]] for k, v in plan.items() if v == top}
     top_window = schedule.councils[top]
@@ -678,7 +774,10 @@ def _derive(
     top = instruction.sending.proposal
     policy = gov.MandatePolicy.from_canonical(instruction.policy)
     window = gov.VoteWindow.from_canonical(instruction.window)
-    content_hash = loaded.text(higher)
+    # The mandate covers the text the council below voted on, the one sent to it: should
+    # the higher council amend its item, the vote on the new text is outside the mandate
+    # (§3.10, ``settle_amended_vote``).
+    content_hash = loaded.text(instruction.base_proposal)
     if _is_intermediate(instruction):
         vote = _position_vote(instruction, loaded)
         voted = loaded.voted(instruction.base_proposal)
@@ -706,6 +805,9 @@ def _derive(
         item=higher.record_id,
         method=str(top.method),
         window=window,
+        previous=_previous_position(instruction, content_hash)
+        if policy.no_instruction_behavior == "carry_previous_position"
+        else None,
     )
     return mandate, base_vote, policy, {}
 
@@ -791,6 +893,54 @@ def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[Deleg
         )
 
 
+def _previous_position(instruction: Instruction, content_hash: str) -> gov.Mandate | None:
+    """The delegation's latest instructed mandate on the identical text (same content hash),
+    for ``carry_previous_position`` (§3.2): derived earlier, on another item, as the record
+    holds it (``konsilo verify`` carries the last such mandate of the record the same way)."""
+    row = (
+        Instruction.objects.filter(
+            key=instruction.key,
+            delegation__from_council_id=instruction.delegation.from_council_id,
+            derived_at__isnull=False,
+            mandate__status="instructed",
+            mandate__content_hash=content_hash,
+        )
+        .exclude(pk=instruction.pk)
+        .order_by("-derived_at", "-pk")
+        .values_list("mandate", flat=True)
+        .first()
+    )
+    return _stored_mandate(row) if row is not None else None
+
+
+def _stored_mandate(data: Mapping[str, Any]) -> gov.Mandate:
+    """A derived mandate as its instruction keeps it (``Mandate.to_canonical()``), for the
+    rules that take it further: a carried position, an amendment outside it. The lots drawn
+    for whole votes are not rebuilt: nothing after the derivation reads them."""
+    instructed = data.get("instructed_at")
+    return gov.Mandate(
+        item=str(data["item"]),
+        delegation=str(data["delegation"]),
+        content_hash=str(data["content_hash"]),
+        mode=str(data["mode"]),
+        status=str(data["status"]),
+        reason=str(data["reason"]),
+        weight=Fraction(data["weight"]),
+        votes=tuple((dict(v["ballot"]), Fraction(v["weight"])) for v in data["votes"]),
+        binding=bool(data["binding"]),
+        counted=bool(data["counted"]),
+        explanation=str(data["explanation"]),
+        method=str(data.get("method", "motion")),
+        instructed_at=datetime.fromisoformat(instructed.replace("Z", "+00:00"))
+        if instructed
+        else None,
+        flags=tuple(data.get("flags", ())),
+        objections=tuple(data.get("objections", ())),
+        rounding_loss={k: Fraction(v) for k, v in data.get("rounding_loss", {}).items()},
+        tally={k: Fraction(v) for k, v in data.get("tally", {}).items()},
+    )
+
+
 @transaction.atomic(durable=True)
 def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     """Derive the mandate of the delegation whose instruction vote is ``proposal_id``.
@@ -821,10 +971,19 @@ def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
         return []
     loaded = _Loaded.of(ready)
     votes: list[DelegationVote] = []
+    # A carried position (§3.2) reads the mandates derived before it, these included: then
+    # each is stored as it is derived.
+    carrying = any(
+        i.policy.get("mandate.no_instruction_behavior") == "carry_previous_position"
+        for i in ready
+    )
     with ledger.collected():
         for instruction in ready:
             _record_mandate(instruction, loaded, votes)
-    Instruction.objects.bulk_update(ready, ["mandate", "derived_at"], batch_size=500)
+            if carrying:
+                instruction.save(update_fields=["mandate", "derived_at"])
+    if not carrying:
+        Instruction.objects.bulk_update(ready, ["mandate", "derived_at"], batch_size=500)
     DelegationVote.objects.bulk_create(votes, batch_size=500)
     return ready
 
@@ -863,25 +1022,18 @@ def _record_delegation_vote(
     return row
 
 
-@transaction.atomic(durable=True)
-def delegate_cast(
-    *, actor: Actor, proposal: Proposal, delegation_from: str, ballot: Any
-) -> Breach | None:
-    """A delegate casts their delegation's vote (``delegate_casts_checked``).
-
-    The vote is checked against the mandate (``check_delegate_vote``). A vote that follows
-    it, or a free or discretionary one, is counted; a vote against a binding mandate is
-    recorded as a breach (returned) and, the mandate binding the delegation's weight, not
-    counted.
-    """
-    higher = decisions._locked(proposal)
-    decisions._voting_now(higher)
+def _seated_delegate(
+    actor: Actor, higher: Proposal, delegation_from: str
+) -> tuple[Member, Instruction]:
+    """The acting member and the instruction of the delegation of ``delegation_from`` in
+    ``higher`` (its current round), refused unless the member holds a delegate seat of it."""
     member = permissions.member_for(actor, higher.organisation)
     instruction = (
         Instruction.objects.select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal", "sending"
         )
         .filter(higher=higher, delegation__from_council__key=delegation_from)
+        .order_by("-round")
         .first()
     )
     if instruction is None:
@@ -902,12 +1054,39 @@ def delegate_cast(
     )
     if not holds or member is None:
         raise PermissionDeniedError(
-            f"only a delegate of {delegation_from} may cast its vote", field="delegation"
+            f"only a delegate of {delegation_from} may act for its delegation", field="delegation"
         )
+    return member, instruction
+
+
+@transaction.atomic(durable=True)
+def delegate_cast(
+    *, actor: Actor, proposal: Proposal, delegation_from: str, ballot: Any
+) -> Breach | None:
+    """A delegate casts their delegation's vote (``delegate_casts_checked``).
+
+    The vote is checked against the mandate (``check_delegate_vote``). A vote that follows
+    it, or a free or discretionary one, is counted; a vote against a binding mandate is
+    recorded as a breach (returned) and, the mandate binding the delegation's weight, not
+    counted. On a text outside the mandate (an amendment after the bases instructed, §3.10)
+    the vote is checked against the settlement instead (``check_out_of_mandate_vote``): the
+    delegation's fallback step (an abstention) binds it, discretion lets the delegate decide,
+    flagged for the base; with discretion the delegate casts even where the platform casts
+    the delegation's bound votes (``system_casts``).
+    """
+    higher = decisions._locked(proposal)
+    decisions._voting_now(higher)
+    member, instruction = _seated_delegate(actor, higher, delegation_from)
+    sending = instruction.sending
+    # The vote on an amended text goes ahead at its opening: settled here if the periodic
+    # task has not done it yet.
+    _settle_if_due(sending, higher)
     policy = gov.MandatePolicy.from_canonical(instruction.policy)
-    if policy.enforcement == "system_casts":
+    action = _settled_action(sending, instruction)
+    if policy.enforcement == "system_casts" and (action is None or not action.discretion):
         raise ConflictError(
-            f"the platform casts {instruction.key}'s vote from its mandate (system_casts)",
+            f"the platform casts {instruction.key}'s vote from its mandate (system_casts)"
+            + (f": {action.explanation}" if action is not None else ""),
             field="delegation",
         )
     if instruction.mandate is None:
@@ -929,10 +1108,21 @@ def delegate_cast(
         )
     weight = Fraction(instruction.weight)
     content = decisions._normalise(higher, ballot, instruction.weight, member)
-    mandate, _, _, _ = _derive(instruction)
-    event = gov.check_delegate_vote(
-        mandate, [(content, weight)], delegate=member.record_id, policy=policy
-    )
+    event: gov.MandateBreached | gov.DiscretionUsed | None
+    if action is not None:
+        event = gov.check_out_of_mandate_vote(
+            _stored_mandate(instruction.mandate),
+            action,
+            [(content, weight)],
+            item=higher.record_id,
+            delegate=member.record_id,
+            policy=policy,
+        )
+    else:
+        mandate, _, _, _ = _derive(instruction)
+        event = gov.check_delegate_vote(
+            mandate, [(content, weight)], delegate=member.record_id, policy=policy
+        )
     if isinstance(event, gov.MandateBreached):
         breach = Breach.objects.create(
             proposal=higher,
@@ -979,3 +1169,558 @@ def derive_due_mandates() -> int:
                 "could not derive the mandate of instruction vote %s",
             )
     return done
+
+
+# -- amendments outside the mandates (§3.10) --------------------------------------------------
+
+
+def _top_instructions(sending: Sending) -> list[Instruction]:
+    """The delegations voting in the sent item itself, of the sending's current round, in
+    the order of their keys' code points (as the replay orders them, whatever the database's
+    collation)."""
+    rows = Instruction.objects.filter(
+        sending=sending, higher_id=sending.proposal_id, round=sending.round
+    ).select_related("delegation__from_council", "delegation__to_council", "base_proposal")
+    return sorted(rows, key=lambda i: i.key)
+
+
+def _represented(instruction: Instruction) -> Fraction:
+    """The members a delegation speaks for on the item, from the censuses its instruction
+    votes froze: a base's voters when its vote opened (none when it could not be held), an
+    intermediate council's the sum over the delegations voting in it."""
+    if _is_intermediate(instruction):
+        below = Instruction.objects.filter(higher=instruction.base_proposal).select_related(
+            "base_proposal"
+        )
+        return sum((_represented(i) for i in below), Fraction(0))
+    census = instruction.base_proposal.census
+    return Fraction(census["total_weight"]) if census else Fraction(0)
+
+
+def _requests(sending: Sending, voted_hash: str) -> dict[int, PostponementRequest]:
+    return {
+        r.instruction_id: r
+        for r in PostponementRequest.objects.filter(sending=sending, voted_sha256=voted_hash)
+    }
+
+
+def _delegations(
+    sending: Sending, instructions: list[Instruction], voted_hash: str
+) -> list[tuple[gov.Mandate, gov.MandatePolicy, Fraction]]:
+    """Every delegation voting in the item as ``settle_out_of_mandate`` takes it: its
+    mandate, the steps it took (a delegation that did not ask for time goes on to its
+    fallback) and the members it represents."""
+    asked = _requests(sending, voted_hash)
+    out = []
+    for instruction in instructions:
+        assert instruction.mandate is not None
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        if instruction.pk not in asked:
+            policy = without_asking(policy)
+        out.append((_stored_mandate(instruction.mandate), policy, _represented(instruction)))
+    return out
+
+
+def _settle(
+    sending: Sending, higher: Proposal, instructions: list[Instruction], voted_hash: str
+) -> gov.OutOfMandateVote:
+    """The vote on ``voted_hash`` settled for every delegation (``settle_out_of_mandate``):
+    postponed when those that asked represent the policy's share of the members."""
+    threshold = gov.MandatePolicy.from_canonical(instructions[0].policy).postponement_threshold
+    return gov.settle_out_of_mandate(
+        _delegations(sending, instructions, voted_hash),
+        item=higher.record_id,
+        voted_hash=voted_hash,
+        threshold=threshold,
+    )
+
+
+def _settled_action(sending: Sending, instruction: Instruction) -> gov.OutOfMandate | None:
+    """What the settlement of the vote on an amended text gives this delegation (None when
+    the vote was not settled, or the text is within its mandate)."""
+    settled = sending.settlement
+    if settled is None or instruction.mandate is None:
+        return None
+    if not any(a["delegation"] == instruction.key for a in settled["actions"]):
+        return None
+    policy = gov.MandatePolicy.from_canonical(instruction.policy)
+    if not PostponementRequest.objects.filter(
+        instruction=instruction, voted_sha256=settled["voted_hash"]
+    ).exists():
+        policy = without_asking(policy)
+    return gov.out_of_mandate(
+        _stored_mandate(instruction.mandate), voted_hash=settled["voted_hash"], policy=policy
+    )
+
+
+def _covers(instruction: Instruction, voted_hash: str) -> bool:
+    """Whether the delegation's mandate covers the text voted on (its own text, or free)."""
+    assert instruction.mandate is not None
+    mandate = _stored_mandate(instruction.mandate)
+    policy = gov.MandatePolicy.from_canonical(instruction.policy)
+    return gov.out_of_mandate(mandate, voted_hash=voted_hash, policy=policy) is None
+
+
+def _withdraw_votes(higher: Proposal, instructions: Iterable[Instruction]) -> list[dict[str, Any]]:
+    """Remove the delegations' votes cast in ``higher`` (the record keeps them, and says
+    they were withdrawn in the entry that withdraws them)."""
+    withdrawn: list[dict[str, Any]] = []
+    for instruction in instructions:
+        rows = DelegationVote.objects.filter(proposal=higher, delegation=instruction.delegation)
+        withdrawn.extend(
+            {"delegation": row.key, "ballot": row.ballot, "weight": row.weight}
+            for row in rows.order_by("pk")
+        )
+        rows.delete()
+    return withdrawn
+
+
+def _may_amend(actor: Actor, proposal: Proposal) -> Member | None:
+    """The item's author amends it while they sit in its council, or a steward (returns
+    the acting member, if any)."""
+    member = permissions.member_for(actor, proposal.organisation)
+    if permissions.is_steward(actor, proposal.organisation):
+        return member
+    if member is not None and member.pk == proposal.author_id:
+        if permissions.is_council_member(actor, proposal.council):
+            return member
+        raise PermissionDeniedError(
+            f"you no longer sit in {proposal.council.name}, so you cannot amend its item",
+            field="text",
+        )
+    raise PermissionDeniedError(
+        "only the item's author or a steward may amend its text", field="text"
+    )
+
+
+@transaction.atomic(durable=True)
+def amend_sent_item(*, actor: Actor, proposal: Proposal, text: str) -> TextVersion:
+    """The higher council amends the text of an item it sent, after its bases instructed
+    and before its vote opens (domain-rules §3.10). Every version stays, with its hash.
+
+    The mandates cover the text the bases instructed on, so the vote on the new text is
+    outside the mandate of every delegation that is not free: its votes cast on the old
+    text are withdrawn (listed in the ``proposal.amended`` entry), and the delegation
+    follows its ``mandate.out_of_mandate_amendment`` steps. The platform asks to postpone
+    for the delegations whose votes it casts (``system_casts``, when the steps ask for it);
+    delegates who cast their delegation's vote ask themselves
+    (``request_postponement``). The vote is postponed (``vote.postponed``) as soon as the
+    delegations asking represent ``mandate.postponement_threshold`` of the members; else
+    it goes ahead on the new text when it opens (``settle_amended_vote``). An amendment
+    back to a text a mandate covers casts its bound votes again.
+
+    Refused (409) for an item not sent, an instruction vote (its text is the one sent from
+    above), before every delegation voting in the item has its mandate, and once its vote
+    has opened.
+    """
+    higher = decisions._locked(proposal)
+    member = _may_amend(actor, higher)
+    sending = Sending.objects.filter(proposal=higher).first()
+    if sending is None:
+        sent_down = Instruction.objects.filter(base_proposal=higher).select_related(
+            "sending__proposal__council"
+        )
+        above = sent_down.first()
+        if above is not None:
+            name = above.sending.proposal.council.name
+            raise ConflictError(
+                f"this instruction vote is on the text {name} sent down; only {name} can amend it",
+                field="proposal",
+            )
+        raise ConflictError(
+            "this item was not sent to the bases: revise its text while it is in discussion",
+            field="proposal",
+        )
+    decisions._require_phase(higher, Phase.VOTING, doing="amend a sent item")
+    now = timezone.now()
+    assert higher.voting_opened_at is not None
+    if now >= higher.voting_opened_at:
+        raise ConflictError(
+            f"the vote opened at {higher.voting_opened_at.isoformat()}; the text it votes on "
+            "can no longer change",
+            field="text",
+        )
+    text = decisions._text(text, field="text", limit=decisions.MAX_TEXT)
+    last = _latest_text(higher)
+    if last.text == text:
+        raise ConflictError("text: this is the current text already", field="text")
+    instructions = _top_instructions(sending)
+    pending = [i for i in instructions if i.mandate is None]
+    if pending:
+        closes = max(i.base_proposal.closes_at for i in pending if i.base_proposal.closes_at)
+        raise ConflictError(
+            "the councils below have not all instructed yet (no mandate of "
+            f"{', '.join(i.key for i in pending)}; their instruction votes close by "
+            f"{closes.isoformat()}): amend the text once every delegation has its mandate",
+            field="text",
+        )
+    digest = ledger.store_text(text)
+    version = TextVersion.objects.create(
+        proposal=higher,
+        number=last.number + 1,
+        text=text,
+        sha256=digest,
+        author=member if member is not None else higher.author,
+        created_at=now,
+    )
+    outside = [i for i in instructions if not _covers(i, digest)]
+    withdrawn = _withdraw_votes(higher, outside)
+    decisions._append(
+        higher,
+        "proposal.amended",
+        {
+            "version": version.number,
+            "text_sha256": digest,
+            "previous_sha256": last.sha256,
+            "outside_mandate": [i.key for i in outside],
+            "withdrawn": withdrawn,
+        },
+        decisions._record_id(actor, member),
+    )
+    for instruction in instructions:
+        if instruction in outside:
+            continue
+        # Back to a text this mandate covers: its bound votes are cast again.
+        voted = DelegationVote.objects.filter(proposal=higher, delegation=instruction.delegation)
+        if voted.exists():
+            continue
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        assert instruction.mandate is not None
+        for cast in gov.cast_votes(_stored_mandate(instruction.mandate), policy=policy):
+            _record_delegation_vote(
+                higher,
+                instruction.delegation,
+                instruction.key,
+                cast.ballot,
+                cast.weight,
+                cast_by="system",
+            )
+    sending.out_of_mandate_since = now if outside else None
+    sending.save(update_fields=["out_of_mandate_since"])
+    for instruction in outside:
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        if policy.enforcement == "system_casts":
+            _ask(sending, higher, instruction, digest, requested_by="system", now=now)
+    if outside:
+        _postpone_if_granted(sending, higher, instructions, digest, now=now)
+    return version
+
+
+def _ask(
+    sending: Sending,
+    higher: Proposal,
+    instruction: Instruction,
+    voted_hash: str,
+    *,
+    requested_by: str,
+    now: datetime,
+) -> PostponementRequest | None:
+    """Record the delegation's request for time on ``voted_hash`` (its events from
+    ``out_of_mandate``); None when its steps do not ask for time."""
+    assert instruction.mandate is not None
+    policy = gov.MandatePolicy.from_canonical(instruction.policy)
+    action = gov.out_of_mandate(
+        _stored_mandate(instruction.mandate), voted_hash=voted_hash, policy=policy
+    )
+    if action is None or not action.events:
+        return None
+    events = [e.to_canonical() for e in action.events]
+    row = PostponementRequest.objects.create(
+        sending=sending,
+        instruction=instruction,
+        voted_sha256=voted_hash,
+        requested_by=requested_by,
+        events=_plain(events),
+        requested_at=now,
+    )
+    decisions._append(
+        higher,
+        "postponement.requested",
+        {
+            "delegation": instruction.key,
+            "voted_hash": voted_hash,
+            "events": events,
+            "represented": canonical.fraction(_represented(instruction)),
+            "requested_by": requested_by,
+        },
+        "" if requested_by == "system" else requested_by,
+    )
+    return row
+
+
+def _settlement_data(
+    sending: Sending, instructions: list[Instruction], settled: gov.OutOfMandateVote
+) -> dict[str, Any]:
+    """What the entries settling or postponing a vote carry besides the settlement: the
+    members each delegation represents and who asked for time."""
+    asked = _requests(sending, settled.voted_hash)
+    return {
+        "voted_hash": settled.voted_hash,
+        "settlement": settled.to_canonical(),
+        "represented": {i.key: canonical.fraction(_represented(i)) for i in instructions},
+        "requested": {i.key: asked[i.pk].requested_by for i in instructions if i.pk in asked},
+    }
+
+
+def _postpone_if_granted(
+    sending: Sending,
+    higher: Proposal,
+    instructions: list[Instruction],
+    voted_hash: str,
+    *,
+    now: datetime,
+) -> bool:
+    """Postpone the vote on ``voted_hash`` if the delegations asking represent enough."""
+    settled = _settle(sending, higher, instructions, voted_hash)
+    if settled.postponed:
+        _postpone(sending, higher, instructions, settled, now=now)
+    return settled.postponed
+
+
+def _earliest_schedule(layout: _Layout, now: datetime) -> gov.Schedule:
+    """The schedule of a re-sending: the item's vote opens as soon as every council below
+    has its deliberation window and its vote window again, counted from ``now``."""
+    horizon = sum(
+        (
+            t.vote_window + t.instruction_deadline + t.deliberation_window
+            for t in layout.timing.values()
+        ),
+        timedelta(0),
+    )
+    trial = gov.cascade_deadlines(
+        layout.schedule_graph,
+        top=layout.top,
+        published_at=now,
+        opens_at=now + horizon,
+        timing=layout.timing,
+    )
+    top_opens = trial.councils[layout.top].opens_at
+    # Each council's deadline lies a fixed time before the top vote opens; it needs its
+    # deliberation window, and its whole vote window, after now.
+    lead = max(
+        (
+            (top_opens - c.instruction_deadline) + max(c.needed, c.closes_at - c.opens_at)
+            for c in trial.councils.values()
+            if c.instruction_deadline is not None
+        ),
+        default=timedelta(0),
+    )
+    return gov.cascade_deadlines(
+        layout.schedule_graph,
+        top=layout.top,
+        published_at=now,
+        opens_at=now + lead,
+        timing=layout.timing,
+    )
+
+
+def _postpone(
+    sending: Sending,
+    higher: Proposal,
+    instructions: list[Instruction],
+    settled: gov.OutOfMandateVote,
+    *,
+    now: datetime,
+) -> None:
+    """Postpone the vote and re-send the amended text to every council below (§3.10).
+
+    The re-sending is the sending's next round: every council below gets a new instruction
+    vote on the text now voted on, scheduled again from now with every council's
+    deliberation window (the item's vote opens at the earliest such time), to the same
+    delegations with the weights the item's census froze. Nobody's vote on the postponed
+    text stands: any cast is withdrawn. Refused (409) when the councils below have changed
+    since the item was sent, as the re-sending could then not reach the same delegations.
+    """
+    layout = _layout(higher, sending.composition)
+    previous = {i.key: i for i in Instruction.objects.filter(sending=sending, round=sending.round)}
+    keys = {gov.delegation_key(k, v) for k, v in layout.plan.items()}
+    if keys != set(previous):
+        changed = sorted(keys ^ set(previous))
+        raise ConflictError(
+            f"the vote cannot be re-sent to the bases: the delegations below "
+            f"{higher.council.name} changed since the item was sent ({', '.join(changed)})",
+            field="proposal",
+        )
+    schedule = _earliest_schedule(layout, now)
+    withdrawn = _withdraw_votes(higher, instructions)
+    sending.round += 1
+    sending.schedule = _plain(schedule.to_canonical())
+    sending.out_of_mandate_since = None
+    sending.settlement = None
+    sending.save(update_fields=["round", "schedule", "out_of_mandate_since", "settlement"])
+    text = _latest_text(higher)
+    items, opened, _ = _cascade(
+        sending,
+        higher,
+        layout=layout,
+        schedule=schedule,
+        text=text,
+        now=now,
+        census=None,
+        weights={key: Fraction(i.weight) for key, i in previous.items()},
+    )
+    top = schedule.councils[layout.top]
+    higher.voting_opened_at, higher.closes_at = top.opens_at, top.closes_at
+    higher.save(update_fields=["voting_opened_at", "closes_at"])
+    decisions._append(
+        higher,
+        "vote.postponed",
+        {
+            **_settlement_data(sending, instructions, settled),
+            "round": sending.round,
+            "withdrawn": withdrawn,
+            "opens_at": top.opens_at,
+            "closes_at": top.closes_at,
+            **_inline_or_stored("schedule", schedule.to_canonical()),
+            **_inline_or_stored(
+                "cascade",
+                {
+                    gov.delegation_key(k, v): items[k].record_id
+                    for k, v in sorted(layout.plan.items())
+                },
+            ),
+        },
+        "",
+    )
+    for item, above in opened:
+        _open_member_vote(item, higher=above, now=now)
+
+
+@transaction.atomic(durable=True)
+def request_postponement(
+    *, actor: Actor, proposal: Proposal, delegation_from: str
+) -> PostponementRequest:
+    """A delegate asks to postpone the vote on a text outside their delegation's mandate
+    so that its base can instruct on it (§3.10), before the vote opens.
+
+    Only a delegation whose ``mandate.out_of_mandate_amendment`` steps ask for time
+    (``request_postponement`` or ``refer_back``) asks, once per text; the platform asks for
+    the delegations whose votes it casts. The vote is postponed, and the text re-sent to the
+    bases, once the delegations asking represent ``mandate.postponement_threshold`` of the
+    members (the returned request's sending is then in its next round).
+    """
+    higher = decisions._locked(proposal)
+    member, instruction = _seated_delegate(actor, higher, delegation_from)
+    sending = Sending.objects.select_for_update().get(pk=instruction.sending_id)
+    if sending.proposal_id != higher.pk:
+        raise ConflictError(
+            "only the vote on the item sent can be postponed; this is an instruction vote",
+            field="proposal",
+        )
+    decisions._require_phase(higher, Phase.VOTING, doing="ask to postpone the vote")
+    now = timezone.now()
+    assert higher.voting_opened_at is not None
+    if now >= higher.voting_opened_at:
+        raise ConflictError(
+            f"the vote opened at {higher.voting_opened_at.isoformat()}; a postponement can be "
+            "asked for until it opens",
+            field="delegation",
+        )
+    if instruction.round != sending.round or instruction.mandate is None:
+        raise ConflictError(
+            f"{instruction.key} has no mandate on the text voted on yet: its instruction vote "
+            f"closes at {instruction.base_proposal.closes_at.isoformat()}",
+            field="delegation",
+        )
+    voted = _latest_text(higher).sha256
+    policy = gov.MandatePolicy.from_canonical(instruction.policy)
+    action = gov.out_of_mandate(
+        _stored_mandate(instruction.mandate), voted_hash=voted, policy=policy
+    )
+    if action is None:
+        raise ConflictError(
+            f"{instruction.key}'s mandate covers the text voted on ({voted[:12]}): there is "
+            "nothing to postpone",
+            field="delegation",
+        )
+    if not action.events:
+        steps = ", ".join(policy.out_of_mandate_amendment)
+        raise ConflictError(
+            f"{instruction.key}'s mandate.out_of_mandate_amendment is {steps}: it does not ask "
+            "for time, so it does not postpone",
+            field="delegation",
+        )
+    if PostponementRequest.objects.filter(instruction=instruction, voted_sha256=voted).exists():
+        raise ConflictError(
+            f"{instruction.key} has asked to postpone the vote on this text already",
+            field="delegation",
+        )
+    row = _ask(sending, higher, instruction, voted, requested_by=member.record_id, now=now)
+    assert row is not None
+    _postpone_if_granted(sending, higher, _top_instructions(sending), voted, now=now)
+    return row
+
+
+def _settle_if_due(sending: Sending, higher: Proposal) -> bool:
+    """Settle the vote on an amended text once it opens, in the caller's transaction (the
+    sent item locked): returns whether it settled (or postponed) it now."""
+    if sending.proposal_id != higher.pk:
+        return False  # an intermediate council's vote: only the item sent is amended
+    if sending.out_of_mandate_since is None or sending.settlement is not None:
+        return False
+    now = timezone.now()
+    if higher.phase != Phase.VOTING or higher.voting_opened_at is None:
+        return False
+    if now < higher.voting_opened_at:
+        return False
+    instructions = _top_instructions(sending)
+    voted = _latest_text(higher).sha256
+    settled = _settle(sending, higher, instructions, voted)
+    if settled.postponed:  # asked for enough before it opened: postponed now
+        _postpone(sending, higher, instructions, settled, now=now)
+        return True
+    sending.settlement = _plain(settled.to_canonical())
+    sending.save(update_fields=["settlement"])
+    decisions._append(
+        higher, "out_of_mandate.settled", _settlement_data(sending, instructions, settled), ""
+    )
+    by_key = {i.key: i for i in instructions}
+    for action in settled.actions:
+        instruction = by_key[action.delegation]
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        if policy.enforcement != "system_casts" or action.discretion:
+            continue  # the delegate casts, checked against the settlement (delegate_cast)
+        for ballot, weight in action.votes:
+            _record_delegation_vote(
+                higher, instruction.delegation, instruction.key, ballot, weight, cast_by="system"
+            )
+    return True
+
+
+@transaction.atomic(durable=True)
+def settle_amended_vote(*, proposal_id: int) -> Sending | None:
+    """Settle the vote on a sent item's amended text when it opens (§3.10). Idempotent.
+
+    Not postponed, every delegation whose mandate does not cover the text follows its next
+    step (``settle_out_of_mandate``, written as ``out_of_mandate.settled``): under
+    ``system_casts`` the platform casts its abstention; with discretion the delegate
+    decides, flagged; a delegate who casts is checked against it (``delegate_cast``).
+    Returns None when there is nothing to settle (yet).
+    """
+    higher = (
+        Proposal.objects.select_for_update()
+        .select_related("council", "organisation")
+        .filter(pk=proposal_id)
+        .first()
+    )
+    sending = Sending.objects.filter(proposal_id=proposal_id).first()
+    if higher is None or sending is None or not _settle_if_due(sending, higher):
+        return None
+    return sending
+
+
+def settle_due_amendments() -> int:
+    """Settle every vote on an amended text whose opening has come; each in its own
+    transaction. Run by the periodic task with the openings; safe to run any number of
+    times. Returns how many this run settled."""
+    due = Sending.objects.filter(
+        out_of_mandate_since__isnull=False,
+        settlement__isnull=True,
+        proposal__phase=Phase.VOTING,
+        proposal__voting_opened_at__lte=timezone.now(),
+    ).order_by("proposal__voting_opened_at", "pk")
+    return _each(
+        due.values_list("proposal_id", flat=True),
+        lambda pk: settle_amended_vote(proposal_id=pk),
+        "could not settle the vote on the amended text of proposal %s",
+    )

@@ -1,5 +1,6 @@
 """The federation in the JSON API: send an item to the bases, the delegations' mandates and
-votes on it, a delegate's vote, and a delegate's report-back.
+votes on it, a delegate's vote, and a delegate's report-back; amend a sent item after its
+bases instructed and ask to postpone the vote on a text outside the mandate (§3.10).
 
 Each endpoint parses, fetches through a permission-scoped getter, calls one action and
 answers; refusals are ``{"error": {"code", "message", "field"}}`` with a 4xx status.
@@ -32,6 +33,14 @@ class SendIn(Schema):
 class DelegationBallotIn(Schema):
     delegation: str = Field(..., description="the council whose delegation votes")
     ballot: dict[str, Any]
+
+
+class AmendmentIn(Schema):
+    text: str = Field(..., description="the amended text the higher council votes on")
+
+
+class PostponementIn(Schema):
+    delegation: str = Field(..., description="the council whose delegation asks to postpone")
 
 
 def _instant(raw: str) -> dt.datetime:
@@ -93,6 +102,48 @@ def delegation_ballot(request: HttpRequest, pid: str, payload: DelegationBallotI
             "item": proposal.record_id,
             "counted": breach is None,
             "breach": breach.event if breach is not None else None,
+        },
+    )
+
+
+@router.post("/proposals/{pid}/amendment", response={201: dict[str, Any]})
+def amendment(request: HttpRequest, pid: str, payload: AmendmentIn) -> Status[Any]:
+    """The item's author (or a steward) amends a sent item's text, after every delegation
+    voting in it has its mandate and before its vote opens. The answer shows the text now
+    voted on and each delegation's standing outside its mandate (``out_of_mandate``)."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    version = actions.amend_sent_item(actor=request.user, proposal=proposal, text=payload.text)
+    _, state = _federated(request, pid)
+    return Status(
+        201,
+        {
+            "item": proposal.record_id,
+            "version": version.number,
+            "text_sha256": version.sha256,
+            **selectors.as_json(state),
+        },
+    )
+
+
+@router.post("/proposals/{pid}/postponement-request", response={201: dict[str, Any]})
+def postponement_request(request: HttpRequest, pid: str, payload: PostponementIn) -> Status[Any]:
+    """A delegate asks to postpone the vote on a text outside their delegation's mandate, so
+    that its base can instruct on it; ``postponed`` says whether the requests now postpone
+    the vote (the text is then re-sent to the bases, ``round`` the re-sending)."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    asked = actions.request_postponement(
+        actor=request.user, proposal=proposal, delegation_from=payload.delegation
+    )
+    _, state = _federated(request, pid)
+    return Status(
+        201,
+        {
+            "item": proposal.record_id,
+            "delegation": asked.instruction.key,
+            "voted_sha256": asked.voted_sha256,
+            "requested_by": asked.requested_by,
+            "postponed": state.sending.round > asked.instruction.round,
+            "round": state.sending.round,
         },
     )
 

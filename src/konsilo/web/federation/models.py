@@ -1,5 +1,7 @@
 """Stored state of items sent to the bases: the sending, each delegation's instruction vote
-and mandate, the votes delegations cast at the higher council and recorded breaches.
+and mandate, the votes delegations cast at the higher council and recorded breaches, and,
+when the higher council amends the text after its bases instructed, the delegations'
+requests to postpone the vote and how the vote outside their mandates was settled (§3.10).
 
 Models store data only; the rules are konsilo.governance's (mandates, schedule, federation,
 minority), applied in actions.py.
@@ -21,6 +23,15 @@ class Sending(models.Model):
     # structure.composition for this item (re_deliberation, pass_through, direct_base_...).
     composition = models.CharField(max_length=32, default="pass_through")
     sent_at = models.DateTimeField()
+    # Each postponement re-sends the item: its instructions of the current round are the
+    # ones in force (1 for the first sending).
+    round = models.PositiveIntegerField(default=1)
+    # Since when the text voted on is outside some delegation's mandate (an amendment after
+    # the bases instructed), until the vote on it is settled or postponed.
+    out_of_mandate_since = models.DateTimeField(null=True, blank=True)
+    # konsilo.governance.OutOfMandateVote.to_canonical() once the vote on the amended text
+    # goes ahead (at its opening), as canonical JSON values.
+    settlement = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.proposal} sent to the bases"
@@ -50,6 +61,7 @@ class Instruction(models.Model):
         blank=True,
     )
     key = models.CharField(max_length=200)  # "<lower>-><higher>"
+    round = models.PositiveIntegerField(default=1)  # the sending's round it belongs to
     # When the instruction vote opens (schedule.cascade_deadlines); a base's vote is opened
     # then by the periodic task, an intermediate council's is open from the sending.
     opens_at = models.DateTimeField(null=True, blank=True)
@@ -63,7 +75,9 @@ class Instruction(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["sending", "delegation"], name="instruction_unique")
+            models.UniqueConstraint(
+                fields=["sending", "delegation", "round"], name="instruction_unique"
+            )
         ]
         ordering = ["key"]
 
@@ -117,3 +131,31 @@ class Breach(models.Model):
 
     def __str__(self) -> str:
         return f"breach by {self.delegate} on {self.proposal}"
+
+
+class PostponementRequest(models.Model):
+    """A delegation asks to postpone the vote on a text outside its mandate (§3.10): the
+    platform asks for the delegations it casts for, a delegate for their own."""
+
+    sending = models.ForeignKey(
+        Sending, on_delete=models.PROTECT, related_name="postponement_requests"
+    )
+    instruction = models.ForeignKey(
+        Instruction, on_delete=models.PROTECT, related_name="postponement_requests"
+    )
+    voted_sha256 = models.CharField(max_length=64)  # the text the request is about
+    requested_by = models.CharField(max_length=64)  # "system" or the delegate's record id
+    # The PostponementRequested / ReferredBack events (to_canonical()), in step order.
+    events = models.JSONField()
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instruction", "voted_sha256"], name="postponement_request_unique"
+            )
+        ]
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.instruction.key} asks to postpone {self.voted_sha256[:12]}"

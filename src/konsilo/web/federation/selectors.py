@@ -1,5 +1,6 @@
-"""Read the federation's state for pages and the API: mandates, votes, member-level support
-and the minority reports each delegation carries (report-back)."""
+"""Read the federation's state for pages and the API: mandates, votes, member-level support,
+the minority reports each delegation carries (report-back), and an amended text's standing
+outside the mandates (who asked to postpone, how the vote was settled, §3.10)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.models import Member
 from konsilo.web.decisions import actions as decisions
 from konsilo.web.decisions.models import MinorityReport, Proposal
+from konsilo.web.federation import actions
 from konsilo.web.federation.actions import _base_vote, _Loaded, _plain
-from konsilo.web.federation.models import Breach, DelegationVote, Instruction, Sending
+from konsilo.web.federation.models import (
+    Breach,
+    DelegationVote,
+    Instruction,
+    PostponementRequest,
+    Sending,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,11 @@ class DelegationRow:
     votes: list[DelegationVote]
     breaches: list[Breach]
     reports: list[CarriedReport] = field(default_factory=list)
+    # On a text outside its mandate: what it does (OutOfMandate.to_canonical(), from the
+    # settlement once the vote went ahead) and its request to postpone, if it made one.
+    out_of_mandate: dict[str, Any] | None = None
+    request: PostponementRequest | None = None
+    at_top: bool = False  # the delegation votes in the item sent itself
 
 
 @dataclass
@@ -55,6 +68,24 @@ class FederatedItem:
     members: gov.MemberSupport | None
     # Member-level support below every council above the bases (the top's is ``members``).
     councils: dict[str, gov.MemberSupport] = field(default_factory=dict)
+    # The text the item votes on, and, when an amendment put it outside some mandates, the
+    # vote on it settled for every delegation: as recorded once it went ahead, else as it
+    # stands with the requests made so far (OutOfMandateVote.to_canonical()).
+    voted_sha256: str = ""
+    amended: OutOfMandateState | None = None
+
+
+@dataclass
+class OutOfMandateState:
+    """A sent item's text outside some delegations' mandates (§3.10)."""
+
+    voted_sha256: str
+    settled: bool
+    settlement: dict[str, Any]
+
+    @property
+    def explanation(self) -> str:
+        return str(self.settlement["explanation"])
 
 
 def _carried(instructions: list[Instruction], top: str) -> dict[str, list[CarriedReport]]:
@@ -158,9 +189,11 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
     # The sending and the councils' votes above the bases are read once each, not once per
     # instruction row (the sending's schedule covers the whole federation).
     instructions = list(
-        sending.instructions.select_related(
+        sending.instructions.filter(round=sending.round)
+        .select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal__council"
-        ).order_by("key")
+        )
+        .order_by("key")
     )
     highers = {
         p.pk: p
@@ -196,12 +229,46 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
             votes=votes.get(i.key, []),
             breaches=breaches.get(i.key, []),
             reports=carried.get(i.key, []),
+            at_top=i.higher_id in (None, proposal.pk),
         )
         for i in instructions
     ]
     support = _member_support(sending, instructions)
     top = proposal.council.key
-    return FederatedItem(sending, rows, support.get(top) if support else None, dict(support or {}))
+    voted = proposal.versions.order_by("-number")[0].sha256
+    amended = _out_of_mandate(sending, proposal, voted, rows, instructions)
+    return FederatedItem(
+        sending,
+        rows,
+        support.get(top) if support else None,
+        dict(support or {}),
+        voted_sha256=voted,
+        amended=amended,
+    )
+
+
+def _out_of_mandate(
+    sending: Sending,
+    proposal: Proposal,
+    voted: str,
+    rows: list[DelegationRow],
+    instructions: list[Instruction],
+) -> OutOfMandateState | None:
+    """The standing of an amended text outside the mandates; fills in the rows' steps."""
+    settled = sending.settlement
+    if settled is None and sending.out_of_mandate_since is None:
+        return None
+    top = [i for i in instructions if i.higher_id == proposal.pk]
+    if settled is None:
+        settled = _plain(actions._settle(sending, proposal, top, voted))
+    asked = actions._requests(sending, settled["voted_hash"])
+    steps = {a["delegation"]: a for a in settled["actions"]}
+    by_key = {i.key: i for i in top}
+    for row in rows:
+        if row.key in by_key:
+            row.out_of_mandate = steps.get(row.key)
+            row.request = asked.get(by_key[row.key].pk)
+    return OutOfMandateState(settled["voted_hash"], sending.settlement is not None, settled)
 
 
 @dataclass
@@ -246,6 +313,17 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
         "schedule": state.sending.schedule,
         "member_support": _plain(members) if members is not None else None,
         "member_support_by_council": {k: _plain(v) for k, v in sorted(state.councils.items())},
+        "round": state.sending.round,
+        "voted_sha256": state.voted_sha256,
+        "out_of_mandate": (
+            {
+                "voted_sha256": state.amended.voted_sha256,
+                "settled": state.amended.settled,
+                "settlement": state.amended.settlement,
+            }
+            if state.amended is not None
+            else None
+        ),
         "delegations": [
             {
                 "delegation": row.key,
@@ -263,6 +341,16 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
                     for v in row.votes
                 ],
                 "breaches": [b.event for b in row.breaches],
+                "out_of_mandate": row.out_of_mandate,
+                "postponement_requested": (
+                    {
+                        "by": row.request.requested_by,
+                        "at": row.request.requested_at.isoformat(),
+                        "voted_sha256": row.request.voted_sha256,
+                    }
+                    if row.request is not None
+                    else None
+                ),
                 "minority_reports": [
                     {
                         "report": r.record_id,
@@ -279,11 +367,9 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
     }
 
 
-def delegations_of(member: Member | None, proposal: Proposal) -> list[str]:
-    """The lower councils whose delegation on this sent item ``member`` may cast for
-    (``delegate_casts_checked`` and no vote yet)."""
-    if member is None:
-        return []
+def _seats(member: Member, proposal: Proposal) -> list[Instruction]:
+    """The instructions (current round) of the delegations ``member`` holds a seat of in
+    ``proposal``'s council, voting in ``proposal``."""
     from konsilo.web.councils.models import Office  # noqa: PLC0415
 
     seats = set(
@@ -291,10 +377,32 @@ def delegations_of(member: Member | None, proposal: Proposal) -> list[str]:
             member=member, kind=Office.Kind.DELEGATE, end__isnull=True, council=proposal.council
         ).values_list("delegation_id", flat=True)
     )
+    rows = (
+        Instruction.objects.filter(higher=proposal, delegation_id__in=seats)
+        .select_related("delegation__from_council", "sending")
+        .order_by("delegation_id", "-round")
+    )
+    latest: dict[int, Instruction] = {}
+    for row in rows:
+        latest.setdefault(row.delegation_id, row)
+    return list(latest.values())
+
+
+def delegations_of(
+    member: Member | None, proposal: Proposal, state: FederatedItem | None = None
+) -> list[str]:
+    """The lower councils whose delegation on this sent item ``member`` may cast for
+    (``delegate_casts_checked``, or discretion on a text outside the mandate, and no vote
+    yet)."""
+    if member is None:
+        return []
+    discretion = set()
+    if state is not None and state.amended is not None and state.amended.settled:
+        discretion = {
+            a["delegation"] for a in state.amended.settlement["actions"] if a["discretion"]
+        }
     out = []
-    for instruction in Instruction.objects.filter(
-        higher=proposal, delegation_id__in=seats
-    ).select_related("delegation__from_council"):
+    for instruction in _seats(member, proposal):
         policy = gov.MandatePolicy.from_canonical(instruction.policy)
         voted = (
             DelegationVote.objects.filter(
@@ -304,6 +412,63 @@ def delegations_of(member: Member | None, proposal: Proposal) -> list[str]:
                 proposal=proposal, delegation_id=instruction.delegation_id
             ).exists()
         )
-        if policy.enforcement != "system_casts" and instruction.mandate and not voted:
+        casts = policy.enforcement != "system_casts" or instruction.key in discretion
+        if casts and instruction.mandate and not voted:
             out.append(instruction.delegation.from_council.key)
     return out
+
+
+def postponable_by(member: Member | None, proposal: Proposal, state: FederatedItem) -> list[str]:
+    """The lower councils whose delegation ``member`` may ask to postpone the vote for: a
+    delegate who casts its votes, on a text outside its mandate whose steps ask for time,
+    before the vote opens, once per text."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    amended = state.amended
+    opens = proposal.voting_opened_at
+    if member is None or amended is None or amended.settled or opens is None:
+        return []
+    if timezone.now() >= opens:
+        return []
+    rows = {r.key: r for r in state.delegations}
+    out = []
+    for instruction in _seats(member, proposal):
+        policy = gov.MandatePolicy.from_canonical(instruction.policy)
+        row = rows.get(instruction.key)
+        asks = any(
+            s in ("request_postponement", "refer_back") for s in policy.out_of_mandate_amendment
+        )
+        if (
+            policy.enforcement != "system_casts"
+            and asks
+            and row is not None
+            and row.out_of_mandate is not None
+            and row.request is None
+        ):
+            out.append(instruction.delegation.from_council.key)
+    return out
+
+
+def may_amend(user: Any, member: Member | None, proposal: Proposal, state: FederatedItem) -> bool:
+    """Whether the page offers ``user`` to amend the sent item's text now: its author or a
+    steward, every delegation voting in it instructed, its vote not yet open."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    from konsilo.web.councils import permissions  # noqa: PLC0415
+
+    author = (
+        member is not None
+        and member.pk == proposal.author_id
+        and permissions.is_council_member(user, proposal.council)
+    )
+    if not author and not permissions.is_steward(user, proposal.organisation):
+        return False
+    opens = proposal.voting_opened_at
+    top = [r for r in state.delegations if r.at_top]
+    return (
+        proposal.phase == Proposal.Phase.VOTING
+        and opens is not None
+        and timezone.now() < opens
+        and bool(top)
+        and all(r.mandate is not None for r in top)
+    )

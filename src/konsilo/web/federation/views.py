@@ -1,4 +1,5 @@
-"""Pages of the federation: send an item to the bases, a delegate's vote, the report-back.
+"""Pages of the federation: send an item to the bases, a delegate's vote, the report-back,
+and on an amendment after the bases instructed: amend the text, ask to postpone (§3.10).
 
 The sent item's mandates, votes and member-level support are shown on the item's own page
 (decisions/_federation.html, filled from ``selectors.federated_item``).
@@ -20,6 +21,7 @@ from konsilo.web.councils.views import page
 from konsilo.web.decisions import selectors as decision_selectors
 from konsilo.web.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from konsilo.web.federation import actions, selectors
+from konsilo.web.federation.models import Sending
 
 
 def _item_url(pid: str) -> str:
@@ -67,6 +69,55 @@ def delegation_vote(request: HttpRequest, pid: str) -> HttpResponse:
         messages.success(request, "Your delegation's vote is cast.")
     else:
         messages.warning(request, breach.event["explanation"])
+    return redirect(_item_url(proposal.record_id))
+
+
+@require_POST
+@page
+def amend(request: HttpRequest, pid: str) -> HttpResponse:
+    """The item's author or a steward amends a sent item's text before its vote opens."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    rounds = Sending.objects.filter(proposal=proposal).values_list("round", flat=True)
+    before = rounds.first() or 0
+    version = actions.amend_sent_item(
+        actor=request.user, proposal=proposal, text=request.POST.get("text", "")
+    )
+    state = selectors.federated_item(proposal)
+    assert state is not None  # amend_sent_item refuses items not sent
+    if state.sending.round > before:
+        messages.success(
+            request,
+            f"Version {version.number} is outside the mandates and enough delegations asked: "
+            "the vote is postponed and the text sent to the bases again.",
+        )
+    elif state.amended is not None:
+        outside = sum(1 for r in state.delegations if r.out_of_mandate is not None)
+        messages.success(
+            request,
+            f"Version {version.number} is outside the mandates of {outside} "
+            f"delegation{'s' if outside != 1 else ''}: see below what each does.",
+        )
+    else:
+        messages.success(request, f"Version {version.number} is within every mandate.")
+    return redirect(_item_url(proposal.record_id))
+
+
+@require_POST
+@page
+def postpone(request: HttpRequest, pid: str) -> HttpResponse:
+    """A delegate asks to postpone the vote on a text outside their delegation's mandate."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    asked = actions.request_postponement(
+        actor=request.user, proposal=proposal, delegation_from=request.POST.get("delegation", "")
+    )
+    sending = asked.sending
+    sending.refresh_from_db(fields=["round"])
+    if sending.round > asked.instruction.round:
+        messages.success(
+            request, "Enough delegations asked: the vote is postponed and the text re-sent."
+        )
+    else:
+        messages.success(request, f"{asked.instruction.key} asks to postpone the vote.")
     return redirect(_item_url(proposal.record_id))
 
 
