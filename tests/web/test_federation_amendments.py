@@ -20,7 +20,7 @@ from konsilo.web.councils import actions as council_actions
 from konsilo.web.decisions import tasks
 from konsilo.web.decisions.models import Proposal, TextVersion
 from konsilo.web.errors import ConflictError, PermissionDeniedError
-from konsilo.web.federation import actions
+from konsilo.web.federation import actions, selectors
 from konsilo.web.federation.models import (
     Breach,
     DelegationVote,
@@ -132,6 +132,12 @@ def test_an_amendment_outside_the_mandate_makes_the_delegation_abstain(
         ("press->north", "no"),
     }
     assert not PostponementRequest.objects.exists()
+    # The members' own support is still shown, on the text they voted on.
+    state = selectors.federated_item(item)
+    assert state is not None
+    assert state.members is not None
+    assert (state.members.count("yes"), state.members.count("no")) == (5, 4)
+    assert state.voted_sha256 == version.sha256
     # The vote goes ahead on the new text when it opens: both delegations abstain.
     clock.move_to(OPENS)
     tasks.close_due_votes.call()

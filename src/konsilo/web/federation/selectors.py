@@ -166,7 +166,11 @@ def _member_support(
             graph,
             top=top,
             item=higher.record_id,
-            content_hash=higher.versions.order_by("-number")[0].sha256,
+            # The text the members voted on: the one sent to them (the item's own text may
+            # have been amended since, outside the mandates).
+            content_hash=bases[0].base_proposal.versions.order_by("-number")[0].sha256
+            if bases
+            else higher.versions.order_by("-number")[0].sha256,
             votes=votes,
             weights={i.key: Fraction(i.weight) for i in instructions},
             represented={k: int(v) for k, v in represented.items()},
