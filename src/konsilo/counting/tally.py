@@ -96,6 +96,8 @@ def parse_exact(value: object, *, field: str) -> Fraction:
     >>> parse_exact("14/11", field="weight")
     Fraction(14, 11)
     """
+    if type(value) is Fraction:  # immutable: the weights a recount passes, as they are
+        return value
     if isinstance(value, bool):
         raise TallyError(f"{field}: expected an exact number, got {value!r}")
     if isinstance(value, int | Fraction):
@@ -649,6 +651,27 @@ def normalise_ballot(method: str, rule: Mapping[str, Any], ballot: object) -> di
     return dict(_SHAPES[method](1, shaped, rule))
 
 
+def _add_equal(keyed: Sequence[tuple[bytes, Any, Fraction]]) -> Grouped:
+    """Ballots with equal canonical bytes as one, their weights added, in the order of the
+    bytes: the sum is exact, so it does not depend on the order the ballots came in."""
+    # A recount's weights are a census's few shared objects (often "1" for everyone): each
+    # distinct (ballot, weight object) is counted, then multiplied out once, rather than
+    # adding a Fraction per ballot. ``keyed`` holds every weight, so no id is reused meanwhile.
+    runs: dict[tuple[bytes, int], list[Any]] = {}
+    for key, ballot, weight in keyed:
+        run = runs.get((key, id(weight)))
+        if run is None:
+            runs[(key, id(weight))] = [ballot, weight, 1]
+        else:
+            run[2] += 1
+    totals: dict[bytes, tuple[Any, Fraction]] = {}
+    for (key, _), (ballot, weight, times) in runs.items():
+        added = weight * times if times > 1 else weight
+        seen = totals.get(key)
+        totals[key] = (ballot, added) if seen is None else (seen[0], seen[1] + added)
+    return [totals[key] for key in sorted(totals)]
+
+
 def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Result:
     """Count canonical weighted ballots by ``method`` under ``rule``; see the module docstring.
 
@@ -670,30 +693,27 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
             f"{', '.join(sorted(_RULE_KEYS[method]))}"
         )
     shape = _SHAPES[method]
-    normalised: list[tuple[bytes, Any, Fraction]] = []
+    required = BALLOT_KEYS[method]
+    keyed: list[tuple[bytes, Any, Fraction]] = []
     for number, pair in enumerate(ballots, start=1):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise TallyError(f"ballot {number}: expected a (ballot, weight) pair")
         raw, raw_weight = pair
         weight = parse_exact(raw_weight, field=f"ballot {number}: weight")
-        if weight <= 0:
+        if weight.numerator <= 0:
             raise TallyError(f"ballot {number}: weight: expected a positive number, got {weight}")
-        ballot = shape(number, _check_shape(method, number, raw), rule)
-        normalised.append((canonical.dumps(ballot), ballot, weight))
-    normalised.sort(key=lambda item: (item[0], item[2]))
-    heads = len(normalised)
-    grouped: Grouped = []
+        if type(raw) is not dict or raw.keys() != required:  # else it has the method's keys
+            raw = _check_shape(method, number, raw)
+        ballot = shape(number, raw, rule)
+        # A shaped ballot is plain JSON (the shapes build it of strings, integers, booleans,
+        # None and lists), so its canonical bytes need no conversion.
+        keyed.append((canonical.dumps_plain(ballot), ballot, weight))
+    heads = len(keyed)
     if method == "consent":
-        grouped = [(ballot, weight) for _, ballot, weight in normalised]
+        keyed.sort(key=lambda item: (item[0], item[2]))
+        grouped: Grouped = [(ballot, weight) for _, ballot, weight in keyed]
     else:
-        index: dict[bytes, int] = {}
-        for key, ballot, weight in normalised:
-            if key in index:
-                old, total = grouped[index[key]]
-                grouped[index[key]] = (old, total + weight)
-            else:
-                index[key] = len(grouped)
-                grouped.append((ballot, weight))
+        grouped = _add_equal(keyed)
     try:
         quorum = None if method == "motion" else _turnout_quorum(method, rule, grouped, heads)
         if quorum is not None and not quorum[0]:
