@@ -52,7 +52,6 @@ konsilo.governance.replay.ReplayError: entry 2 (delegation.created): ...lists it
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -198,22 +197,8 @@ class VoteState:
     result: Any = None
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODE = (
-    None
-    if _C_MAKE_ENCODER is None
-    else _C_MAKE_ENCODER(
-        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-)
-
-
-def _canonical(value: Any) -> bytes:
-    """Canonical bytes of decoded JSON (the record holds only JSON values), quickly."""
-    if _C_ENCODE is not None:
-        return "".join(_C_ENCODE(value, 0)).encode()
-    return _ENCODER.encode(value).encode()  # pragma: no cover (CPython has the C encoder)
+# Canonical bytes of decoded JSON (the record holds only JSON values), with no conversion.
+_canonical = canonical.dumps_plain
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:

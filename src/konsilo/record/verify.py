@@ -55,6 +55,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from konsilo import canonical
 from konsilo.record.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from konsilo.record.merkle import (
     EMPTY_ROOT,
@@ -292,22 +293,7 @@ def _no_float(text: str) -> Any:
 
 _decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
 _scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
-_encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-# One reusable C encoder (the standard library builds a new one per call): entries are decoded
-# JSON, so there is nothing for cycle detection or a default hook to do.
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-if _c_make_encoder is not None:
-    _c_encode = _c_make_encoder(
-        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-
-    def _encode(value: Any) -> str:
-        return "".join(_c_encode(value, 0))
-
-else:  # pragma: no cover (CPython always has the C encoder)
-
-    def _encode(value: Any) -> str:
-        return _encoder.encode(value)
+_encode = canonical.dumps_plain_str
 
 
 @dataclass
