@@ -413,15 +413,22 @@ def _check_entry(
             ),
         )
         return None
-    for name, kind in _KINDS:
-        if type(entry[name]) is not kind:
-            run.fail(
-                _ENTRY,
-                VerificationFailure(
-                    i, f"field {name}: expected a {kind.__name__}, got {entry[name]!r}", "fields"
-                ),
-            )
-            return None
+    if (
+        type(entry["type"]) is not str
+        or type(entry["org"]) is not str
+        or type(entry["council"]) is not str
+        or type(entry["actor"]) is not str
+        or type(entry["time"]) is not str
+        or type(entry["data"]) is not dict
+    ):
+        name, kind = next((n, k) for n, k in _KINDS if type(entry[n]) is not k)
+        run.fail(
+            _ENTRY,
+            VerificationFailure(
+                i, f"field {name}: expected a {kind.__name__}, got {entry[name]!r}", "fields"
+            ),
+        )
+        return None
     if not org:
         org.append(run.organisation or entry["org"])
     if entry["org"] != org[0]:
@@ -598,17 +605,25 @@ def verify_record(
     complete = True
     count = 0
     batch: list[dict[str, Any]] = []
+    append, sha = store.append, hashlib.sha256
+
+    def due(signed: _Signed | None) -> int:
+        """The size of the next checkpoint to check (-1: none)."""
+        return -1 if signed is None or signed.checkpoint is None else signed.checkpoint.size
+
+    next_size = due(nxt)
     for i, line in enumerate(source.read_entries()):
         count = i + 1
-        store.append(hashlib.sha256(b"\x00" + line).digest())
+        append(sha(b"\x00" + line).digest())
         entry = _check_entry(run, i, line, source, org)
         if entry is not None and run.replaying and run.replayer is not None:
             batch.append(entry)
         if progress is not None and count % 65536 == 0:
             progress(count)
-        if nxt is None or nxt.checkpoint is None or count != nxt.checkpoint.size:
+        if count != next_size or nxt is None:
             continue
         signed, nxt = nxt, next(queue, None)
+        next_size = due(nxt)
         assert signed.checkpoint is not None
         start = previous.size if previous else 0
         if store.root() != signed.checkpoint.root:
