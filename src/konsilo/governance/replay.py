@@ -721,7 +721,8 @@ class Replay:
         if vote.closes is not None:
             vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
         if vote.weights:
-            vote.weight_set = frozenset(vote.weights.values())
+            # The weights are a few shared objects: hash each distinct one once.
+            vote.weight_set = frozenset({id(w): w for w in vote.weights.values()}.values())
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -739,7 +740,14 @@ class Replay:
             return None
         if not isinstance(raw, Mapping):
             raise _Refused(f"data.census.weights: expected an object, got {type(raw).__name__}")
-        return {str(k): _fraction(v, f"census weight of {k}") for k, v in raw.items()}
+        known = _FRACTIONS  # the parsed weights: a census repeats a few of them
+        weights: dict[str, Fraction] = {}
+        for k, v in raw.items():
+            weight = known.get(v) if type(v) is str else None
+            if weight is None:
+                weight = _fraction(v, f"census weight of {k}")
+            weights[str(k)] = weight
+        return weights
 
     def _vote_extended(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)
