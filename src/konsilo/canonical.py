@@ -22,6 +22,7 @@ __all__ = [
     "CanonicalError",
     "dumps",
     "dumps_plain",
+    "dumps_plain_memo",
     "dumps_plain_str",
     "dumps_str",
     "fraction",
@@ -132,6 +133,29 @@ def dumps_plain_str(value: Any) -> str:
 def dumps_plain(value: Any) -> bytes:
     """Canonical JSON bytes of a value made of JSON's own types only (see `dumps_plain_str`)."""
     return dumps_plain_str(value).encode("utf-8")
+
+
+def dumps_plain_memo(value: Any, memo: dict[Any, bytes]) -> bytes:
+    """`dumps_plain`, remembered in ``memo`` for dicts whose values are all strings or None.
+
+    Ballots are mostly such small dicts, repeated thousands of times in one count. Their
+    items are then an exact key (a string equals only a string of the same text, None only
+    None), where numbers are not (``True == 1``): any other dict is encoded every time.
+
+    >>> memo: dict[Any, bytes] = {}
+    >>> dumps_plain_memo({"choice": "yes"}, memo), len(memo)
+    (b'{"choice":"yes"}', 1)
+    """
+    if type(value) is dict:
+        items = tuple(value.items())
+        for key, item in items:
+            if type(key) is not str or (type(item) is not str and item is not None):
+                return dumps_plain(value)
+        known = memo.get(items)
+        if known is None:
+            known = memo[items] = dumps_plain(value)
+        return known
+    return dumps_plain(value)
 
 
 def _no_float(text: str) -> Any:

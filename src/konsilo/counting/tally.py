@@ -695,6 +695,7 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
     shape = _SHAPES[method]
     required = BALLOT_KEYS[method]
     keyed: list[tuple[bytes, Any, Fraction]] = []
+    memo: dict[Any, bytes] = {}
     for number, pair in enumerate(ballots, start=1):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise TallyError(f"ballot {number}: expected a (ballot, weight) pair")
@@ -707,7 +708,7 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
         ballot = shape(number, raw, rule)
         # A shaped ballot is plain JSON (the shapes build it of strings, integers, booleans,
         # None and lists), so its canonical bytes need no conversion.
-        keyed.append((canonical.dumps_plain(ballot), ballot, weight))
+        keyed.append((canonical.dumps_plain_memo(ballot, memo), ballot, weight))
     heads = len(keyed)
     if method == "consent":
         keyed.sort(key=lambda item: (item[0], item[2]))

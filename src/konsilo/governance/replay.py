@@ -251,8 +251,9 @@ def _grouped(
     # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
     # ballot. The weight stays referenced in the value, so its id stays unique.
     pairs: dict[tuple[bytes, int], list[Any]] = {}
+    memo: dict[Any, bytes] = {}
     for ballot, weight in ballots:
-        pair = (_canonical(ballot), id(weight))
+        pair = (canonical.dumps_plain_memo(ballot, memo), id(weight))
         seen = pairs.get(pair)
         if seen is None:
             pairs[pair] = [ballot, weight, 1]
