@@ -695,20 +695,32 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
     shape = _SHAPES[method]
     required = BALLOT_KEYS[method]
     keyed: list[tuple[bytes, Any, Fraction]] = []
-    memo: dict[Any, bytes] = {}
+    # Ballots repeat by the thousand: a ballot of strings (or None) shapes as the first one
+    # with the same items did, checked and encoded once (the shapes depend on nothing else).
+    shaped: dict[tuple[tuple[str, str | None], ...], tuple[bytes, Any]] = {}
     for number, pair in enumerate(ballots, start=1):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise TallyError(f"ballot {number}: expected a (ballot, weight) pair")
         raw, raw_weight = pair
-        weight = parse_exact(raw_weight, field=f"ballot {number}: weight")
+        weight = (
+            raw_weight
+            if type(raw_weight) is Fraction
+            else parse_exact(raw_weight, field=f"ballot {number}: weight")
+        )
         if weight.numerator <= 0:
             raise TallyError(f"ballot {number}: weight: expected a positive number, got {weight}")
-        if type(raw) is not dict or raw.keys() != required:  # else it has the method's keys
-            raw = _check_shape(method, number, raw)
-        ballot = shape(number, raw, rule)
-        # A shaped ballot is plain JSON (the shapes build it of strings, integers, booleans,
-        # None and lists), so its canonical bytes need no conversion.
-        keyed.append((canonical.dumps_plain_memo(ballot, memo), ballot, weight))
+        items = canonical.string_items(raw)
+        known = shaped.get(items) if items is not None else None
+        if known is None:
+            if type(raw) is not dict or raw.keys() != required:  # else it has the method's keys
+                raw = _check_shape(method, number, raw)
+            ballot = shape(number, raw, rule)
+            # A shaped ballot is plain JSON (the shapes build it of strings, integers,
+            # booleans, None and lists), so its canonical bytes need no conversion.
+            known = (canonical.dumps_plain(ballot), ballot)
+            if items is not None:
+                shaped[items] = known
+        keyed.append((known[0], known[1], weight))
     heads = len(keyed)
     if method == "consent":
         keyed.sort(key=lambda item: (item[0], item[2]))

@@ -249,18 +249,20 @@ def _grouped(
     """Equal ballots merged with their weights added, sorted by canonical bytes."""
     # Weights are shared objects (see _fraction), so pairs are told apart by the weight's
     # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
-    # ballot. The weight stays referenced in the value, so its id stays unique.
-    pairs: dict[tuple[bytes, int], list[Any]] = {}
-    memo: dict[Any, bytes] = {}
+    # ballot. The weight stays referenced in the value, so its id stays unique. A ballot of
+    # strings is told apart by its items (canonical.string_items) and encoded once.
+    pairs: dict[tuple[Any, int], list[Any]] = {}
     for ballot, weight in ballots:
-        pair = (canonical.dumps_plain_memo(ballot, memo), id(weight))
+        items = canonical.string_items(ballot)
+        pair = (_canonical(ballot) if items is None else items, id(weight))
         seen = pairs.get(pair)
         if seen is None:
             pairs[pair] = [ballot, weight, 1]
         else:
             seen[2] += 1
     merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
-    for (key, _), (ballot, weight, times) in pairs.items():
+    for (ident, _), (ballot, weight, times) in pairs.items():
+        key = ident if type(ident) is bytes else _canonical(ballot)
         old = merged.get(key)
         total = weight * times
         merged[key] = (ballot, total if old is None else old[1] + total)
