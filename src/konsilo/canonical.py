@@ -18,7 +18,17 @@ from enum import Enum
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["CanonicalError", "dumps", "dumps_str", "fraction", "loads", "to_jsonable"]
+__all__ = [
+    "CanonicalError",
+    "dumps",
+    "dumps_plain",
+    "dumps_plain_str",
+    "dumps_str",
+    "fraction",
+    "loads",
+    "string_items",
+    "to_jsonable",
+]
 
 JSONValue = None | bool | int | str | list["JSONValue"] | dict[str, "JSONValue"]
 
@@ -113,6 +123,59 @@ def dumps_str(value: Any) -> str:
 def dumps(value: Any) -> bytes:
     """Encode a value as canonical JSON bytes (UTF-8)."""
     return dumps_str(value).encode("utf-8")
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# One reusable C encoder with exactly `dumps`'s settings (json.dumps builds a new one per call),
+# and no cycle check: the values it is given are trees of plain JSON.
+_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    None
+    if _C_MAKE_ENCODER is None
+    else _C_MAKE_ENCODER(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+)
+
+
+def dumps_plain_str(value: Any) -> str:
+    """Canonical JSON text of a value made of JSON's own types only, such as decoded JSON.
+
+    Dicts with string keys, lists, strings, integers, booleans and None: such a value is
+    already what `to_jsonable` would make of it, so it is encoded as it is, with no copy and
+    no checks (a float would be encoded, not refused). `dumps_str` gives the same text for
+    it; use that for anything else.
+
+    >>> dumps_plain_str({"b": [1, None], "a": "é"})
+    '{"a":"é","b":[1,null]}'
+    """
+    if _C_ENCODE is not None:
+        return "".join(_C_ENCODE(value, 0))
+    return _ENCODER.encode(value)  # pragma: no cover (CPython has the C encoder)
+
+
+def dumps_plain(value: Any) -> bytes:
+    """Canonical JSON bytes of a value made of JSON's own types only (see `dumps_plain_str`)."""
+    return dumps_plain_str(value).encode("utf-8")
+
+
+def string_items(value: Any) -> tuple[tuple[str, str | None], ...] | None:
+    """The items of a dict whose keys are strings and values strings or None, else None.
+
+    Such items are an exact key for the dict (a string equals only a string of the same
+    text, None only None), where numbers would not be (``True == 1``): ballots, mostly
+    small dicts of strings repeated by the thousand, are told apart by them cheaply.
+
+    >>> string_items({"choice": "yes"}), string_items({"n": 1})
+    ((('choice', 'yes'),), None)
+    """
+    if type(value) is not dict:
+        return None
+    items = tuple(value.items())
+    for key, item in items:
+        if type(key) is not str or (type(item) is not str and item is not None):
+            return None
+    return items
 
 
 def _no_float(text: str) -> Any:

@@ -31,7 +31,7 @@ from konsilo.web.ledger.models import Checkpoint, Entry, LogState, TreeTile
 from konsilo.web.ledger.sequencer import sequence
 from konsilo.web.ledger.store import StoredHashReader
 from tests.personas import Federation
-from tests.web.ledger_helpers import append_one
+from tests.web.ledger_helpers import append_one, bodies
 
 
 @pytest.fixture
@@ -169,6 +169,35 @@ def test_inclusion_proofs_verify_with_the_pure_package(log: Federation) -> None:
             proof=[base64.b64decode(h) for h in body["proof"]],
             root=root,
         )
+
+
+def test_a_proof_is_made_in_the_tree_just_read_whatever_size_was_seen_before(
+    log: Federation,
+) -> None:
+    """The proof reads its tiles with the checkpoint, for the size the log had at the last
+    proof; when the log has grown since, or that size is wrong, the proof is the same."""
+    from konsilo.record import MemoryHashReader, inclusion_proof
+
+    def expected(index: int, size: int) -> list[bytes]:
+        leaves = [leaf_hash(b) for b in bodies(log.org)[:size]]
+        return inclusion_proof(index, size, MemoryHashReader.from_leaf_hashes(leaves))
+
+    assert selectors.prove_inclusion(log.org, 600).proof == expected(600, 627)
+    with transaction.atomic():
+        for n in range(300):
+            append("test.entry", {"n": n}, organisation=log.org)
+    sequence(log.org, batch_size=1000)
+    latest = selectors.latest_checkpoint(log.org)
+    assert latest is not None
+    assert latest.size == 927
+    for index in (600, 626, 900, 926, 0):
+        proof = selectors.prove_inclusion(log.org, index)
+        assert (proof.size, proof.root, proof.checkpoint) == (927, bytes(latest.root), latest.note)
+        assert proof.proof == expected(index, 927)
+    for guess in (10**9, 700, 1):
+        selectors._guessed_sizes[log.org.pk] = guess
+        assert selectors.prove_inclusion(log.org, 650).proof == expected(650, 927)
+        assert selectors.prove_inclusion(log.org, 650, 700).proof == expected(650, 700)
 
 
 def test_consistency_proofs_verify_with_the_pure_package(log: Federation) -> None:

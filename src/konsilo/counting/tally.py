@@ -59,7 +59,6 @@ bytes) never depends on the order in which ballots were cast, stored or exported
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -97,6 +96,8 @@ def parse_exact(value: object, *, field: str) -> Fraction:
     >>> parse_exact("14/11", field="weight")
     Fraction(14, 11)
     """
+    if type(value) is Fraction:  # immutable: the weights a recount passes, as they are
+        return value
     if isinstance(value, bool):
         raise TallyError(f"{field}: expected an exact number, got {value!r}")
     if isinstance(value, int | Fraction):
@@ -650,6 +651,27 @@ def normalise_ballot(method: str, rule: Mapping[str, Any], ballot: object) -> di
     return dict(_SHAPES[method](1, shaped, rule))
 
 
+def _add_equal(keyed: Sequence[tuple[bytes, Any, Fraction]]) -> Grouped:
+    """Ballots with equal canonical bytes as one, their weights added, in the order of the
+    bytes: the sum is exact, so it does not depend on the order the ballots came in."""
+    # A recount's weights are a census's few shared objects (often "1" for everyone): each
+    # distinct (ballot, weight object) is counted, then multiplied out once, rather than
+    # adding a Fraction per ballot. ``keyed`` holds every weight, so no id is reused meanwhile.
+    runs: dict[tuple[bytes, int], list[Any]] = {}
+    for key, ballot, weight in keyed:
+        run = runs.get((key, id(weight)))
+        if run is None:
+            runs[(key, id(weight))] = [ballot, weight, 1]
+        else:
+            run[2] += 1
+    totals: dict[bytes, tuple[Any, Fraction]] = {}
+    for (key, _), (ballot, weight, times) in runs.items():
+        added = weight * times if times > 1 else weight
+        seen = totals.get(key)
+        totals[key] = (ballot, added) if seen is None else (seen[0], seen[1] + added)
+    return [totals[key] for key in sorted(totals)]
+
+
 def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Result:
     """Count canonical weighted ballots by ``method`` under ``rule``; see the module docstring.
 
@@ -671,53 +693,40 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
             f"{', '.join(sorted(_RULE_KEYS[method]))}"
         )
     shape = _SHAPES[method]
-    # Most ballots repeat a few shapes ({"choice": "yes"}) and weights: each distinct ballot
-    # is checked and encoded once, each distinct weight parsed once, and identical ballots
-    # are counted per weight before their exact weights are added. A ballot's key is its
-    # repr with its type, so two ballots share a key only when they hold the same values
-    # (one that differs only in key order is checked again and meets its twin by its
-    # canonical bytes).
-    seen: dict[str, tuple[bytes, Any]] = {}
-    weight_ids: dict[tuple[type, Any], int] = {}
-    weights: list[Fraction] = []
-    groups: dict[bytes, tuple[Any, dict[int, int]]] = {}
-    heads = 0
+    required = BALLOT_KEYS[method]
+    keyed: list[tuple[bytes, Any, Fraction]] = []
+    # Ballots repeat by the thousand: a ballot of strings (or None) shapes as the first one
+    # with the same items did, checked and encoded once (the shapes depend on nothing else).
+    shaped: dict[tuple[tuple[str, str | None], ...], tuple[bytes, Any]] = {}
     for number, pair in enumerate(ballots, start=1):
         if not isinstance(pair, tuple | list) or len(pair) != 2:
             raise TallyError(f"ballot {number}: expected a (ballot, weight) pair")
         raw, raw_weight = pair
-        weight_key = (type(raw_weight), raw_weight)
-        try:
-            wid = weight_ids[weight_key]
-        except (KeyError, TypeError):
-            weight = parse_exact(raw_weight, field=f"ballot {number}: weight")
-            if weight <= 0:
-                raise TallyError(
-                    f"ballot {number}: weight: expected a positive number, got {weight}"
-                ) from None
-            wid = len(weights)
-            weights.append(weight)
-            with contextlib.suppress(TypeError):  # an unhashable weight is parsed each time
-                weight_ids[weight_key] = wid
-        key = f"{type(raw).__name__}:{raw!r}"
-        known = seen.get(key)
+        weight = (
+            raw_weight
+            if type(raw_weight) is Fraction
+            else parse_exact(raw_weight, field=f"ballot {number}: weight")
+        )
+        if weight.numerator <= 0:
+            raise TallyError(f"ballot {number}: weight: expected a positive number, got {weight}")
+        items = canonical.string_items(raw)
+        known = shaped.get(items) if items is not None else None
         if known is None:
-            ballot = shape(number, _check_shape(method, number, raw), rule)
-            known = seen[key] = (canonical.dumps(ballot), ballot)
-        group = groups.get(known[0])
-        if group is None:
-            groups[known[0]] = (known[1], {wid: 1})
-        else:
-            group[1][wid] = group[1].get(wid, 0) + 1
-        heads += 1
-    grouped: Grouped = []
-    for encoded in sorted(groups):
-        ballot, counts = groups[encoded]
-        if method == "consent":  # every ballot on its own, in the order of their weights
-            for wid in sorted(counts, key=weights.__getitem__):
-                grouped.extend([(ballot, weights[wid])] * counts[wid])
-        else:
-            grouped.append((ballot, sum((weights[w] * n for w, n in counts.items()), Fraction())))
+            if type(raw) is not dict or raw.keys() != required:  # else it has the method's keys
+                raw = _check_shape(method, number, raw)
+            ballot = shape(number, raw, rule)
+            # A shaped ballot is plain JSON (the shapes build it of strings, integers,
+            # booleans, None and lists), so its canonical bytes need no conversion.
+            known = (canonical.dumps_plain(ballot), ballot)
+            if items is not None:
+                shaped[items] = known
+        keyed.append((known[0], known[1], weight))
+    heads = len(keyed)
+    if method == "consent":
+        keyed.sort(key=lambda item: (item[0], item[2]))
+        grouped: Grouped = [(ballot, weight) for _, ballot, weight in keyed]
+    else:
+        grouped = _add_equal(keyed)
     try:
         quorum = None if method == "motion" else _turnout_quorum(method, rule, grouped, heads)
         if quorum is not None and not quorum[0]:

@@ -59,7 +59,6 @@ konsilo.governance.replay.ReplayError: entry 2 (delegation.created): ...lists it
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -216,22 +215,8 @@ class VoteState:
     seed: str | None = None
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-_C_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODE = (
-    None
-    if _C_MAKE_ENCODER is None
-    else _C_MAKE_ENCODER(
-        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-)
-
-
-def _canonical(value: Any) -> bytes:
-    """Canonical bytes of decoded JSON (the record holds only JSON values), quickly."""
-    if _C_ENCODE is not None:
-        return "".join(_C_ENCODE(value, 0)).encode()
-    return _ENCODER.encode(value).encode()  # pragma: no cover (CPython has the C encoder)
+# Canonical bytes of decoded JSON (the record holds only JSON values), with no conversion.
+_canonical = canonical.dumps_plain
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -283,17 +268,20 @@ def _grouped(
     """Equal ballots merged with their weights added, sorted by canonical bytes."""
     # Weights are shared objects (see _fraction), so pairs are told apart by the weight's
     # identity and each distinct pair is multiplied out once: no Fraction hash or sum per
-    # ballot. The weight stays referenced in the value, so its id stays unique.
-    pairs: dict[tuple[bytes, int], list[Any]] = {}
+    # ballot. The weight stays referenced in the value, so its id stays unique. A ballot of
+    # strings is told apart by its items (canonical.string_items) and encoded once.
+    pairs: dict[tuple[Any, int], list[Any]] = {}
     for ballot, weight in ballots:
-        pair = (_canonical(ballot), id(weight))
+        items = canonical.string_items(ballot)
+        pair = (_canonical(ballot) if items is None else items, id(weight))
         seen = pairs.get(pair)
         if seen is None:
             pairs[pair] = [ballot, weight, 1]
         else:
             seen[2] += 1
     merged: dict[bytes, tuple[Mapping[str, Any], Fraction]] = {}
-    for (key, _), (ballot, weight, times) in pairs.items():
+    for (ident, _), (ballot, weight, times) in pairs.items():
+        key = ident if type(ident) is bytes else _canonical(ballot)
         old = merged.get(key)
         total = weight * times
         merged[key] = (ballot, total if old is None else old[1] + total)
@@ -795,7 +783,8 @@ class Replay:
         if vote.closes is not None:
             vote.closes_text = vote.closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
         if vote.weights:
-            vote.weight_set = frozenset(vote.weights.values())
+            # The weights are a few shared objects: hash each distinct one once.
+            vote.weight_set = frozenset({id(w): w for w in vote.weights.values()}.values())
         members = census.get("basis") in CENSUS_BASES
         if _ZERO in vote.weight_set and members and "instruction_of" not in data:
             raise _Refused(
@@ -828,7 +817,14 @@ class Replay:
             return None
         if not isinstance(raw, Mapping):
             raise _Refused(f"data.census.weights: expected an object, got {type(raw).__name__}")
-        return {str(k): _fraction(v, f"census weight of {k}") for k, v in raw.items()}
+        known = _FRACTIONS  # the parsed weights: a census repeats a few of them
+        weights: dict[str, Fraction] = {}
+        for k, v in raw.items():
+            weight = known.get(v) if type(v) is str else None
+            if weight is None:
+                weight = _fraction(v, f"census weight of {k}")
+            weights[str(k)] = weight
+        return weights
 
     def _vote_extended(self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]) -> None:
         vote = self._vote(data)

@@ -57,6 +57,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from konsilo import canonical
 from konsilo.record.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from konsilo.record.merkle import (
     EMPTY_ROOT,
@@ -217,10 +218,12 @@ class MemorySource:
 class LevelHashStore:
     """Every perfect subtree hash of a growing tree, one contiguous byte array per level.
 
-    Appending leaves keeps the running right edge (one hash per set bit of the size), so a
-    root is a fold of at most 64 hashes, and each completed subtree hash is stored once:
-    twice the leaf hashes in all (64 MB for a million entries). It is a
-    `konsilo.record.merkle.HashReader`, so proofs come from it directly.
+    Appending a leaf hash only adds it to level 0; the interior nodes are hashed level by
+    level, a batch at a time, when a root or a proof is asked for (each node once, when both
+    of its halves are in), which costs far less per node than climbing the right edge on
+    every append. Each completed subtree hash is stored once: twice the leaf hashes in all
+    (64 MB for a million entries). It is a `konsilo.record.merkle.HashReader`, so proofs come
+    from it directly.
 
     >>> from konsilo.record.merkle import leaf_hash, root_from_leaf_hashes
     >>> store = LevelHashStore()
@@ -232,40 +235,64 @@ class LevelHashStore:
 
     def __init__(self) -> None:
         self.levels: list[bytearray] = [bytearray()]
-        self._edge: list[tuple[int, bytes]] = []
         self.size = 0
 
     def append(self, leaf: bytes) -> None:
         """Append one leaf hash (32 bytes, unchecked: the caller computed it)."""
-        levels, edge = self.levels, self._edge
-        levels[0] += leaf
-        level, cur = 0, leaf
-        while edge and edge[-1][0] == level:
-            cur = hashlib.sha256(b"\x01" + edge.pop()[1] + cur).digest()
-            level += 1
-            if level == len(levels):
-                levels.append(bytearray())
-            levels[level] += cur
-        edge.append((level, cur))
+        self.levels[0] += leaf
         self.size += 1
 
+    def _complete(self) -> None:
+        """Hash every node of the tree whose two halves are both stored."""
+        sha = hashlib.sha256
+        levels = self.levels
+        level = 0
+        while len(levels[level]) >= 2 * HASH_SIZE:
+            if level + 1 == len(levels):
+                levels.append(bytearray())
+            below, above = levels[level], levels[level + 1]
+            done = len(above) // HASH_SIZE
+            pairs = len(below) // (2 * HASH_SIZE)
+            if pairs > done:
+                fresh = bytes(below[done * 2 * HASH_SIZE : pairs * 2 * HASH_SIZE])
+                above += b"".join(
+                    [
+                        sha(b"\x01" + fresh[i : i + 2 * HASH_SIZE]).digest()
+                        for i in range(0, len(fresh), 2 * HASH_SIZE)
+                    ]
+                )
+            level += 1
+
     def root(self) -> bytes:
-        """MTH of the leaves so far, folded from the right edge."""
-        if not self._edge:
+        """MTH of the leaves so far, folded from the right edge (one hash per set bit)."""
+        if not self.size:
             return EMPTY_ROOT
-        result = self._edge[-1][1]
-        for _, h in reversed(self._edge[:-1]):
-            result = hashlib.sha256(b"\x01" + h + result).digest()
+        self._complete()
+        result = b""
+        start = self.size
+        # The right edge from its smallest subtree up: the lowest set bit of the size first.
+        for level in range(self.size.bit_length()):
+            if self.size >> level & 1:
+                start -= 1 << level
+                at = (start >> level) * HASH_SIZE
+                h = bytes(self.levels[level][at : at + HASH_SIZE])
+                result = h if not result else _node(h, result)
         return result
 
     def read_hashes(self, ids: Sequence[HashId]) -> list[bytes]:
         """The stored hash of each ``(level, index)``."""
+        self._complete()
         out = []
         for level, index in ids:
             if level >= len(self.levels) or (index + 1) * HASH_SIZE > len(self.levels[level]):
                 raise MissingHashError(f"hash ({level}, {index}): not a complete subtree yet")
             out.append(bytes(self.levels[level][index * HASH_SIZE : (index + 1) * HASH_SIZE]))
         return out
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    """SHA-256(0x01 || left || right), an interior node (unchecked: both are stored hashes)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def long_text_references(data: Any) -> list[str]:
@@ -302,22 +329,7 @@ def _no_float(text: str) -> Any:
 
 _decoder = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_float)
 _scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
-_encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-# One reusable C encoder (the standard library builds a new one per call): entries are decoded
-# JSON, so there is nothing for cycle detection or a default hook to do.
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-if _c_make_encoder is not None:
-    _c_encode = _c_make_encoder(
-        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-
-    def _encode(value: Any) -> str:
-        return "".join(_c_encode(value, 0))
-
-else:  # pragma: no cover (CPython always has the C encoder)
-
-    def _encode(value: Any) -> str:
-        return _encoder.encode(value)
+_encode = canonical.dumps_plain_str
 
 
 @dataclass
@@ -412,15 +424,22 @@ def _check_entry(
             ),
         )
         return None
-    for name, kind in _KINDS:
-        if type(entry[name]) is not kind:
-            run.fail(
-                _ENTRY,
-                VerificationFailure(
-                    i, f"field {name}: expected a {kind.__name__}, got {entry[name]!r}", "fields"
-                ),
-            )
-            return None
+    if (
+        type(entry["type"]) is not str
+        or type(entry["org"]) is not str
+        or type(entry["council"]) is not str
+        or type(entry["actor"]) is not str
+        or type(entry["time"]) is not str
+        or type(entry["data"]) is not dict
+    ):
+        name, kind = next((n, k) for n, k in _KINDS if type(entry[n]) is not k)
+        run.fail(
+            _ENTRY,
+            VerificationFailure(
+                i, f"field {name}: expected a {kind.__name__}, got {entry[name]!r}", "fields"
+            ),
+        )
+        return None
     if not org:
         org.append(run.organisation or entry["org"])
     if entry["org"] != org[0]:
@@ -609,17 +628,25 @@ def verify_record(
     complete = True
     count = 0
     batch: list[dict[str, Any]] = []
+    append, sha = store.append, hashlib.sha256
+
+    def due(signed: _Signed | None) -> int:
+        """The size of the next checkpoint to check (-1: none)."""
+        return -1 if signed is None or signed.checkpoint is None else signed.checkpoint.size
+
+    next_size = due(nxt)
     for i, line in enumerate(source.read_entries()):
         count = i + 1
-        store.append(hashlib.sha256(b"\x00" + line).digest())
+        append(sha(b"\x00" + line).digest())
         entry = _check_entry(run, i, line, source, org)
         if entry is not None and run.replaying and run.replayer is not None:
             batch.append(entry)
         if progress is not None and count % 65536 == 0:
             progress(count)
-        if nxt is None or nxt.checkpoint is None or count != nxt.checkpoint.size:
+        if count != next_size or nxt is None:
             continue
         signed, nxt = nxt, next(queue, None)
+        next_size = due(nxt)
         assert signed.checkpoint is not None
         start = previous.size if previous else 0
         if store.root() != signed.checkpoint.root:

@@ -106,6 +106,15 @@ def _database() -> dict[str, object]:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60))
+        # psycopg prepares a statement on the server once it has run this many times on a
+        # connection. Django's own queries bind on the client and are never prepared; only
+        # the record's proof reads (konsilo.web.ledger.store) bind on the server, and for
+        # them planning costs more than running. 0 turns it off, for a pooler that cannot
+        # keep prepared statements (PgBouncer before 1.21 in transaction mode).
+        threshold = envint("KONSILO_PG_PREPARE_THRESHOLD", 5)
+        options = dict(config.get("OPTIONS") or {})
+        options.setdefault("prepare_threshold", threshold if threshold > 0 else None)
+        config["OPTIONS"] = options
         # One test database per test process, so that concurrent runs never collide.
         config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
         return config

@@ -974,8 +974,7 @@ def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
     # A carried position (§3.2) reads the mandates derived before it, these included: then
     # each is stored as it is derived.
     carrying = any(
-        i.policy.get("mandate.no_instruction_behavior") == "carry_previous_position"
-        for i in ready
+        i.policy.get("mandate.no_instruction_behavior") == "carry_previous_position" for i in ready
     )
     with ledger.collected():
         for instruction in ready:

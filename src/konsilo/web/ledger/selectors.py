@@ -29,6 +29,7 @@ from konsilo.record import (
     create_receipt,
     encode_entry_bundle,
     inclusion_proof,
+    inclusion_proof_ids,
     leaf_hash,
     parse_receipt,
     read_tile,
@@ -42,7 +43,12 @@ from konsilo.web.councils.models import Organisation
 from konsilo.web.errors import ConflictError, InvalidInputError, NotFoundError
 from konsilo.web.ledger import keys
 from konsilo.web.ledger.models import Checkpoint, Entry, LogState
-from konsilo.web.ledger.store import StoredHashReader, entry_body, latest_signed
+from konsilo.web.ledger.store import (
+    StoredHashReader,
+    read_proof,
+    signed_checkpoint,
+    tiles_of,
+)
 
 logger = logging.getLogger("konsilo.record")
 
@@ -163,6 +169,12 @@ class InclusionProof:
         }
 
 
+# The last signed size seen of each organisation's log (by id), only to choose which tiles to
+# read together with the checkpoint: the size a proof is checked against is always the one
+# read in that same statement, and a wrong guess costs one more query, never a wrong proof.
+_guessed_sizes: dict[int, int] = {}
+
+
 def prove_inclusion(
     organisation: Organisation, index: int, size: int | None = None
 ) -> InclusionProof:
@@ -170,13 +182,18 @@ def prove_inclusion(
 
     Against a signed size the proof is checked with the signed root; at any other size the
     root is read from the stored tiles (prove it with a consistency proof to a checkpoint).
+    The latest checkpoint, the entry and (for the size last seen) the proof's tiles are read
+    in one statement.
     """
-    latest = latest_signed(organisation.pk)
+    guess = size if size is not None else _guessed_sizes.get(organisation.pk, 0)
+    tiles = tiles_of(inclusion_proof_ids(index, guess)) if 0 <= index < guess else ()
+    latest, body, read = read_proof(organisation.pk, index, tiles)
     if latest is None:
         raise NotFoundError(
             f"the log of {organisation.slug!r} has no signed checkpoint yet", field="organisation"
         )
     latest_size, latest_root, latest_note = latest
+    _guessed_sizes[organisation.pk] = latest_size
     if size is None:
         size = latest_size
     elif size < 0 or size > latest_size:
@@ -190,19 +207,18 @@ def prove_inclusion(
             f"index: expected an entry index below the tree size {size}, got {index}",
             field="index",
         )
-    body = entry_body(organisation.pk, index)
     if body is None:
         raise _inconsistent(organisation, f"entry {index} is missing from the stored record")
-    reader = StoredHashReader(organisation.pk)
+    reader = StoredHashReader(organisation.pk, tiles=read)
     if size == latest_size:
         signed: tuple[bytes, str] | None = (latest_root, latest_note)
     else:
-        row = checkpoint_of_size(organisation, size)
-        signed = (bytes(row.root), row.note) if row else None
+        signed = signed_checkpoint(organisation.pk, size)
+    leaf = leaf_hash(body)
     try:
         proof = inclusion_proof(index, size, reader)
         root = signed[0] if signed else tree_root(size, reader)
-        verify_inclusion(index=index, size=size, leaf_hash=leaf_hash(body), proof=proof, root=root)
+        verify_inclusion(index=index, size=size, leaf_hash=leaf, proof=proof, root=root)
     except (ProofError, MissingHashError) as exc:
         raise _inconsistent(
             organisation, f"entry {index} is not proven in the tree of size {size}: {exc}"
@@ -211,7 +227,7 @@ def prove_inclusion(
         index=index,
         size=size,
         entry=body,
-        leaf_hash=leaf_hash(body),
+        leaf_hash=leaf,
         proof=proof,
         root=root,
         checkpoint=signed[1] if signed else None,
