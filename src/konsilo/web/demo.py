@@ -405,11 +405,12 @@ def _federation_cycle(
     left open for voting in every workplace."""
     steward, delegate = users["steward"], users["delegate"]
     regions = list(REGIONS)
-    # A ballot costs about as much as a recorded action: give them twice that, and the
-    # sending (about two actions for each council below) twice that too before the
-    # workplaces' votes open.
+    # A ballot costs about as much as a recorded action: give them four times that (a
+    # machine whose load changes while the demo loads must not close the votes on its last
+    # voters), and the sending (about two actions for each council below) twice that too
+    # before the workplaces' votes open.
     ballots = sum(sum(tally) for tally in _INSTRUCTIONS.values())
-    window = max(4, math.ceil(2 * per_action * ballots + 1))
+    window = max(6, math.ceil(4 * per_action * ballots + 2))
     margin = dt.timedelta(seconds=max(1.0, 4 * per_action * (len(WORKPLACES) + len(REGIONS))))
     _policy(
         steward,
