@@ -349,6 +349,39 @@ def test_identical_ballots_are_added_into_one_exact_weight() -> None:
     assert result.outcome == "rejected"  # a weighted tie is a tie
 
 
+def test_a_repeated_ballot_counts_the_same_whatever_its_weight_objects() -> None:
+    """Equal ballots are checked and keyed once per count; the weights still all add up."""
+    rule = {"rule": "simple_majority"}
+    shared = [({"choice": "yes"}, ONE)] * 5 + [({"choice": "no"}, Fraction(1, 2))] * 7
+    fresh = [({"choice": "yes"}, Fraction(1)) for _ in range(5)] + [
+        ({"choice": "no"}, w) for w in ("1/2", Fraction(1, 2), "1/2", "1/2", "1/2", "1/2", "1/2")
+    ]
+    assert count_ballots("motion", rule, shared).to_json() == (
+        count_ballots("motion", rule, fresh).to_json()
+    )
+    assert count_ballots("motion", rule, shared).rounds[0].tallies == {
+        "yes": 5,
+        "no": Fraction(7, 2),
+        "abstain": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"choice": "maybe"}, "ballot 41: choice: expected yes, no or abstain"),
+        ({"choice": "yes", "note": "x"}, "ballot 41: a motion ballot has keys choice; unexpected"),
+        ({"choice": True}, "ballot 41: choice: expected yes, no or abstain"),
+    ],
+)
+def test_a_bad_ballot_after_many_good_ones_is_still_refused(
+    bad: dict[str, Any], message: str
+) -> None:
+    ballots = [({"choice": "yes"}, ONE)] * 40 + [(bad, ONE)]
+    with pytest.raises(TallyError, match=message):
+        count_ballots("motion", {"rule": "simple_majority"}, ballots)
+
+
 def test_canonical_string_weights_from_the_record_count_as_fractions() -> None:
     stored = [({"choice": "yes"}, "14/11"), ({"choice": "no"}, "8/11")]
     result = count_ballots("motion", {"rule": "simple_majority"}, stored)
