@@ -116,8 +116,7 @@ def _is_plain(value: Any) -> bool:
 
 def dumps_str(value: Any) -> str:
     """Encode a value as canonical JSON text."""
-    data = value if _is_plain(value) else to_jsonable(value)
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return dumps_plain_str(value if _is_plain(value) else to_jsonable(value))
 
 
 def dumps(value: Any) -> bytes:

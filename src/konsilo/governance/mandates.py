@@ -272,8 +272,9 @@ def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[Wei
     (({'choice': 'no'}, Fraction(2, 1)), ({'choice': 'yes'}, Fraction(2, 1)))
     """
     merged: dict[str, tuple[Ballot, Fraction]] = {}
-    # Ballots repeat a few shapes and weights: each distinct one is encoded (checked) once.
-    keys: dict[str, str] = {}
+    # Ballots repeat a few shapes and weights: each distinct one is encoded (checked) once;
+    # a ballot of strings is told apart by its items (canonical.string_items).
+    keys: dict[tuple[tuple[str, str | None], ...], str] = {}
     weights: dict[tuple[type, Any], Fraction] = {}
     for i, (ballot, weight) in enumerate(ballots):
         try:
@@ -284,10 +285,12 @@ def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[Wei
                 weights[(type(weight), weight)] = w
         if not isinstance(ballot, Mapping):
             raise MandateError(f"expected a ballot mapping, got {ballot!r}", field=f"ballots[{i}]")
-        seen = f"{type(ballot).__name__}:{ballot!r}"
-        key = keys.get(seen)
+        items = canonical.string_items(ballot)
+        key = keys.get(items) if items is not None else None
         if key is None:
-            key = keys[seen] = ballot_key(ballot)
+            key = ballot_key(ballot)
+            if items is not None:
+                keys[items] = key
         old = merged.get(key)
         merged[key] = (dict(ballot) if old is None else old[0], w if old is None else old[1] + w)
     return tuple((b, w) for k, (b, w) in sorted(merged.items()) if w)
