@@ -1,0 +1,41 @@
+"""update_rows: many rows' own values in one statement, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from konsilo.web.bulk import update_rows
+from konsilo.web.decisions.models import Proposal
+from tests.personas import Federation
+from tests.web.decisions_support import draft
+
+
+def test_update_rows_stores_each_rows_own_values_of_every_field_type(fed: Federation) -> None:
+    first, second, untouched = (draft(fed, title=f"Item {n}") for n in range(3))
+    when = dt.datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=dt.UTC)
+    first.phase, first.closed_at, first.dots = "closed", when, 7
+    first.rule = {"options": ["a", "b"], "nested": {"x": [1, None, "ü"]}}
+    first.secret, first.withdrawn_reason = True, 'it\'s "quoted"; DROP TABLE x; --'
+    second.phase, second.closed_at, second.dots, second.rule = "withdrawn", None, None, {}
+    second.secret, second.withdrawn_reason = False, ""
+    fields = ["phase", "closed_at", "dots", "rule", "secret", "withdrawn_reason"]
+
+    assert update_rows([first, second], fields, batch_size=1) == 2
+
+    stored = {p.pk: p for p in Proposal.objects.filter(pk__in=[first.pk, second.pk, untouched.pk])}
+    for obj in (first, second):
+        row = stored[obj.pk]
+        assert [getattr(row, f) for f in fields] == [getattr(obj, f) for f in fields]
+    assert stored[untouched.pk].phase == untouched.phase
+    assert stored[untouched.pk].title == "Item 2"
+
+
+def test_update_rows_refuses_unsaved_rows_and_key_fields(fed: Federation) -> None:
+    saved = draft(fed)
+    with pytest.raises(ValueError, match="saved rows"):
+        update_rows([saved, Proposal(title="new")], ["title"])
+    with pytest.raises(ValueError, match="non-key fields"):
+        update_rows([saved], ["id"])
+    assert update_rows([], ["title"]) == 0
