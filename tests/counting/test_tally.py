@@ -430,6 +430,60 @@ _RANKING = st.permutations(OPTIONS).flatmap(
 )
 
 
+def _added_together(ballots: list[tuple[dict[str, Any], Fraction]]) -> list[Any]:
+    """Equal ballots as one, their weights added: what the database hands a close."""
+    totals: dict[bytes, list[Any]] = {}
+    for ballot, weight in ballots:
+        key = canonical.dumps(ballot)
+        totals.setdefault(key, [ballot, Fraction(0)])[1] += weight
+    return [(ballot, weight) for ballot, weight in totals.values()]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(_CHOICE, _WEIGHT), min_size=1, max_size=12),
+    st.lists(st.tuples(_RANKING, _WEIGHT), min_size=1, max_size=12),
+)
+def test_ballots_added_together_count_the_same_given_their_heads(
+    choices: list[tuple[str, Fraction]], rankings: list[tuple[list[list[str]], Fraction]]
+) -> None:
+    for method, rule, ballots in (
+        (
+            "motion",
+            {
+                "rule": "simple_majority",
+                "quorum": {"fraction": "1/2", "basis": "members", "strict": False},
+                "eligible": 12,
+                "eligible_weight": "60",
+            },
+            [({"choice": c}, w) for c, w in choices],
+        ),
+        ("schulze", {"options": OPTIONS}, [({"ranking": r}, w) for r, w in rankings]),
+        (
+            "plurality",
+            {"options": ["yes", "no", "abstain"]},
+            [({"choice": c}, w) for c, w in choices],
+        ),
+    ):
+        one_by_one = count_ballots(method, rule, ballots).to_json()
+        added = _added_together(ballots)
+        assert count_ballots(method, rule, added, heads=len(ballots)).to_json() == one_by_one
+
+
+def test_heads_must_cover_the_ballots_given_and_consent_takes_none() -> None:
+    ballots = [({"choice": "yes"}, ONE), ({"choice": "no"}, Fraction(2))]
+    with pytest.raises(TallyError, match="heads: expected at least the 2 ballots given, got 1"):
+        count_ballots("motion", {}, ballots, heads=1)
+    with pytest.raises(TallyError, match="heads"):
+        count_ballots("motion", {}, ballots, heads=True)
+    consent = [({"stance": "consent", "reason": ""}, ONE)]
+    with pytest.raises(TallyError, match="consent round counts every ballot"):
+        count_ballots("consent", {}, consent, heads=2)
+    assert count_ballots("consent", {}, consent, heads=1).outcome == (
+        count_ballots("consent", {}, consent).outcome
+    )
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(_RANKING, _WEIGHT), min_size=1, max_size=10), st.randoms())
 def test_ranked_result_bytes_do_not_depend_on_ballot_order(

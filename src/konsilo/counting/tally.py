@@ -672,8 +672,15 @@ def _add_equal(keyed: Sequence[tuple[bytes, Any, Fraction]]) -> Grouped:
     return [totals[key] for key in sorted(totals)]
 
 
-def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Result:
+def count_ballots(
+    method: str, rule: Mapping[str, Any], ballots: Ballots, *, heads: int | None = None
+) -> Result:
     """Count canonical weighted ballots by ``method`` under ``rule``; see the module docstring.
+
+    ``heads``: how many ballots were cast, when ``ballots`` come with equal ones added
+    together already (a weight of 3 for three members' identical ballots), which counts the
+    same; the participants are then ``heads``, not the number of pairs. A consent round
+    reports every ballot's concern: it takes its ballots one by one.
 
     Every ballot is checked first (``TallyError`` names the first bad ballot by its position,
     from 1, and what is wrong); identical ballots are then added together with their exact
@@ -721,7 +728,12 @@ def count_ballots(method: str, rule: Mapping[str, Any], ballots: Ballots) -> Res
             if items is not None:
                 shaped[items] = known
         keyed.append((known[0], known[1], weight))
-    heads = len(keyed)
+    if heads is None:
+        heads = len(keyed)
+    elif isinstance(heads, bool) or not isinstance(heads, int) or heads < len(keyed):
+        raise TallyError(f"heads: expected at least the {len(keyed)} ballots given, got {heads!r}")
+    elif method == "consent" and heads != len(keyed):
+        raise TallyError("heads: a consent round counts every ballot as given, added to none")
     if method == "consent":
         keyed.sort(key=lambda item: (item[0], item[2]))
         grouped: Grouped = [(ballot, weight) for _, ballot, weight in keyed]

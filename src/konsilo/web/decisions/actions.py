@@ -36,16 +36,19 @@ import hashlib
 import math
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import closing_seed, tally
+from konsilo.web.bulk import update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -1103,46 +1106,59 @@ def change_ballot(
 # -- closing ----------------------------------------------------------------------------------
 
 
-def _ballots_of(proposal: Proposal) -> list[tuple[dict[str, Any], Fraction]]:
-    """The ballots counted: the members' and, at a higher council, the delegations' votes.
+@dataclass
+class CountedBallots:
+    """A vote's ballots as its count takes them: ``ballots`` are the distinct ballots, the
+    weights of equal ones added (what ``tally.count_ballots`` does first, done here by the
+    database, so that a base's fifty members' ballots arrive as the three they amount to);
+    ``cast`` is how many ballots were counted, members' and delegations'; ``weightless``
+    how many members' ballots of weight 0 were recorded and not counted (§3.4)."""
 
-    A member's ballot of weight 0 (their weight goes up through another base, §3.4) is
-    recorded but not counted.
-    """
-    return ballots_by_proposal([proposal])[proposal.pk]
+    ballots: list[tuple[dict[str, Any], Fraction]]
+    cast: int = 0
+    weightless: int = 0
 
 
-def ballots_by_proposal(
-    proposals: Sequence[Proposal], *, weightless: dict[int, int] | None = None
-) -> dict[int, list[tuple[dict[str, Any], Fraction]]]:
-    """`_ballots_of` for many proposals at once, in three queries instead of two each;
-    ``weightless`` receives how many ballots of weight 0 each had (not counted, §3.4)."""
-    out: dict[int, list[tuple[dict[str, Any], Fraction]]] = {p.pk: [] for p in proposals}
+def ballots_by_proposal(proposals: Sequence[Proposal]) -> dict[int, CountedBallots]:
+    """The ballots counted in each of these votes: the members' and, at a higher council,
+    the delegations' votes. Three queries however many votes."""
+    out = {p.pk: CountedBallots([]) for p in proposals}
     exact: dict[str, Fraction] = {}  # weights repeat ("1"): each parsed once
 
-    def weight(value: str) -> Fraction:
-        parsed = exact.get(value)
+    one_by_one = {p.pk for p in proposals if p.method == "consent"}  # each concern reported
+
+    def add(pk: int, content: dict[str, Any], weight: str, times: int) -> None:
+        counted = out[pk]
+        if weight == "0":  # their weight goes up through another base (§3.4)
+            counted.weightless += times
+            return
+        parsed = exact.get(weight)
         if parsed is None:
-            parsed = exact[value] = Fraction(value)
-        return parsed
+            parsed = exact[weight] = Fraction(weight)
+        if pk in one_by_one:
+            counted.ballots.extend([(content, parsed)] * times)
+        else:
+            counted.ballots.append((content, parsed * times if times > 1 else parsed))
+        counted.cast += times
 
     for model, ids in (
         (Ballot, [p.pk for p in proposals if not p.secret]),
         (SecretBallot, [p.pk for p in proposals if p.secret]),
     ):
         if ids:
-            rows = model.objects.filter(proposal_id__in=ids).order_by("proposal_id", "pk")
-            for pk, content, w in rows.values_list("proposal_id", "content", "weight"):
-                if w == "0":
-                    if weightless is not None:
-                        weightless[pk] = weightless.get(pk, 0) + 1
-                    continue
-                out[pk].append((content, weight(w)))
+            rows = (
+                model.objects.filter(proposal_id__in=ids)
+                .values_list("proposal_id", "content", "weight")
+                .annotate(times=Count("pk"))
+                .order_by()
+            )
+            for pk, content, weight, times in rows:
+                add(pk, content, weight, times)
     # The delegations' votes (the federation app's model, through the reverse relation).
     delegation_vote = Proposal._meta.get_field("delegation_votes").related_model
     votes = delegation_vote.objects.filter(proposal_id__in=list(out)).order_by("proposal_id", "pk")
-    for pk, content, w in votes.values_list("proposal_id", "ballot", "weight"):
-        out[pk].append((content, weight(w)))
+    for pk, content, weight in votes.values_list("proposal_id", "ballot", "weight"):
+        add(pk, content, weight, 1)
     return out
 
 
@@ -1273,9 +1289,7 @@ def close_vote(*, proposal_id: int) -> Proposal | None:
             return None
         seed, extra["seed_checkpoint"] = sealed
         proposal.rule = {**(proposal.rule or {}), "seed": seed}
-    weightless: dict[int, int] = {}
-    ballots = ballots_by_proposal([proposal], weightless=weightless)[proposal.pk]
-    _record_tally(proposal, ballots, now, weightless=weightless.get(proposal.pk, 0), extra=extra)
+    _record_tally(proposal, ballots_by_proposal([proposal])[proposal.pk], now, extra=extra)
     proposal.save(update_fields=_CLOSED_FIELDS)
     proposal.alternatives.filter(phase=Phase.VOTING).update(phase=Phase.CLOSED, closed_at=now)
     return proposal
@@ -1286,25 +1300,26 @@ _CLOSED_FIELDS = ["phase", "closed_at", "result", "outcome", "ballots_counted", 
 
 def _record_tally(
     proposal: Proposal,
-    ballots: list[tuple[dict[str, Any], Fraction]],
+    counted: CountedBallots,
     now: datetime,
     *,
-    weightless: int = 0,
     extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Count a locked, due vote and record its tally (the caller saves the proposal).
 
-    ``weightless``: ballots recorded with weight 0 and not counted (§3.4); ``extra``: what
-    else the tally entry says (the seed's checkpoint of a count that may draw lots)."""
+    ``extra``: what else the tally entry says (the seed's checkpoint of a count that may
+    draw lots)."""
     extra = dict(extra or {})
-    result = tally.count_ballots(proposal.method, proposal.rule or {}, ballots)
-    if weightless:
-        extra["weightless"] = weightless  # recorded with weight 0, not counted (§3.4)
+    result = tally.count_ballots(
+        proposal.method, proposal.rule or {}, counted.ballots, heads=counted.cast
+    )
+    if counted.weightless:
+        extra["weightless"] = counted.weightless  # recorded with weight 0, not counted (§3.4)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
     proposal.result = result.to_json().decode("utf-8")
     proposal.outcome = result.outcome
-    proposal.ballots_counted = len(ballots)
+    proposal.ballots_counted = counted.cast
     _append(
         proposal,
         "tally.recorded",
@@ -1312,7 +1327,7 @@ def _record_tally(
             "method": proposal.method,
             "rule": proposal.rule,
             "result": result,
-            "ballots": len(ballots),
+            "ballots": counted.cast,
             "policy_version": proposal.policy_versions.get("organisation"),
             "policy_versions": proposal.policy_versions,
             "census": proposal.census,
@@ -1351,14 +1366,11 @@ def close_open_votes(*, proposal_ids: Sequence[int]) -> list[Proposal]:
     )
     if not proposals:
         return []
-    weightless: dict[int, int] = {}
-    ballots = ballots_by_proposal(proposals, weightless=weightless)
+    ballots = ballots_by_proposal(proposals)
     with ledger.collected():
         for proposal in proposals:
-            _record_tally(
-                proposal, ballots[proposal.pk], now, weightless=weightless.get(proposal.pk, 0)
-            )
-    Proposal.objects.bulk_update(proposals, _CLOSED_FIELDS, batch_size=500)
+            _record_tally(proposal, ballots[proposal.pk], now)
+    update_rows(proposals, _CLOSED_FIELDS)
     Proposal.objects.filter(alternative_to__in=proposals, phase=Phase.VOTING).update(
         phase=Phase.CLOSED, closed_at=now
     )

@@ -57,6 +57,7 @@ from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import tally
 from konsilo.governance.replay import without_asking
+from konsilo.web.bulk import update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -661,7 +662,7 @@ class _Loaded:
     latest text hash, its ballots and how many delegations voted in it."""
 
     texts: dict[int, str]
-    ballots: dict[int, list[tuple[dict[str, Any], Fraction]]]
+    ballots: dict[int, decisions.CountedBallots]
     delegations: dict[int, set[str]]
 
     @classmethod
@@ -714,7 +715,7 @@ def _base_vote(instruction: Instruction, loaded: _Loaded | None = None) -> gov.B
     base = instruction.base_proposal
     assert base.closes_at is not None
     assert base.census is not None
-    ballots = loaded.ballots[base.pk]
+    counted = loaded.ballots[base.pk]
     quorum_policy = {
         n: decisions.policy_value(base, n)
         for n in ("mandate.instruction_quorum", "quorum.fraction")
@@ -726,14 +727,14 @@ def _base_vote(instruction: Instruction, loaded: _Loaded | None = None) -> gov.B
         item=base.record_id,
         content_hash=loaded.text(base),
         method=method,
-        ballots=tuple((b, w) for b, w in ballots if w > 0),
+        ballots=tuple(counted.ballots),
         eligible=Fraction(base.census["total_weight"]),
         # The vote closed at its deadline (server time decides, §3.17), whenever the
         # closing task ran after it.
         closed_at=base.closes_at,
         quorum=gov.instruction_quorum(quorum_policy),
         rule=_motion_rule(base) if method == "motion" else "simple_majority",
-        result=tally.count_ballots(method, base.rule or {}, ballots),
+        result=tally.count_ballots(method, base.rule or {}, counted.ballots, heads=counted.cast),
     )
 
 
@@ -741,16 +742,16 @@ def _position_vote(instruction: Instruction, loaded: _Loaded) -> gov.BaseVote:
     """An intermediate council's closed vote: its delegations' weighted votes (§3.5)."""
     item = instruction.base_proposal
     assert item.closes_at is not None
-    ballots = loaded.ballots[item.pk]
+    counted = loaded.ballots[item.pk]
     method = str(item.method)
     return gov.position_vote(
         item.council.key,
         item=item.record_id,
         content_hash=loaded.text(item),
         method=method,
-        votes=[(b, w) for b, w in ballots if w > 0],
+        votes=counted.ballots,
         rule=_motion_rule(item) if method == "motion" else "simple_majority",
-        result=tally.count_ballots(method, item.rule or {}, ballots),
+        result=tally.count_ballots(method, item.rule or {}, counted.ballots, heads=counted.cast),
         closed_at=item.closes_at,
     )
 
@@ -982,7 +983,7 @@ def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
             if carrying:
                 instruction.save(update_fields=["mandate", "derived_at"])
     if not carrying:
-        Instruction.objects.bulk_update(ready, ["mandate", "derived_at"], batch_size=500)
+        update_rows(ready, ["mandate", "derived_at"])
     DelegationVote.objects.bulk_create(votes, batch_size=500)
     return ready
 
