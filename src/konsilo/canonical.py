@@ -42,6 +42,9 @@ class CanonicalError(ValueError):
 
 def fraction(value: Fraction | int) -> str:
     """Encode an exact number as a string: ``"3"``, ``"-7/2"``."""
+    if type(value) is Fraction:  # already in lowest terms: no new Fraction to build
+        n, d = value.numerator, value.denominator
+        return str(n) if d == 1 else f"{n}/{d}"
     return str(Fraction(value))
 
 
