@@ -48,6 +48,7 @@ from django.utils import timezone
 from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import closing_seed, tally
+from konsilo.counting.result import Result
 from konsilo.web.bulk import update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
@@ -1304,7 +1305,7 @@ def _record_tally(
     now: datetime,
     *,
     extra: Mapping[str, Any] | None = None,
-) -> None:
+) -> Result:
     """Count a locked, due vote and record its tally (the caller saves the proposal).
 
     ``extra``: what else the tally entry says (the seed's checkpoint of a count that may
@@ -1344,17 +1345,24 @@ def _record_tally(
             {"by": proposal.record_id, "rule": proposal.rule, "valid_to": now},
             "",
         )
+    return result
 
 
 @transaction.atomic(durable=True)
-def close_open_votes(*, proposal_ids: Sequence[int]) -> list[Proposal]:
+def close_open_votes(
+    *,
+    proposal_ids: Sequence[int],
+    counts: dict[int, tuple[CountedBallots, Result]] | None = None,
+) -> list[Proposal]:
     """Close many open-ballot votes past their deadline in one transaction; return those
     closed, in the order of their deadlines.
 
     The same close as `close_vote` for each, with their rows locked and their ballots read
     together: what a worker does when a federation's bases close at one deadline. Secret
     votes, counts that may draw lots (their seed waits for a checkpoint), and votes not due
-    or not voting are left for `close_vote` (skipped here).
+    or not voting are left for `close_vote` (skipped here). ``counts`` receives each closed
+    vote's ballots and result, for what the worker does next with them (a closed vote's
+    ballots never change: deriving its mandate need not read and count them again).
     """
     now = timezone.now()
     proposals = list(
@@ -1369,7 +1377,9 @@ def close_open_votes(*, proposal_ids: Sequence[int]) -> list[Proposal]:
     ballots = ballots_by_proposal(proposals)
     with ledger.collected():
         for proposal in proposals:
-            _record_tally(proposal, ballots[proposal.pk], now)
+            result = _record_tally(proposal, ballots[proposal.pk], now)
+            if counts is not None:
+                counts[proposal.pk] = (ballots[proposal.pk], result)
     update_rows(proposals, _CLOSED_FIELDS)
     Proposal.objects.filter(alternative_to__in=proposals, phase=Phase.VOTING).update(
         phase=Phase.CLOSED, closed_at=now

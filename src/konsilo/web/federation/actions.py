@@ -56,6 +56,7 @@ from django.utils import timezone
 from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import tally
+from konsilo.counting.result import Result
 from konsilo.governance.replay import without_asking
 from konsilo.web.bulk import update_rows
 from konsilo.web.councils import permissions
@@ -656,6 +657,10 @@ def inputs_pending_of(proposal_ids: Sequence[int]) -> set[int]:
 # -- mandates ---------------------------------------------------------------------------------
 
 
+# What the worker's closes counted: each closed vote's ballots and result.
+Counts = dict[int, tuple[decisions.CountedBallots, Result]]
+
+
 @dataclass
 class _Loaded:
     """What deriving mandates reads of many instruction votes, read together: each vote's
@@ -664,9 +669,13 @@ class _Loaded:
     texts: dict[int, str]
     ballots: dict[int, decisions.CountedBallots]
     delegations: dict[int, set[str]]
+    results: dict[int, Result]
 
     @classmethod
-    def of(cls, instructions: Sequence[Instruction]) -> _Loaded:
+    def of(cls, instructions: Sequence[Instruction], counts: Counts | None = None) -> _Loaded:
+        """``counts``: the ballots and results of votes this worker has just closed (a
+        closed vote's ballots never change), not read and counted again."""
+        counts = counts or {}
         proposals = {i.base_proposal_id: i.base_proposal for i in instructions}
         texts: dict[int, str] = {}
         wanted = set(proposals)
@@ -685,10 +694,26 @@ class _Loaded:
             keys = DelegationVote.objects.filter(proposal_id__in=middle)
             for pk, key in keys.values_list("proposal_id", "key"):
                 delegations.setdefault(pk, set()).add(key)
+        known = {pk for pk in proposals if pk in counts}
+        ballots = decisions.ballots_by_proposal(
+            [p for pk, p in proposals.items() if pk not in known]
+        )
+        ballots.update((pk, counts[pk][0]) for pk in known)
         return cls(
             texts=texts,
-            ballots=decisions.ballots_by_proposal(list(proposals.values())),
+            ballots=ballots,
             delegations=delegations,
+            results={pk: counts[pk][1] for pk in known},
+        )
+
+    def result(self, proposal: Proposal) -> Result:
+        """The vote's count: the close's, or counted again from its ballots."""
+        known = self.results.get(proposal.pk)
+        if known is not None:
+            return known
+        counted = self.ballots[proposal.pk]
+        return tally.count_ballots(
+            str(proposal.method), proposal.rule or {}, counted.ballots, heads=counted.cast
         )
 
     def text(self, proposal: Proposal) -> str:
@@ -709,8 +734,11 @@ def _motion_rule(proposal: Proposal) -> Any:
     return MotionRule(str(choice.name), Fraction(choice.args[0]))
 
 
-def _base_vote(instruction: Instruction, loaded: _Loaded | None = None) -> gov.BaseVote:
-    """The closed instruction vote as the pure rules take it (and the record carries it)."""
+def _base_vote(
+    instruction: Instruction, loaded: _Loaded | None = None, *, counted: bool = True
+) -> gov.BaseVote:
+    """The closed instruction vote as the pure rules take it (and the record carries it);
+    without ``counted``, its ballots only (no ``result``: what member-level support reads)."""
     loaded = loaded or _Loaded.of([instruction])
     base = instruction.base_proposal
     assert base.closes_at is not None
@@ -734,7 +762,7 @@ def _base_vote(instruction: Instruction, loaded: _Loaded | None = None) -> gov.B
         closed_at=base.closes_at,
         quorum=gov.instruction_quorum(quorum_policy),
         rule=_motion_rule(base) if method == "motion" else "simple_majority",
-        result=tally.count_ballots(method, base.rule or {}, counted.ballots, heads=counted.cast),
+        result=loaded.result(base) if counted else None,
     )
 
 
@@ -751,7 +779,7 @@ def _position_vote(instruction: Instruction, loaded: _Loaded) -> gov.BaseVote:
         method=method,
         votes=counted.ballots,
         rule=_motion_rule(item) if method == "motion" else "simple_majority",
-        result=tally.count_ballots(method, item.rule or {}, counted.ballots, heads=counted.cast),
+        result=loaded.result(item),
         closed_at=item.closes_at,
     )
 
@@ -959,18 +987,21 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
 
 
 @transaction.atomic(durable=True)
-def derive_mandates(*, proposal_ids: Sequence[int]) -> list[Instruction]:
+def derive_mandates(
+    *, proposal_ids: Sequence[int], counts: Counts | None = None
+) -> list[Instruction]:
     """`derive_mandate_for` of many instruction votes in one transaction (what the worker
     does when a federation's bases close at one deadline); returns the instructions whose
-    mandates it derived."""
-    return _derive_locked(proposal_ids)
+    mandates it derived. ``counts``: the ballots and results of the votes that the worker
+    has just closed (``decisions.close_open_votes``), used instead of reading them again."""
+    return _derive_locked(proposal_ids, counts)
 
 
-def _derive_locked(proposal_ids: Sequence[int]) -> list[Instruction]:
+def _derive_locked(proposal_ids: Sequence[int], counts: Counts | None = None) -> list[Instruction]:
     ready = [i for i in _locked_instructions(proposal_ids) if _derivable(i)]
     if not ready:
         return []
-    loaded = _Loaded.of(ready)
+    loaded = _Loaded.of(ready, counts)
     votes: list[DelegationVote] = []
     # A carried position (§3.2) reads the mandates derived before it, these included: then
     # each is stored as it is derived.
@@ -1141,12 +1172,12 @@ def delegate_cast(
     return None
 
 
-def derive_due_mandates() -> int:
+def derive_due_mandates(*, counts: Counts | None = None) -> int:
     """Derive every mandate whose instruction vote has closed, in transactions of up to 500.
 
-    Run by the closing task after it closes votes; safe to run any number of times. A batch
-    that fails is derived again vote by vote, so one broken mandate never stops the others.
-    Returns how many mandates this run derived.
+    Run by the closing task after it closes votes (``counts``: what those closes counted);
+    safe to run any number of times. A batch that fails is derived again vote by vote, so
+    one broken mandate never stops the others. Returns how many mandates this run derived.
     """
     # Lower levels close first, so their mandates come before those of the councils above.
     due = list(
@@ -1160,7 +1191,7 @@ def derive_due_mandates() -> int:
     for start in range(0, len(due), 500):
         chunk = due[start : start + 500]
         try:
-            done += len(derive_mandates(proposal_ids=chunk))
+            done += len(derive_mandates(proposal_ids=chunk, counts=counts))
         except Exception:
             log.exception("could not derive the mandates of votes %s..%s", chunk[0], chunk[-1])
             done += _each(
