@@ -25,9 +25,10 @@ from konsilo.governance.federation import (
     delegation_weights,
     derive_mandate_arrays,
     double_quorum,
+    member_support,
 )
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
-from konsilo.governance.mandates import BaseVote, MandatePolicy, derive_mandate
+from konsilo.governance.mandates import BaseVote, MandateError, MandatePolicy, derive_mandate
 
 CLOSED = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 LEVELS = ("assembly", "region", "congress")
@@ -83,6 +84,68 @@ def _example(composition: str, *, card_vote: bool) -> Any:
         policies=policies,
         composition=composition,
     )
+
+
+@pytest.mark.parametrize(
+    "composition", ["pass_through", "re_deliberation", "direct_base_representation"]
+)
+def test_member_support_is_what_compose_shows_without_counting_again(composition: str) -> None:
+    regions = MAJORITY_OF_MAJORITIES
+    graph = _graph(regions)
+    votes = _votes(regions)
+    del votes["r3c"]  # did not vote by the deadline: no instruction
+    votes["r2c"] = BaseVote.motion(  # a tie: no instruction under bound_majority either
+        "r2c", item="i", content_hash="h", yes=40, no=40, eligible=100, closed_at=CLOSED
+    )
+    weights = {
+        f"{b}->{up}": 1
+        for region, bases in regions.items()
+        for b in [region, *bases]
+        for up in ((region, "congress") if b in bases else ("congress",))
+    }
+    represented = {b: 100 for bases in regions.values() for b in bases}
+    composed = compose(
+        graph,
+        top="congress",
+        item="i",
+        content_hash="h",
+        votes=votes,
+        weights=weights,
+        represented=represented,
+        composition=composition,
+    )
+    instructed = {
+        key.split("->")[0]: m.instructed
+        for key, m in composed.mandates.items()
+        if graph.is_base(key.split("->")[0])
+    }
+    assert instructed["r3c"] is False
+    assert instructed["r2c"] is False
+    support = member_support(
+        graph,
+        top="congress",
+        content_hash="h",
+        votes=votes,
+        represented=represented,
+        instructed=instructed,
+        composition=composition,
+    )
+    assert support == {key: council.members for key, council in composed.councils.items()}
+    assert support["congress"].uninstructed_bases == 2
+    assert support["congress"].count("yes") == 204 + 40
+
+
+def test_member_support_refuses_an_unknown_composition() -> None:
+    with pytest.raises(MandateError, match="expected one of"):
+        member_support(
+            _graph(MAJORITY_OF_MAJORITIES),
+            top="congress",
+            content_hash="h",
+            votes={},
+            represented={},
+            instructed={},
+            composition="by_lottery",
+        )
 
 
 def test_majority_of_majorities_passes_under_re_deliberation_two_regions_to_one() -> None:

@@ -61,6 +61,7 @@ from konsilo.governance.federation import (
     double_quorum,
     forwarded_weights,
     item_delegations,
+    member_support,
     position_vote,
     schedule_graph,
 )
@@ -267,6 +268,7 @@ __all__ = [
     "mandate_derived_data",
     "may_file",
     "member_item_admitted",
+    "member_support",
     "next_version",
     "out_of_mandate",
     "parse_duration",

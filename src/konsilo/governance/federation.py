@@ -899,6 +899,47 @@ def _pass_through_mandate(
     )
 
 
+def member_support(
+    graph: CouncilGraph,
+    *,
+    top: str,
+    content_hash: str,
+    votes: Mapping[str, BaseVote],
+    represented: Mapping[str, int],
+    instructed: Mapping[str, bool],
+    composition: str = "pass_through",
+    method: str = "motion",
+) -> dict[str, MemberSupport]:
+    """The member-level support of every council that :func:`compose` shows it for (the
+    councils between the bases and ``top``, and ``top``), from the bases' votes and whether
+    each base's delegation was instructed, its mandates derived already: what ``compose``
+    puts in ``councils[key].members``, without counting or deriving anything again.
+
+    The votes' ``result`` is not read: a base's ballots and participants are all it takes.
+    """
+    if composition not in COMPOSITIONS:
+        raise MandateError(
+            f"expected one of {', '.join(COMPOSITIONS)}, got {composition!r}",
+            field="structure.composition",
+            code="invalid_choice",
+        )
+    order, _ = _subtree(graph, top)
+    composition_used = "re_deliberation" if method == "consent" else composition
+    shown = [] if composition_used == "direct_base_representation" else order
+    return {
+        key: _member_support(
+            graph,
+            key,
+            votes=votes,
+            represented=represented,
+            instructed=instructed,
+            content_hash=content_hash,
+        )
+        for key in [*shown, top]
+        if key == top or not graph.is_base(key)
+    }
+
+
 def _member_support(
     graph: CouncilGraph,
     council: str,

@@ -157,20 +157,42 @@ def _member_support(
     try:
         closed = [i for i in bases if i.base_proposal.phase == Proposal.Phase.CLOSED]
         loaded = _Loaded.of(closed)
-        votes = {i.base_proposal.council.key: _base_vote(i, loaded) for i in closed}
+        # Once every base's mandate is derived, whether each was instructed is stored: the
+        # members' ballots are all the support takes, not counted nor derived again.
+        derived = all(i.mandate is not None for i in bases)
+        votes = {
+            i.base_proposal.council.key: _base_vote(i, loaded, counted=not derived) for i in closed
+        }
         represented = {
             i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
             for i in bases
         }
+        # The text the members voted on: the one sent to them (the item's own text may
+        # have been amended since, outside the mandates).
+        content_hash = (
+            bases[0].base_proposal.versions.order_by("-number")[0].sha256
+            if bases
+            else higher.versions.order_by("-number")[0].sha256
+        )
+        if derived:
+            return gov.member_support(
+                graph,
+                top=top,
+                content_hash=content_hash,
+                votes=votes,
+                represented=represented,
+                instructed={
+                    i.base_proposal.council.key: (i.mandate or {}).get("status") == "instructed"
+                    for i in bases
+                },
+                composition=sending.composition,
+                method=str(higher.method),
+            )
         result = gov.compose(
             graph,
             top=top,
             item=higher.record_id,
-            # The text the members voted on: the one sent to them (the item's own text may
-            # have been amended since, outside the mandates).
-            content_hash=bases[0].base_proposal.versions.order_by("-number")[0].sha256
-            if bases
-            else higher.versions.order_by("-number")[0].sha256,
+            content_hash=content_hash,
             votes=votes,
             weights={i.key: Fraction(i.weight) for i in instructions},
             represented={k: int(v) for k, v in represented.items()},
