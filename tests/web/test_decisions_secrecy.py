@@ -98,7 +98,10 @@ def test_a_census_with_unequal_weights_cannot_hold_a_secret_vote(
 
     def weighted(proposal: Any) -> Any:
         basis, voters = real(proposal)
-        return basis, [(m, Fraction(2) if i == 0 else w) for i, (m, w) in enumerate(voters)]
+        return basis, [
+            (pk, record_id, Fraction(2) if i == 0 else w)
+            for i, (pk, record_id, w) in enumerate(voters)
+        ]
 
     monkeypatch.setattr(actions, "_census", weighted)
     with pytest.raises(ConflictError, match="equal weights"):

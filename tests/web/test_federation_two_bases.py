@@ -239,3 +239,30 @@ def test_in_a_secret_instruction_vote_the_ballot_of_weight_0_is_counted_for_noth
     ]
     assert (tally["ballots"], tally["weightless"]) == (3, 1)
     assert sorted(b["weight"] for b in _ballots(press)) == ["0", "1", "1", "1"]
+
+
+def test_bases_open_together_and_one_left_without_voters_is_withdrawn_alone(
+    fed: Federation,
+) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        sending = send(fed, north_item(fed))
+        for member in Member.objects.filter(memberships__council__key="press"):
+            council_actions.set_member_status(actor=fed.steward, member=member, status="left")
+
+        assert open_bases(clock) == 2
+
+        bakery, press = (refresh(instruction_item(sending, b)) for b in ("bakery", "press"))
+        assert bakery.phase == "voting"
+        assert bakery.census is not None and bakery.census["voters"] == 6
+        assert VoterRoll.objects.filter(proposal=bakery).count() == 6
+        assert press.phase == "withdrawn"
+        assert "has nobody who may vote" in press.withdrawn_reason
+        assert not VoterRoll.objects.filter(proposal=press).exists()
+        opened = [
+            canonical.loads(e.data)["item"]
+            for e in Entry.objects.filter(organisation=fed.org, entry_type="vote.opened")
+        ]
+        assert bakery.record_id in opened and press.record_id not in opened
+        withdrawn = Entry.objects.get(organisation=fed.org, entry_type="proposal.withdrawn")
+        assert canonical.loads(withdrawn.data)["item"] == press.record_id
+        assert open_bases(clock) == 0  # run again: nothing left to open

@@ -629,49 +629,16 @@ def _census_basis(organisation: Organisation) -> str:
     return str(basis) if basis in {"members", "members_in_good_standing"} else "members"
 
 
-def _census(
-    proposal: Proposal,
-    *,
-    root_bases: Callable[[Collection[str]], Collection[str]] | None = None,
-) -> tuple[str, list[tuple[Member, Fraction]]]:
-    """Who may vote now, with what weight: a base's members, or a delegate council's seats.
+# A voter of a frozen census: member id, record id and weight.
+Voter = tuple[int, str, Fraction]
 
-    ``root_bases`` (an item that travels up to a decision root): given the other primary
-    bases of this base's members, those that are below the same root; their members weigh 0
-    here (``gov.base_vote_weights``, §3.4).
-    """
+
+def _census(proposal: Proposal) -> tuple[str, list[Voter]]:
+    """Who may vote now, with what weight: a base's members, or a delegate council's seats."""
     council = proposal.council
-    organisation = proposal.organisation
     # A base: no council sends a delegation to it (``CouncilGraph.is_base``).
     if not Delegation.objects.filter(to_council=council).exists():
-        basis = _census_basis(organisation)
-        # Every membership of this base's members, their other bases too (each one's single
-        # primary base is checked), and nothing of the rest of the organisation.
-        rows = Membership.objects.filter(
-            member__organisation=organisation,
-            member__in=Membership.objects.filter(council=council).values("member_id"),
-        ).values_list(
-            "member_id",
-            "member__public_id",
-            "council__key",
-            "primary",
-            "start",
-            "end",
-            "member__status",
-        )
-        ids: dict[str, int] = {}
-        specs = []
-        for pk, uid, key, primary, start, end, status in rows:
-            record_id = f"m-{uid.hex}"
-            ids[record_id] = pk
-            specs.append(gov.MembershipSpec(record_id, key, primary, start, end, status))
-        elsewhere = {s.council for s in specs if s.primary and s.council != council.key}
-        below = root_bases(elsewhere) if root_bases is not None and elsewhere else ()
-        weights = gov.base_vote_weights(
-            council.key, specs, on=timezone.localdate(), basis=basis, root_bases=below
-        )
-        by_pk = {m.pk: m for m in Member.objects.filter(pk__in=[ids[i] for i in weights])}
-        return basis, [(by_pk[ids[i]], Fraction(w)) for i, w in weights.items()]
+        return base_censuses([proposal])[proposal.pk]
     today = timezone.localdate()
     holders = (
         Office.objects.filter(
@@ -683,7 +650,73 @@ def _census(
     seen: dict[int, Member] = {}
     for office in holders:
         seen.setdefault(office.member_id, office.member)
-    return "enrolled_delegates", [(m, Fraction(1)) for m in seen.values()]
+    return "enrolled_delegates", [(m.pk, m.record_id, Fraction(1)) for m in seen.values()]
+
+
+def base_censuses(
+    bases: Sequence[Proposal],
+    *,
+    root_bases: Callable[[Mapping[int, set[str]]], Mapping[int, Collection[str]]] | None = None,
+) -> dict[int, tuple[str, list[Voter]]]:
+    """Who may vote now in each of these bases' votes (of one organisation), with what
+    weight (``gov.base_vote_weights``), in a few queries however many bases.
+
+    ``root_bases`` (items that travel up to a decision root): given, for each base's
+    proposal, the other primary bases of its members, those that are below the same root;
+    their members weigh 0 there (§3.4).
+    """
+    if not bases:
+        return {}
+    basis = _census_basis(bases[0].organisation)
+    today = timezone.localdate()
+    councils = {b.council_id: b for b in bases}
+    members_of: dict[int, list[int]] = {}
+    for council_id, member_id in Membership.objects.filter(
+        council_id__in=list(councils)
+    ).values_list("council_id", "member_id"):
+        members_of.setdefault(council_id, []).append(member_id)
+    # Every membership of these bases' members, their other bases too (each one's single
+    # primary base is checked), and nothing of the rest of the organisation.
+    rows = Membership.objects.filter(
+        member__organisation=bases[0].organisation,
+        member__in=Membership.objects.filter(council_id__in=list(councils)).values("member_id"),
+    ).values_list(
+        "member_id",
+        "member__public_id",
+        "council__key",
+        "primary",
+        "start",
+        "end",
+        "member__status",
+    )
+    specs_of: dict[int, list[gov.MembershipSpec]] = {}
+    record_ids: dict[int, str] = {}
+    for pk, uid, key, primary, start, end, status in rows:
+        record_id = record_ids.setdefault(pk, f"m-{uid.hex}")
+        specs_of.setdefault(pk, []).append(
+            gov.MembershipSpec(record_id, key, primary, start, end, status)
+        )
+    specs = {
+        base.pk: [s for m in members_of.get(council_id, ()) for s in specs_of.get(m, ())]
+        for council_id, base in councils.items()
+    }
+    elsewhere = {
+        base.pk: {s.council for s in specs[base.pk] if s.primary and s.council != base.council.key}
+        for base in councils.values()
+    }
+    below = root_bases({pk: keys for pk, keys in elsewhere.items() if keys}) if root_bases else {}
+    by_record = {record_id: pk for pk, record_id in record_ids.items()}
+    out: dict[int, tuple[str, list[Voter]]] = {}
+    for base in councils.values():
+        weights = gov.base_vote_weights(
+            base.council.key,
+            specs[base.pk],
+            on=today,
+            basis=basis,
+            root_bases=below.get(base.pk, ()),
+        )
+        out[base.pk] = (basis, [(by_record[r], r, Fraction(w)) for r, w in weights.items()])
+    return out
 
 
 def _method_for_vote(proposal: Proposal, alternatives: Sequence[Proposal]) -> str:
@@ -841,7 +874,7 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
     basis, voters = _census(proposal)
     if not voters:
         raise ConflictError("nobody may vote in this council: its census is empty", field="census")
-    weights = {m.record_id: w for m, w in voters}
+    weights = {record_id: w for _, record_id, w in voters}
     if proposal.secret and len(set(weights.values())) > 1:
         # Unequal weights would let a weight name its voter (§3.16).
         raise ConflictError(
@@ -859,7 +892,10 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         update_fields=["phase", "method", "rule", "census", "voting_opened_at", "closes_at"]
     )
     VoterRoll.objects.bulk_create(
-        [VoterRoll(proposal=proposal, member=m, weight=canonical.fraction(w)) for m, w in voters],
+        [
+            VoterRoll(proposal=proposal, member_id=pk, weight=canonical.fraction(w))
+            for pk, _, w in voters
+        ],
         batch_size=2000,
     )
     for alternative in alternatives:

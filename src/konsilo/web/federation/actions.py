@@ -44,7 +44,7 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -64,6 +64,7 @@ from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
 from konsilo.web.councils.models import Council, Delegation, Member, Office
 from konsilo.web.decisions import actions as decisions
+from konsilo.web.decisions.actions import Voter
 from konsilo.web.decisions.models import Proposal, TextVersion, VoterRoll
 from konsilo.web.errors import (
     ConflictError,
@@ -210,60 +211,100 @@ def _refuse_empty(lower: Council, voters: int) -> None:
         )
 
 
-def _member_census(base: Proposal) -> tuple[str, list[tuple[Any, Fraction]]]:
-    """A base's census for an instruction vote: its members, each with one weight per
-    decision root (§3.4). A member whose primary base is another base this sending reaches
-    (so below the same root) weighs 0 here; their weight goes up through that base."""
+def _member_censuses(bases: Sequence[Proposal]) -> dict[int, tuple[str, list[Voter]]]:
+    """The census of each base's instruction vote (``decisions.base_censuses``): a member
+    whose primary base is another base the same sending reaches (so below the same root)
+    weighs 0 here; their weight goes up through that base (§3.4)."""
 
-    def root_bases(primaries: Collection[str]) -> set[str]:
-        return set(
-            Instruction.objects.filter(
-                sending__instructions__base_proposal=base,
-                base_proposal__council__key__in=list(primaries),
-            ).values_list("base_proposal__council__key", flat=True)
+    def root_bases(elsewhere: Mapping[int, set[str]]) -> dict[int, set[str]]:
+        others = set().union(*elsewhere.values())
+        if not others:
+            return {}
+        sending_of = dict(
+            Instruction.objects.filter(base_proposal_id__in=list(elsewhere)).values_list(
+                "base_proposal_id", "sending_id"
+            )
         )
+        reached: dict[int, set[str]] = {}
+        for sending_id, key in Instruction.objects.filter(
+            sending_id__in=set(sending_of.values()), base_proposal__council__key__in=others
+        ).values_list("sending_id", "base_proposal__council__key"):
+            reached.setdefault(sending_id, set()).add(key)
+        return {
+            pk: keys & reached.get(sending_of.get(pk, -1), set()) for pk, keys in elsewhere.items()
+        }
 
-    basis, voters = decisions._census(base, root_bases=root_bases)
+    return decisions.base_censuses(bases, root_bases=root_bases)
+
+
+def _census_refusal(base: Proposal, voters: Sequence[Any]) -> ConflictError | None:
+    """Why this census cannot open the base's vote, if it cannot."""
     lower = base.council
-    _refuse_empty(lower, len(voters))
-    if base.secret and len({w for _, w in voters if w}) > 1:
-        raise ConflictError(
+    try:
+        _refuse_empty(lower, len(voters))
+    except ConflictError as exc:
+        return exc
+    if base.secret and len({w for _, _, w in voters if w}) > 1:
+        return ConflictError(
             f"a secret ballot in {lower.key} needs equal weights, but the census has several",
             field="census",
         )
-    return basis, voters
+    return None
 
 
-def _open_member_vote(base: Proposal, *, higher: Proposal, now: datetime) -> None:
-    """Open a base's instruction vote now: freeze its members' census (§3.4) until its
-    instruction deadline (``closes_at``, set at the sending)."""
-    basis, voters = _member_census(base)
-    weights = {m.record_id: w for m, w in voters}
-    method, options, rule, census = decisions.vote_terms(base, weights, basis=basis)
-    decisions._move(base, Phase.VOTING)
-    base.method, base.rule, base.census = method, rule, census
-    base.voting_opened_at = now
-    base.save(update_fields=["phase", "method", "rule", "census", "voting_opened_at"])
-    VoterRoll.objects.bulk_create(
-        [VoterRoll(proposal=base, member=m, weight=canonical.fraction(w)) for m, w in voters],
-        batch_size=2000,
-    )
-    decisions._append(
-        base,
-        "vote.opened",
-        {
-            **_opened_data(
+def _open_member_votes(
+    pairs: Sequence[tuple[Proposal, Proposal]], *, now: datetime
+) -> list[tuple[Proposal, ConflictError]]:
+    """Open these bases' instruction votes (each with the vote above it) now, together:
+    their censuses read in a few queries, their rows stored in a few statements, their
+    ``vote.opened`` entries in the order given. Returns the bases whose census cannot open
+    their vote, with why; nothing is written for those."""
+    bases = [base for base, _ in pairs]
+    censuses = _member_censuses(bases)
+    texts = dict(
+        TextVersion.objects.filter(proposal__in=bases)
+        .order_by("proposal_id", "number")
+        .values_list("proposal_id", "sha256")
+    )  # the last of each proposal's versions is its latest
+    refused: list[tuple[Proposal, ConflictError]] = []
+    opened: list[Proposal] = []
+    rolls: list[VoterRoll] = []
+    with ledger.collected():
+        for base, higher in pairs:
+            basis, voters = censuses[base.pk]
+            refusal = _census_refusal(base, voters)
+            if refusal is not None:
+                refused.append((base, refusal))
+                continue
+            weights = {record_id: w for _, record_id, w in voters}
+            method, options, rule, census = decisions.vote_terms(base, weights, basis=basis)
+            decisions._move(base, Phase.VOTING)
+            base.method, base.rule, base.census = method, rule, census
+            base.voting_opened_at = now
+            opened.append(base)
+            rolls.extend(
+                VoterRoll(proposal=base, member_id=pk, weight=canonical.fraction(w))
+                for pk, _, w in voters
+            )
+            decisions._append(
                 base,
-                method=method,
-                rule=rule,
-                options=options,
-                census=census,
-                digest=_latest_text(base).sha256,
-            ),
-            "instruction_of": higher.record_id,
-        },
-        "",
-    )
+                "vote.opened",
+                {
+                    **_opened_data(
+                        base,
+                        method=method,
+                        rule=rule,
+                        options=options,
+                        census=census,
+                        digest=texts[base.pk],
+                    ),
+                    "instruction_of": higher.record_id,
+                },
+                "",
+            )
+    update_rows(opened, ["phase", "method", "rule", "census", "voting_opened_at"])
+    VoterRoll.objects.bulk_create(rolls, batch_size=2000)
+    return refused
 
 
 def _open_delegation_vote(
@@ -563,8 +604,9 @@ def send_to_bases(
         },
         decisions._record_id(actor, member),
     )
-    for item, higher in opened:
-        _open_member_vote(item, higher=higher, now=now)
+    refused = _open_member_votes(opened, now=now)
+    if refused:
+        raise refused[0][1]
     decisions._sequence(proposal)
     return sending
 
@@ -577,46 +619,83 @@ def open_instruction_vote(*, instruction_id: int) -> Proposal | None:
     census has become empty since the sending cannot vote: its item is withdrawn with the
     reason, and its delegation has no instruction (``derive_mandate_for``).
     """
-    instruction = (
+    handled = _open_instructions([instruction_id])
+    return handled[0] if handled else None
+
+
+@transaction.atomic(durable=True)
+def open_instruction_votes(*, instruction_ids: Sequence[int]) -> list[Proposal]:
+    """`open_instruction_vote` of many instructions in one transaction (a federation's bases
+    open at one time); returns the bases' items it opened or withdrew."""
+    return _open_instructions(instruction_ids)
+
+
+def _open_instructions(instruction_ids: Sequence[int]) -> list[Proposal]:
+    instructions = list(
         Instruction.objects.select_for_update(of=("self",))
-        .select_related("base_proposal", "higher")
-        .filter(pk=instruction_id)
-        .first()
+        .select_related("higher")
+        .filter(pk__in=list(instruction_ids), opens_at__isnull=False)
+        .order_by("opens_at", "pk")
     )
-    if instruction is None or instruction.opens_at is None:
-        return None
-    base = decisions._locked(instruction.base_proposal)
+    if not instructions:
+        return []
     now = timezone.now()
-    if base.phase != Phase.DISCUSSION or now < instruction.opens_at:
-        return None
-    assert instruction.higher is not None
-    try:
-        with transaction.atomic():
-            _open_member_vote(base, higher=instruction.higher, now=now)
-    except ConflictError as exc:
-        base = decisions._locked(base)
-        decisions._move(base, Phase.WITHDRAWN)
-        base.withdrawn_reason = str(exc)
-        base.save(update_fields=["phase", "withdrawn_reason"])
-        decisions._append(
-            base, "proposal.withdrawn", {"from": "discussion", "reason": str(exc)}, ""
-        )
-        return base
-    return base
+    locked = {
+        p.pk: p
+        for p in Proposal.objects.select_for_update()
+        .select_related("council", "organisation")
+        .filter(pk__in=[i.base_proposal_id for i in instructions])
+    }
+    pairs = []
+    for instruction in instructions:
+        base = locked[instruction.base_proposal_id]
+        if base.phase != Phase.DISCUSSION or now < instruction.opens_at:
+            continue
+        assert instruction.higher is not None
+        pairs.append((base, instruction.higher))
+    handled = [base for base, _ in pairs]
+    by_organisation: dict[int, list[tuple[Proposal, Proposal]]] = {}
+    for pair in pairs:
+        by_organisation.setdefault(pair[0].organisation_id, []).append(pair)
+    for group in by_organisation.values():
+        for base, exc in _open_member_votes(group, now=now):
+            decisions._move(base, Phase.WITHDRAWN)
+            base.withdrawn_reason = str(exc)
+            base.save(update_fields=["phase", "withdrawn_reason"])
+            decisions._append(
+                base, "proposal.withdrawn", {"from": "discussion", "reason": str(exc)}, ""
+            )
+    return handled
 
 
 def open_due_instruction_votes() -> int:
-    """Open every base's instruction vote whose scheduled opening has come; each in its own
-    transaction. Run by the periodic task before it closes votes; safe to run any number of
-    times. Returns how many votes this run opened."""
-    due = Instruction.objects.filter(
-        base_proposal__phase=Phase.DISCUSSION, opens_at__lte=timezone.now()
-    ).order_by("opens_at", "pk")
-    return _each(
-        due.values_list("pk", flat=True),
-        lambda pk: open_instruction_vote(instruction_id=pk),
-        "could not open the instruction vote of instruction %s",
+    """Open every base's instruction vote whose scheduled opening has come, in transactions
+    of up to 500. Run by the periodic task before it closes votes; safe to run any number
+    of times. A batch that fails is opened again vote by vote, so one broken base never
+    stops the others. Returns how many votes this run opened (or withdrew, for want of
+    voters)."""
+    due = list(
+        Instruction.objects.filter(
+            base_proposal__phase=Phase.DISCUSSION, opens_at__lte=timezone.now()
+        )
+        .order_by("opens_at", "pk")
+        .values_list("pk", flat=True)
     )
+    done = 0
+    for start in range(0, len(due), 500):
+        chunk = due[start : start + 500]
+        try:
+            done += len(open_instruction_votes(instruction_ids=chunk))
+        except Exception:
+            log.exception(
+                "could not open the instruction votes %s..%s together", chunk[0], chunk[-1]
+            )
+            done += _each(
+                chunk,
+                lambda pk: open_instruction_vote(instruction_id=pk),
+                "could not open the instruction vote of instruction %s",
+            )
+    return done
 
 
 def _each(ids: Iterable[int], step: Callable[[int], object], failure: str) -> int:
@@ -1613,8 +1692,9 @@ def _postpone(
         },
         "",
     )
-    for item, above in opened:
-        _open_member_vote(item, higher=above, now=now)
+    refused = _open_member_votes(opened, now=now)
+    if refused:
+        raise refused[0][1]
 
 
 @transaction.atomic(durable=True)
