@@ -1354,7 +1354,8 @@ def _record_tally(
         extra["weightless"] = counted.weightless  # recorded with weight 0, not counted (§3.4)
     _move(proposal, Phase.CLOSED)
     proposal.closed_at = now
-    proposal.result = result.to_json().decode("utf-8")
+    encoded = canonical.to_jsonable(result)  # once: the entry holds what the proposal stores
+    proposal.result = canonical.dumps_plain_str(encoded)
     proposal.outcome = result.outcome
     proposal.ballots_counted = counted.cast
     _append(
@@ -1363,7 +1364,7 @@ def _record_tally(
         {
             "method": proposal.method,
             "rule": proposal.rule,
-            "result": result,
+            "result": encoded,
             "ballots": counted.cast,
             "policy_version": proposal.policy_versions.get("organisation"),
             "policy_versions": proposal.policy_versions,

@@ -814,10 +814,10 @@ def _motion_rule(proposal: Proposal) -> Any:
 
 
 def _base_vote(
-    instruction: Instruction, loaded: _Loaded | None = None, *, counted: bool = True
+    instruction: Instruction, loaded: _Loaded | None = None, *, with_result: bool = True
 ) -> gov.BaseVote:
     """The closed instruction vote as the pure rules take it (and the record carries it);
-    without ``counted``, its ballots only (no ``result``: what member-level support reads)."""
+    without ``with_result``, its ballots only (what member-level support reads)."""
     loaded = loaded or _Loaded.of([instruction])
     base = instruction.base_proposal
     assert base.closes_at is not None
@@ -841,7 +841,7 @@ def _base_vote(
         closed_at=base.closes_at,
         quorum=gov.instruction_quorum(quorum_policy),
         rule=_motion_rule(base) if method == "motion" else "simple_majority",
-        result=loaded.result(base) if counted else None,
+        result=loaded.result(base) if with_result else None,
     )
 
 
@@ -973,17 +973,21 @@ def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[Deleg
     instruction's ``mandate`` and ``derived_at``."""
     higher = instruction.higher or instruction.sending.proposal
     mandate, vote, policy, extra = _derive(instruction, loaded)
-    data = gov.mandate_derived_data(
-        mandate,
-        policy=policy,
-        window=None if extra else gov.VoteWindow.from_canonical(instruction.window),
+    # Encoded once: the entry holds the same plain data the instruction stores.
+    data = canonical.to_jsonable(
+        gov.mandate_derived_data(
+            mandate,
+            policy=policy,
+            window=None if extra else gov.VoteWindow.from_canonical(instruction.window),
+        )
     )
-    data["base_vote"] = vote.to_canonical() if vote is not None else None
+    assert isinstance(data, dict)
+    data["base_vote"] = canonical.to_jsonable(vote) if vote is not None else None
     data.update(extra)
     ledger.append(
         "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
     )
-    instruction.mandate = _plain(mandate.to_canonical())
+    instruction.mandate = data["mandate"]
     instruction.derived_at = timezone.now()
     cast = gov.cast_votes(mandate, policy=policy)
     if cast and higher.phase == Phase.VOTING:

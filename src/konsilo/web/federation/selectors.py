@@ -161,7 +161,8 @@ def _member_support(
         # members' ballots are all the support takes, not counted nor derived again.
         derived = all(i.mandate is not None for i in bases)
         votes = {
-            i.base_proposal.council.key: _base_vote(i, loaded, counted=not derived) for i in closed
+            i.base_proposal.council.key: _base_vote(i, loaded, with_result=not derived)
+            for i in closed
         }
         represented = {
             i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
