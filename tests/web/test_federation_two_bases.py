@@ -253,7 +253,8 @@ def test_bases_open_together_and_one_left_without_voters_is_withdrawn_alone(
 
         bakery, press = (refresh(instruction_item(sending, b)) for b in ("bakery", "press"))
         assert bakery.phase == "voting"
-        assert bakery.census is not None and bakery.census["voters"] == 6
+        assert bakery.census is not None
+        assert bakery.census["voters"] == 6
         assert VoterRoll.objects.filter(proposal=bakery).count() == 6
         assert press.phase == "withdrawn"
         assert "has nobody who may vote" in press.withdrawn_reason
@@ -262,7 +263,8 @@ def test_bases_open_together_and_one_left_without_voters_is_withdrawn_alone(
             canonical.loads(e.data)["item"]
             for e in Entry.objects.filter(organisation=fed.org, entry_type="vote.opened")
         ]
-        assert bakery.record_id in opened and press.record_id not in opened
+        assert bakery.record_id in opened
+        assert press.record_id not in opened
         withdrawn = Entry.objects.get(organisation=fed.org, entry_type="proposal.withdrawn")
         assert canonical.loads(withdrawn.data)["item"] == press.record_id
         assert open_bases(clock) == 0  # run again: nothing left to open

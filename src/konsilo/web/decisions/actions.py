@@ -1156,6 +1156,17 @@ class CountedBallots:
     weightless: int = 0
 
 
+@dataclass(frozen=True)
+class ClosedVote:
+    """A vote just closed, as its close left it: the proposal (saved), the ballots it
+    counted and their result. A closed vote never changes: what comes next (its mandate)
+    may take these instead of reading and counting them again."""
+
+    proposal: Proposal
+    ballots: CountedBallots
+    result: Result
+
+
 def ballots_by_proposal(proposals: Sequence[Proposal]) -> dict[int, CountedBallots]:
     """The ballots counted in each of these votes: the members' and, at a higher council,
     the delegations' votes. Three queries however many votes."""
@@ -1389,7 +1400,7 @@ def _record_tally(
 def close_open_votes(
     *,
     proposal_ids: Sequence[int],
-    counts: dict[int, tuple[CountedBallots, Result]] | None = None,
+    closed: dict[int, ClosedVote] | None = None,
 ) -> list[Proposal]:
     """Close many open-ballot votes past their deadline in one transaction; return those
     closed, in the order of their deadlines.
@@ -1397,9 +1408,8 @@ def close_open_votes(
     The same close as `close_vote` for each, with their rows locked and their ballots read
     together: what a worker does when a federation's bases close at one deadline. Secret
     votes, counts that may draw lots (their seed waits for a checkpoint), and votes not due
-    or not voting are left for `close_vote` (skipped here). ``counts`` receives each closed
-    vote's ballots and result, for what the worker does next with them (a closed vote's
-    ballots never change: deriving its mandate need not read and count them again).
+    or not voting are left for `close_vote` (skipped here). ``closed`` receives each vote
+    closed (`ClosedVote`), for what the worker does next with it.
     """
     now = timezone.now()
     proposals = list(
@@ -1415,8 +1425,8 @@ def close_open_votes(
     with ledger.collected():
         for proposal in proposals:
             result = _record_tally(proposal, ballots[proposal.pk], now)
-            if counts is not None:
-                counts[proposal.pk] = (ballots[proposal.pk], result)
+            if closed is not None:
+                closed[proposal.pk] = ClosedVote(proposal, ballots[proposal.pk], result)
     update_rows(proposals, _CLOSED_FIELDS)
     Proposal.objects.filter(alternative_to__in=proposals, phase=Phase.VOTING).update(
         phase=Phase.CLOSED, closed_at=now

@@ -14,7 +14,6 @@ import logging
 from django.utils import timezone
 from django_tasks import task
 
-from konsilo.counting.result import Result
 from konsilo.web.decisions import actions
 from konsilo.web.decisions.models import Proposal
 
@@ -40,21 +39,18 @@ def open_due_votes() -> int:
     return _open_due()
 
 
-Counts = dict[int, tuple[actions.CountedBallots, Result]]
-
-
-def _close(ready: list[tuple[int, bool]], counts: Counts) -> int:
+def _close(ready: list[tuple[int, bool]], closed_now: dict[int, actions.ClosedVote]) -> int:
     """Close these due votes (id, whether it closes alone): open-ballot ones in batches (a
     federation's bases share their deadline), secret ones and lot-drawing counts each alone.
     A batch that fails is closed again vote by vote, so one broken item never stops the
-    others. ``counts`` receives the ballots and result of the votes closed in batches."""
+    others. ``closed_now`` receives the votes closed in batches."""
     closed = 0
     batch = [pk for pk, secret in ready if not secret]
     one_by_one = [pk for pk, secret in ready if secret]
     for start in range(0, len(batch), BATCH):
         chunk = batch[start : start + BATCH]
         try:
-            closed += len(actions.close_open_votes(proposal_ids=chunk, counts=counts))
+            closed += len(actions.close_open_votes(proposal_ids=chunk, closed=closed_now))
         except Exception:
             log.exception("could not close votes %s..%s together", chunk[0], chunk[-1])
             one_by_one.extend(chunk)
@@ -98,7 +94,8 @@ def close_due_votes() -> int:
     due = [(pk, secret or method in actions.LOT_METHODS) for pk, secret, method in due]
     closed = 0
     derived = False
-    counts: Counts = {}  # what the closes counted, handed to the mandates' derivation
+    # The votes closed, as their closes left them, for the mandates' derivation.
+    closed_now: dict[int, actions.ClosedVote] = {}
     # In waves: a council's vote whose delegations' mandates wait for the votes below (all
     # past their deadlines at once, after a worker was down) closes in the wave after theirs.
     while due:
@@ -110,10 +107,10 @@ def close_due_votes() -> int:
             federation.derive_due_mandates()  # votes below closed by an earlier run
             derived = True
             continue
-        closed += _close(ready, counts)
+        closed += _close(ready, closed_now)
         # Each closed instruction vote becomes its delegation's mandate (in a later
         # transaction, once the tally has its place in the record; a later run retries).
-        federation.derive_due_mandates(counts=counts)
+        federation.derive_due_mandates(closed=closed_now)
         derived = True
         due = [(pk, secret) for pk, secret in due if pk in waiting]
     if not derived:

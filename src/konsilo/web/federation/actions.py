@@ -736,8 +736,8 @@ def inputs_pending_of(proposal_ids: Sequence[int]) -> set[int]:
 # -- mandates ---------------------------------------------------------------------------------
 
 
-# What the worker's closes counted: each closed vote's ballots and result.
-Counts = dict[int, tuple[decisions.CountedBallots, Result]]
+# The votes the worker has just closed, as their closes left them.
+Closed = Mapping[int, decisions.ClosedVote]
 
 
 @dataclass
@@ -751,10 +751,10 @@ class _Loaded:
     results: dict[int, Result]
 
     @classmethod
-    def of(cls, instructions: Sequence[Instruction], counts: Counts | None = None) -> _Loaded:
-        """``counts``: the ballots and results of votes this worker has just closed (a
-        closed vote's ballots never change), not read and counted again."""
-        counts = counts or {}
+    def of(cls, instructions: Sequence[Instruction], closed: Closed | None = None) -> _Loaded:
+        """``closed``: votes this worker has just closed, whose ballots and results are
+        taken as their closes left them, not read and counted again."""
+        closed = closed or {}
         proposals = {i.base_proposal_id: i.base_proposal for i in instructions}
         texts: dict[int, str] = {}
         wanted = set(proposals)
@@ -773,16 +773,16 @@ class _Loaded:
             keys = DelegationVote.objects.filter(proposal_id__in=middle)
             for pk, key in keys.values_list("proposal_id", "key"):
                 delegations.setdefault(pk, set()).add(key)
-        known = {pk for pk in proposals if pk in counts}
+        known = {pk for pk in proposals if pk in closed}
         ballots = decisions.ballots_by_proposal(
             [p for pk, p in proposals.items() if pk not in known]
         )
-        ballots.update((pk, counts[pk][0]) for pk in known)
+        ballots.update((pk, closed[pk].ballots) for pk in known)
         return cls(
             texts=texts,
             ballots=ballots,
             delegations=delegations,
-            results={pk: counts[pk][1] for pk in known},
+            results={pk: closed[pk].result for pk in known},
         )
 
     def result(self, proposal: Proposal) -> Result:
@@ -920,23 +920,28 @@ def _derive(
     return mandate, base_vote, policy, {}
 
 
-def _locked_instructions(proposal_ids: Sequence[int]) -> list[Instruction]:
+def _locked_instructions(
+    proposal_ids: Sequence[int], closed: Closed | None = None
+) -> list[Instruction]:
     """The underived instructions of these instruction votes, locked, with what deriving
-    their mandates reads (their sending, the vote above), in the order of their deadlines."""
+    their mandates reads (their sending, the vote above), in the order of their deadlines.
+    The votes in ``closed`` are taken as their closes left them, not read again."""
+    closed = closed or {}
     # A narrow join: planning one query over every related row costs more than the few
     # small ones that follow, once the instructions are due.
     instructions = list(
         Instruction.objects.select_for_update(of=("self",))
-        .select_related(
-            "base_proposal__council",
-            "delegation__from_council",
-            "delegation__to_council",
-        )
+        .select_related("delegation__from_council", "delegation__to_council")
         .filter(base_proposal_id__in=list(proposal_ids), derived_at__isnull=True)
         .order_by("base_proposal__closes_at", "pk")
     )
     if not instructions:
         return []
+    unread = [i.base_proposal_id for i in instructions if i.base_proposal_id not in closed]
+    votes = {pk: vote.proposal for pk, vote in closed.items()}
+    votes.update(
+        (p.pk, p) for p in Proposal.objects.select_related("council").filter(pk__in=unread)
+    )
     sendings = {
         s.pk: s
         for s in Sending.objects.select_related("proposal__council", "proposal__organisation")
@@ -950,6 +955,7 @@ def _locked_instructions(proposal_ids: Sequence[int]) -> list[Instruction]:
         )
     }
     for instruction in instructions:
+        instruction.base_proposal = votes[instruction.base_proposal_id]
         instruction.sending = sendings[instruction.sending_id]
         # One organisation throughout the sending.
         instruction.base_proposal.organisation = instruction.sending.proposal.organisation
@@ -1071,20 +1077,20 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
 
 @transaction.atomic(durable=True)
 def derive_mandates(
-    *, proposal_ids: Sequence[int], counts: Counts | None = None
+    *, proposal_ids: Sequence[int], closed: Closed | None = None
 ) -> list[Instruction]:
     """`derive_mandate_for` of many instruction votes in one transaction (what the worker
     does when a federation's bases close at one deadline); returns the instructions whose
-    mandates it derived. ``counts``: the ballots and results of the votes that the worker
-    has just closed (``decisions.close_open_votes``), used instead of reading them again."""
-    return _derive_locked(proposal_ids, counts)
+    mandates it derived. ``closed``: the votes the worker has just closed
+    (``decisions.close_open_votes``), taken as they are instead of read again."""
+    return _derive_locked(proposal_ids, closed)
 
 
-def _derive_locked(proposal_ids: Sequence[int], counts: Counts | None = None) -> list[Instruction]:
-    ready = [i for i in _locked_instructions(proposal_ids) if _derivable(i)]
+def _derive_locked(proposal_ids: Sequence[int], closed: Closed | None = None) -> list[Instruction]:
+    ready = [i for i in _locked_instructions(proposal_ids, closed) if _derivable(i)]
     if not ready:
         return []
-    loaded = _Loaded.of(ready, counts)
+    loaded = _Loaded.of(ready, closed)
     votes: list[DelegationVote] = []
     # A carried position (§3.2) reads the mandates derived before it, these included: then
     # each is stored as it is derived.
@@ -1274,7 +1280,7 @@ def derive_due_mandates(*, counts: Counts | None = None) -> int:
     for start in range(0, len(due), 500):
         chunk = due[start : start + 500]
         try:
-            done += len(derive_mandates(proposal_ids=chunk, counts=counts))
+            done += len(derive_mandates(proposal_ids=chunk, closed=closed))
         except Exception:
             log.exception("could not derive the mandates of votes %s..%s", chunk[0], chunk[-1])
             done += _each(
