@@ -24,6 +24,7 @@ from konsilo.governance.mandates import (
     LateInstructionNotApplied,
     Mandate,
     MandateBreached,
+    MandateDeparted,
     MandateError,
     MandatePolicy,
     PostponementRequested,
@@ -340,6 +341,30 @@ def test_delegate_casts_checked_breach_is_an_event_for_the_recall_rules() -> Non
     assert isinstance(breach, MandateBreached)
     assert (breach.delegate, breach.action) == ("ana", "auto_suspend")
     assert "mandate breached" in breach.explanation
+
+
+def test_delegate_casts_unchecked_departure_counts_and_is_noted_not_breached() -> None:
+    policy = MandatePolicy(enforcement="delegate_casts_unchecked")
+    m = derive(motion(30, 10), policy)
+    assert m.binding
+    assert cast_votes(m, policy=policy) == ()
+    assert check_delegate_vote(m, [({"choice": "yes"}, 1)], delegate="ana", policy=policy) is None
+    note = check_delegate_vote(m, [({"choice": "no"}, 1)], delegate="ana", policy=policy)
+    assert isinstance(note, MandateDeparted)
+    assert note.mandated == (({"choice": "yes"}, Fraction(1)),)
+    assert note.cast == (({"choice": "no"}, Fraction(1)),)
+    assert "counts as cast" in note.explanation
+    settled = settle_delegation_vote(
+        m,
+        policy=policy,
+        ballots=[DelegateBallot("ana", OPENS + timedelta(hours=1), (({"choice": "no"}, 1),))],
+        tenures=[Tenure("ana", BEFORE)],
+        closes_at=CLOSES,
+    )
+    assert settled.votes == (({"choice": "no"}, Fraction(1)),)
+    assert [type(e) for e in settled.events] == [MandateDeparted]
+    encoded = canonical.loads(canonical.dumps(note))
+    assert encoded["mandated"] == [{"ballot": {"choice": "yes"}, "weight": "1"}]
 
 
 def test_proportional_breach_is_any_other_split() -> None:

@@ -44,9 +44,9 @@ def _api(user: Any) -> Api:
     return Api(client)
 
 
-def _checked_cycle(fed: Federation, clock: Any) -> Any:
+def _checked_cycle(fed: Federation, clock: Any, enforcement: str = "delegate_casts_checked") -> Any:
     """The Bakery's delegate casts (delegate_casts_checked); the Bakery says yes 4 to 2."""
-    set_policy(fed, "council", "bakery", {"mandate.enforcement": "delegate_casts_checked"})
+    set_policy(fed, "council", "bakery", {"mandate.enforcement": enforcement})
     item = north_item(fed)
     sending = send(fed, item)
     open_bases(clock)
@@ -99,6 +99,56 @@ def test_a_delegate_voting_as_mandated_is_counted_with_no_breach(
         fed.delegate_member.record_id,
     )
     assert not Breach.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unchecked_delegate_voting_against_the_mandate_is_counted_and_the_departure_noted(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from konsilo.cli.main import main
+    from tests.personas import build_federation
+
+    fed = build_federation()  # committed, so that the record is sequenced for the export
+    with time_machine.travel(START, tick=False) as clock:
+        _unchecked_departure(fed, clock)
+    out = tmp_path / "export"
+    assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["verify", str(out), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, json.dumps(summary)
+    assert summary["mandates_rederived"] == 2
+
+
+def _unchecked_departure(fed: Federation, clock: Any) -> None:
+    import json
+
+    from tests.web.federation_support import HIGHER_CLOSES, refresh
+
+    item = _checked_cycle(fed, clock, enforcement="delegate_casts_unchecked")
+    clock.move_to(OPENS)
+    assert (
+        actions.delegate_cast(
+            actor=fed.delegate, proposal=item, delegation_from="bakery", ballot={"choice": "no"}
+        )
+        is None
+    )
+    # Not held to the mandate: the vote counts as cast, and no breach opens a recall.
+    cast = DelegationVote.objects.get(key="bakery->north")
+    assert (cast.ballot, cast.cast_by) == ({"choice": "no"}, fed.delegate_member.record_id)
+    assert not Breach.objects.exists()
+    noted = canonical.loads(
+        Entry.objects.get(organisation=fed.org, entry_type="mandate.departed").data
+    )
+    assert noted["mandated"] == [{"ballot": {"choice": "yes"}, "weight": "1"}]
+    assert noted["cast"] == [{"ballot": {"choice": "no"}, "weight": "1"}]
+    assert "delegate_casts_unchecked" in noted["explanation"]
+    clock.move_to(HIGHER_CLOSES)
+    tasks.close_due_votes.call()
+    tallied = json.loads(refresh(item).result)["rounds"][0]["tallies"]
+    assert tallied["yes"] == "0"  # the Press said no 2 to 1, the Bakery's delegate no
 
 
 def test_only_a_delegate_of_the_base_may_cast_its_vote(fed: Federation, clock: Any) -> None:

@@ -1308,6 +1308,31 @@ class DiscretionUsed(_Plain):
 
 
 @dataclass(frozen=True, slots=True)
+class MandateDeparted:
+    """Under ``delegate_casts_unchecked`` a delegate voted otherwise than a binding mandate:
+    the vote counts as cast (the platform does not check it) and the departure is on the
+    record beside it, for the base's report-back; not a breach, so no recall opens by
+    itself (the base may still recall)."""
+
+    item: str
+    delegation: str
+    delegate: str
+    mandated: tuple[WeightedBallot, ...]
+    cast: tuple[WeightedBallot, ...]
+    explanation: str
+
+    def to_canonical(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "delegation": self.delegation,
+            "delegate": self.delegate,
+            "mandated": [{"ballot": b, "weight": w} for b, w in self.mandated],
+            "cast": [{"ballot": b, "weight": w} for b, w in self.cast],
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class LateInstructionApplied(_Plain):
     """A late or changed instruction replaced the mandate; the delegation's vote is recast."""
 
@@ -1516,8 +1541,9 @@ def check_delegate_vote(
     *,
     delegate: str,
     policy: MandatePolicy,
-) -> MandateBreached | DiscretionUsed | None:
-    """Check what a delegate cast against the mandate (``delegate_casts_checked``).
+) -> MandateBreached | MandateDeparted | DiscretionUsed | None:
+    """Check what a delegate cast against the mandate (``delegate_casts_checked``, or
+    ``delegate_casts_unchecked``).
 
     A binding mandate is breached when the delegation's votes differ from the mandated ones
     (as weighted ballots, in any order); a bound delegate at a consent round breaches it by
@@ -1525,7 +1551,31 @@ def check_delegate_vote(
     ``only_base_mandated_objections`` (§3.21). Returns the :class:`MandateBreached` event
     (with ``recall.mandate_breach_action``), a :class:`DiscretionUsed` note when a delegate
     with discretion departs from the guidance, or ``None``. Free mandates are never checked.
+    Under ``delegate_casts_unchecked`` the platform does not hold the delegate to the
+    mandate: what would be a breach is a :class:`MandateDeparted` note, and the vote counts.
     """
+    event = _check_delegate_vote(mandate, cast, delegate=delegate, policy=policy)
+    if isinstance(event, MandateBreached) and policy.enforcement == "delegate_casts_unchecked":
+        return MandateDeparted(
+            event.item,
+            event.delegation,
+            delegate,
+            event.mandated,
+            event.cast,
+            f"{delegate} cast {_describe_votes(event.cast)} where {mandate.base}'s mandate is "
+            f"{_describe_votes(event.mandated)}; under delegate_casts_unchecked the vote counts "
+            "as cast and the base reviews it.",
+        )
+    return event
+
+
+def _check_delegate_vote(
+    mandate: Mandate,
+    cast: Sequence[tuple[Ballot, Fraction | int]],
+    *,
+    delegate: str,
+    policy: MandatePolicy,
+) -> MandateBreached | DiscretionUsed | None:
     got = group_ballots(cast)
     if not mandate.votes and not mandate.binding:
         return None
@@ -1625,7 +1675,7 @@ class Settlement(_Plain):
 
     votes: tuple[WeightedBallot, ...]
     cast_by: str
-    events: tuple[MandateBreached | DiscretionUsed | BallotRejected, ...]
+    events: tuple[MandateBreached | MandateDeparted | DiscretionUsed | BallotRejected, ...]
     explanation: str
 
 
@@ -1644,7 +1694,7 @@ def settle_delegation_vote(
     office-holding intervals *when it was cast*: ballots cast before a recall stand, ballots
     the recalled person casts afterwards (or anyone after close) are rejected and logged, and
     the last valid ballot counts (a successor may change the delegation's ballot before close).
-    Under ``delegate_casts_checked`` the counted ballot is checked against the mandate.
+    The counted ballot is checked against the mandate (``check_delegate_vote``).
     """
     close = _aware("closes_at", closes_at)
     if mandate.binding and policy.enforcement == "system_casts":
@@ -1655,7 +1705,7 @@ def settle_delegation_vote(
             (),
             f"{mandate.delegation} votes from its base's mandate: {_describe_votes(votes)}.",
         )
-    events: list[MandateBreached | DiscretionUsed | BallotRejected] = []
+    events: list[MandateBreached | MandateDeparted | DiscretionUsed | BallotRejected] = []
     valid: list[DelegateBallot] = []
     for ballot in sorted(ballots, key=lambda b: (b.cast_at, b.delegate)):
         if ballot.cast_at >= close:
@@ -1685,10 +1735,11 @@ def settle_delegation_vote(
     if not valid:
         return Settlement((), "", tuple(events), f"{mandate.delegation} cast no valid ballot.")
     last = valid[-1]
-    if policy.enforcement == "delegate_casts_checked" or not mandate.binding:
-        checked = check_delegate_vote(mandate, last.votes, delegate=last.delegate, policy=policy)
-        if checked is not None:
-            events.append(checked)
+    # A departure is named, checked or not: a breach, or under delegate_casts_unchecked a
+    # departure (system_casts with a binding mandate returned above).
+    checked = check_delegate_vote(mandate, last.votes, delegate=last.delegate, policy=policy)
+    if checked is not None:
+        events.append(checked)
     return Settlement(
         last.votes,
         last.delegate,

@@ -117,6 +117,7 @@ INFORMATIONAL_TYPES: frozenset[str] = frozenset(
         # Events of the federation that the recall rules and the bases read; the mandate
         # itself is re-derived from mandate.derived.
         "mandate.breached",
+        "mandate.departed",
         "mandate.discretion_used",
     }
 )
@@ -1146,7 +1147,12 @@ class Replay:
                 f"{key} votes on the amended text of item {item!r}, outside its mandate, "
                 "before the vote on it was settled"
             )
-        elif mandate is not None and mandate.binding:
+        elif (
+            mandate is not None
+            and mandate.binding
+            # An unchecked delegate's vote counts as cast (``mandate.departed`` notes it).
+            and self._mandate_policies[(item, key)].enforcement != "delegate_casts_unchecked"
+        ):
             cast = {(_canonical(dict(b)), w) for b, w in mandate.votes}
             if (_canonical(dict(ballot)), weight) not in cast:
                 raise _Refused(

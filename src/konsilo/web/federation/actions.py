@@ -22,7 +22,9 @@ A thin layer over the pure rules of konsilo.governance (domain-rules §3.1–3.6
   (``delegation.voted``) in the council the delegation sits in.
 - ``delegate_cast``: under ``delegate_casts_checked`` the delegate votes; a vote against a
   binding mandate is recorded as ``mandate.breached`` (the recall rules act on it) and, the
-  mandate being binding, it does not enter the higher count.
+  mandate being binding, it does not enter the higher count. Under
+  ``delegate_casts_unchecked`` such a vote counts as cast and ``mandate.departed`` notes it
+  for the base's report-back.
 - ``amend_sent_item``, ``request_postponement``, ``settle_amended_vote``: the higher council
   amends its item after the bases instructed (§3.10). The mandates cover the text sent
   (its content hash), so each delegation not free follows ``mandate.out_of_mandate_amendment``
@@ -1183,16 +1185,19 @@ def _seated_delegate(
 def delegate_cast(
     *, actor: Actor, proposal: Proposal, delegation_from: str, ballot: Any
 ) -> Breach | None:
-    """A delegate casts their delegation's vote (``delegate_casts_checked``).
+    """A delegate casts their delegation's vote (``delegate_casts_checked`` or
+    ``delegate_casts_unchecked``).
 
     The vote is checked against the mandate (``check_delegate_vote``). A vote that follows
-    it, or a free or discretionary one, is counted; a vote against a binding mandate is
-    recorded as a breach (returned) and, the mandate binding the delegation's weight, not
-    counted. On a text outside the mandate (an amendment after the bases instructed, §3.10)
-    the vote is checked against the settlement instead (``check_out_of_mandate_vote``): the
-    delegation's fallback step (an abstention) binds it, discretion lets the delegate decide,
-    flagged for the base; with discretion the delegate casts even where the platform casts
-    the delegation's bound votes (``system_casts``).
+    it, or a free or discretionary one, is counted; under ``delegate_casts_checked`` a vote
+    against a binding mandate is recorded as a breach (returned) and, the mandate binding
+    the delegation's weight, not counted; under ``delegate_casts_unchecked`` it is counted
+    as cast, with the departure on the record beside it (``mandate.departed``). On a text
+    outside the mandate (an amendment after the bases instructed, §3.10) the vote is checked
+    against the settlement instead (``check_out_of_mandate_vote``): the delegation's fallback
+    step (an abstention) binds it, discretion lets the delegate decide, flagged for the
+    base; with discretion the delegate casts even where the platform casts the delegation's
+    bound votes (``system_casts``).
     """
     higher = decisions._locked(proposal)
     decisions._voting_now(higher)
@@ -1228,7 +1233,7 @@ def delegate_cast(
         )
     weight = Fraction(instruction.weight)
     content = decisions._normalise(higher, ballot, instruction.weight, member)
-    event: gov.MandateBreached | gov.DiscretionUsed | None
+    event: gov.MandateBreached | gov.MandateDeparted | gov.DiscretionUsed | None
     if action is not None:
         event = gov.check_out_of_mandate_vote(
             _stored_mandate(instruction.mandate),
@@ -1256,15 +1261,17 @@ def delegate_cast(
     _record_delegation_vote(
         higher, instruction.delegation, instruction.key, content, weight, cast_by=member.record_id
     )
-    if event is not None:  # DiscretionUsed: the base reviews it
+    if isinstance(event, gov.MandateDeparted):  # unchecked: counted, the base reviews it
+        decisions._append(higher, "mandate.departed", event.to_canonical(), member.record_id)
+    elif event is not None:  # DiscretionUsed: the base reviews it
         decisions._append(higher, "mandate.discretion_used", event.to_canonical(), member.record_id)
     return None
 
 
-def derive_due_mandates(*, counts: Counts | None = None) -> int:
+def derive_due_mandates(*, closed: Closed | None = None) -> int:
     """Derive every mandate whose instruction vote has closed, in transactions of up to 500.
 
-    Run by the closing task after it closes votes (``counts``: what those closes counted);
+    Run by the closing task after it closes votes (``closed``: those votes, as closed);
     safe to run any number of times. A batch that fails is derived again vote by vote, so
     one broken mandate never stops the others. Returns how many mandates this run derived.
     """
