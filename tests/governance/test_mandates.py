@@ -332,6 +332,27 @@ def test_system_casts_returns_the_bound_votes() -> None:
     assert canonical.loads(canonical.dumps(votes[0]))["weight"] in {"14/11", "8/11"}
 
 
+def test_a_base_vote_comes_back_whole_from_its_canonical_data() -> None:
+    from konsilo.counting.motion import MotionRule
+
+    for vote in (
+        motion(70, 40, 10, eligible=150),
+        motion(3, 2, rule=MotionRule("supermajority", Fraction(2, 3)), quorum=None),
+    ):
+        data = canonical.loads(canonical.dumps(vote))
+        again = BaseVote.from_canonical(data)
+        assert again == vote
+        assert canonical.dumps(again) == canonical.dumps(vote)
+
+
+def test_a_base_vote_from_bad_data_names_what_is_wrong() -> None:
+    data = canonical.loads(canonical.dumps(motion(7, 3)))
+    with pytest.raises(MandateError, match=r"ballots\.weight: expected an exact number, got 0\.5"):
+        BaseVote.from_canonical({**data, "ballots": [{"ballot": {"choice": "yes"}, "weight": 0.5}]})
+    with pytest.raises(MandateError, match="missing or wrong: 'eligible'"):
+        BaseVote.from_canonical({k: v for k, v in data.items() if k != "eligible"})
+
+
 def test_delegate_casts_checked_breach_is_an_event_for_the_recall_rules() -> None:
     policy = MandatePolicy(enforcement="delegate_casts_checked", breach_action="auto_suspend")
     m = derive(motion(30, 10), policy)

@@ -197,6 +197,32 @@ def test_the_higher_item_shows_member_level_support_beside_the_delegations_votes
     assert [v.ballot["choice"] for v in rows["press->north"].votes] == ["no"]
 
 
+def test_member_level_support_reads_the_base_votes_the_mandates_were_derived_from(
+    fed: Federation, clock: Any
+) -> None:
+    from konsilo.web.federation.models import Instruction
+
+    item, _ = _closed_bases(fed, clock)
+    recorded = {
+        canonical.loads(e.data)["delegation"]: canonical.loads(e.data)["base_vote"]
+        for e in Entry.objects.filter(organisation=fed.org, entry_type="mandate.derived")
+    }
+    stored = {i.key: i.base_vote for i in Instruction.objects.filter(higher=item)}
+    assert stored == recorded
+    assert stored["bakery->north"]["ballots"] == [
+        {"ballot": {"choice": "no"}, "weight": "2"},
+        {"ballot": {"choice": "yes"}, "weight": "4"},
+    ]
+    # Without the stored votes (instructions derived before konsilo kept them), the same
+    # support is computed again from the ballots.
+    want = selectors.federated_item(item)
+    Instruction.objects.filter(higher=item).update(base_vote=None)
+    again = selectors.federated_item(item)
+    assert want is not None
+    assert again is not None
+    assert again.members == want.members
+
+
 def test_a_minority_report_filed_at_a_base_travels_up_with_its_mandate(
     fed: Federation, clock: Any
 ) -> None:

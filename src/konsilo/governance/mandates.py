@@ -194,6 +194,16 @@ def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
     return value
 
 
+def _exact(name: str, value: Any) -> Fraction:
+    """An exact number from canonical data: a string ("7/2") or an integer, never a float."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MandateError(f"expected an exact number, got {value!r}", field=name)
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise MandateError(f"expected an exact number, got {value!r}", field=name) from None
+
+
 def _weight(name: str, value: Fraction | int) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, int | Fraction):
         raise MandateError(f"expected an int or Fraction, got {value!r}", field=name)
@@ -625,6 +635,38 @@ class BaseVote:
             "quorum": self.quorum,
             "rule": self.rule,
         }
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any], *, result: Result | None = None) -> BaseVote:
+        """The vote back from ``to_canonical`` data (as the record and konsilo keep it), with
+        the base's count when the caller has it; ``MandateError`` names what is wrong."""
+        try:
+            rule = data.get("rule", "simple_majority")
+            if isinstance(rule, Mapping):
+                fraction = rule.get("fraction")
+                rule = MotionRule(
+                    str(rule.get("kind")),
+                    None if fraction is None else _exact("rule.fraction", fraction),
+                )
+            quorum = data.get("quorum")
+            closed_at = datetime.fromisoformat(str(data["closed_at"]).replace("Z", "+00:00"))
+            return cls(
+                base=str(data["base"]),
+                item=str(data["item"]),
+                content_hash=str(data["content_hash"]),
+                method=str(data["method"]),
+                ballots=tuple(
+                    (dict(b["ballot"]), _exact("ballots.weight", b["weight"]))
+                    for b in data["ballots"]
+                ),
+                eligible=_exact("eligible", data["eligible"]),
+                closed_at=closed_at,
+                quorum=None if quorum is None else _exact("quorum", quorum),
+                rule=rule,
+                result=result,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+            raise MandateError(f"expected BaseVote data, missing or wrong: {exc}") from None
 
 
 # -- the mandate ----------------------------------------------------------------------------

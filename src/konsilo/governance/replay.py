@@ -74,6 +74,7 @@ from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
     BaseVote,
     Mandate,
+    MandateError,
     MandatePolicy,
     OutOfMandate,
     OutOfMandateVote,
@@ -1487,25 +1488,9 @@ def _base_vote(raw: Any, result: Any) -> BaseVote:
     if not isinstance(raw, Mapping):
         raise _Refused(f"data.base_vote: expected an object or null, got {raw!r}")
     try:
-        ballots = tuple(
-            (dict(b["ballot"]), _fraction(b["weight"], "data.base_vote.ballots.weight"))
-            for b in raw["ballots"]
-        )
-        quorum = raw.get("quorum")
-        return BaseVote(
-            base=str(raw["base"]),
-            item=str(raw["item"]),
-            content_hash=str(raw["content_hash"]),
-            method=str(raw["method"]),
-            ballots=ballots,
-            eligible=_fraction(raw["eligible"], "data.base_vote.eligible"),
-            closed_at=_instant(raw["closed_at"], "data.base_vote.closed_at"),
-            quorum=None if quorum is None else _fraction(quorum, "data.base_vote.quorum"),
-            rule=_motion_rule(raw.get("rule", "simple_majority")),
-            result=result,
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise _Refused(f"data.base_vote: expected BaseVote data, missing or wrong {exc}") from None
+        return BaseVote.from_canonical(raw, result=result)
+    except MandateError as exc:  # str(exc) starts with the field, when it names one
+        raise _Refused(f"data.base_vote.{exc}" if exc.field else f"data.base_vote: {exc}") from None
 
 
 def _window(raw: Any) -> VoteWindow | None:

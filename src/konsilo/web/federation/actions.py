@@ -978,7 +978,7 @@ def _derivable(instruction: Instruction) -> bool:
 def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[DelegationVote]) -> None:
     """Derive and record the instruction's mandate; under ``system_casts`` cast its bound
     votes (their rows added to ``votes`` for the caller to store). The caller saves the
-    instruction's ``mandate`` and ``derived_at``."""
+    instruction's ``mandate``, ``base_vote`` and ``derived_at``."""
     higher = instruction.higher or instruction.sending.proposal
     mandate, vote, policy, extra = _derive(instruction, loaded)
     # Encoded once: the entry holds the same plain data the instruction stores.
@@ -996,6 +996,7 @@ def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[Deleg
         "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
     )
     instruction.mandate = data["mandate"]
+    instruction.base_vote = data["base_vote"]
     instruction.derived_at = timezone.now()
     cast = gov.cast_votes(mandate, policy=policy)
     if cast and higher.phase == Phase.VOTING:
@@ -1103,9 +1104,9 @@ def _derive_locked(proposal_ids: Sequence[int], closed: Closed | None = None) ->
         for instruction in ready:
             _record_mandate(instruction, loaded, votes)
             if carrying:
-                instruction.save(update_fields=["mandate", "derived_at"])
+                instruction.save(update_fields=["mandate", "base_vote", "derived_at"])
     if not carrying:
-        update_rows(ready, ["mandate", "derived_at"])
+        update_rows(ready, ["mandate", "base_vote", "derived_at"])
     DelegationVote.objects.bulk_create(votes, batch_size=500)
     return ready
 
@@ -1122,13 +1123,14 @@ def _record_delegation_vote(
 ) -> DelegationVote:
     """Record a delegation's vote; with ``save=False`` the row is returned unsaved, for the
     caller to store with others in one statement."""
-    content = _plain(ballot)
+    ballot_key = canonical.dumps_str(ballot)
+    content = canonical.loads(ballot_key)  # plain JSON data, as the row and the record hold it
     row = DelegationVote(
         proposal=higher,
         delegation=delegation,
         key=key,
         ballot=content,
-        ballot_key=canonical.dumps_str(content),
+        ballot_key=ballot_key,
         weight=canonical.fraction(weight),
         cast_by=cast_by,
         cast_at=timezone.now(),

@@ -71,6 +71,9 @@ class Instruction(models.Model):
     window = models.JSONField()
     # Mandate.to_canonical() once derived (when the instruction vote closed).
     mandate = models.JSONField(null=True, blank=True)
+    # BaseVote.to_canonical() of the base's vote the mandate was derived from, as the
+    # record's mandate.derived holds it (none for an intermediate council, or no vote).
+    base_vote = models.JSONField(null=True, blank=True)
     derived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

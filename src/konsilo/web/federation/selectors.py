@@ -156,14 +156,21 @@ def _member_support(
         return None
     try:
         closed = [i for i in bases if i.base_proposal.phase == Proposal.Phase.CLOSED]
-        loaded = _Loaded.of(closed)
-        # Once every base's mandate is derived, whether each was instructed is stored: the
-        # members' ballots are all the support takes, not counted nor derived again.
+        # Once every base's mandate is derived, whether each was instructed is stored, and
+        # the vote it was derived from: the members' ballots are all the support takes, not
+        # read, counted nor derived again.
         derived = all(i.mandate is not None for i in bases)
-        votes = {
-            i.base_proposal.council.key: _base_vote(i, loaded, with_result=not derived)
-            for i in closed
-        }
+        if derived and all(i.base_vote is not None for i in closed):
+            votes = {
+                i.base_proposal.council.key: gov.BaseVote.from_canonical(i.base_vote or {})
+                for i in closed
+            }
+        else:
+            loaded = _Loaded.of(closed)
+            votes = {
+                i.base_proposal.council.key: _base_vote(i, loaded, with_result=not derived)
+                for i in closed
+            }
         represented = {
             i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
             for i in bases
