@@ -711,12 +711,7 @@ def compose(
     With ``min_instructed_share``, ``postponement_required`` says whether bases representing
     less than that share of the members instructed (§3.2).
     """
-    if composition not in COMPOSITIONS:
-        raise MandateError(
-            f"expected one of {', '.join(COMPOSITIONS)}, got {composition!r}",
-            field="structure.composition",
-            code="invalid_choice",
-        )
+    composition_used = _composition_used(composition, method)
     order, parent_of = _subtree(graph, top)
     bases = [k for k in order if graph.is_base(k)]
     unknown = sorted(set(votes) - set(bases))
@@ -725,8 +720,6 @@ def compose(
             f"votes given for {', '.join(unknown)}, which are not bases below {top!r}",
             field="votes",
         )
-    # Consent is not weight-aggregable (§3.21): every council consents over its delegations.
-    composition_used = "re_deliberation" if method == "consent" else composition
     if composition_used == "direct_base_representation":
         parent_of = dict.fromkeys(bases, top)
         order = bases
@@ -899,6 +892,18 @@ def _pass_through_mandate(
     )
 
 
+def _composition_used(composition: str, method: str) -> str:
+    """The composition an item is carried up by: the one chosen, except that consent is not
+    weight-aggregable (§3.21), so every council consents over its delegations."""
+    if composition not in COMPOSITIONS:
+        raise MandateError(
+            f"expected one of {', '.join(COMPOSITIONS)}, got {composition!r}",
+            field="structure.composition",
+            code="invalid_choice",
+        )
+    return "re_deliberation" if method == "consent" else composition
+
+
 def member_support(
     graph: CouncilGraph,
     *,
@@ -917,14 +922,8 @@ def member_support(
 
     The votes' ``result`` is not read: a base's ballots and participants are all it takes.
     """
-    if composition not in COMPOSITIONS:
-        raise MandateError(
-            f"expected one of {', '.join(COMPOSITIONS)}, got {composition!r}",
-            field="structure.composition",
-            code="invalid_choice",
-        )
+    composition_used = _composition_used(composition, method)
     order, _ = _subtree(graph, top)
-    composition_used = "re_deliberation" if method == "consent" else composition
     shown = [] if composition_used == "direct_base_representation" else order
     return {
         key: _member_support(

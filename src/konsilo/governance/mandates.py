@@ -1331,8 +1331,8 @@ class MandateBreached:
             "item": self.item,
             "delegation": self.delegation,
             "delegate": self.delegate,
-            "mandated": [{"ballot": b, "weight": w} for b, w in self.mandated],
-            "cast": [{"ballot": b, "weight": w} for b, w in self.cast],
+            "mandated": _weighted_data(self.mandated),
+            "cast": _weighted_data(self.cast),
             "action": self.action,
             "explanation": self.explanation,
         }
@@ -1347,6 +1347,10 @@ class DiscretionUsed(_Plain):
     delegation: str
     delegate: str
     explanation: str
+
+
+def _weighted_data(votes: Sequence[WeightedBallot]) -> list[dict[str, Any]]:
+    return [{"ballot": b, "weight": w} for b, w in votes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1368,8 +1372,8 @@ class MandateDeparted:
             "item": self.item,
             "delegation": self.delegation,
             "delegate": self.delegate,
-            "mandated": [{"ballot": b, "weight": w} for b, w in self.mandated],
-            "cast": [{"ballot": b, "weight": w} for b, w in self.cast],
+            "mandated": _weighted_data(self.mandated),
+            "cast": _weighted_data(self.cast),
             "explanation": self.explanation,
         }
 

@@ -46,7 +46,7 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -683,20 +683,38 @@ def open_due_instruction_votes() -> int:
         .order_by("opens_at", "pk")
         .values_list("pk", flat=True)
     )
+    return _in_batches(
+        due,
+        lambda chunk: open_instruction_votes(instruction_ids=chunk),
+        lambda pk: open_instruction_vote(instruction_id=pk),
+        "could not open the instruction vote of instruction %s",
+        what="open the instruction votes",
+    )
+
+
+BATCH = 500  # instruction votes opened, or mandates derived, in one transaction
+
+
+def _in_batches(
+    ids: Sequence[int],
+    batch: Callable[[Sequence[int]], Sized],
+    step: Callable[[int], object],
+    failure: str,
+    *,
+    what: str,
+) -> int:
+    """Run ``batch`` on the ids, `BATCH` at a time (each call its own transaction), and
+    count what it did; a batch that fails is logged (``what`` it did) and run again id by
+    id (``step``, `_each`, logging ``failure``), so that one broken item never stops the
+    others."""
     done = 0
-    for start in range(0, len(due), 500):
-        chunk = due[start : start + 500]
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
         try:
-            done += len(open_instruction_votes(instruction_ids=chunk))
+            done += len(batch(chunk))
         except Exception:
-            log.exception(
-                "could not open the instruction votes %s..%s together", chunk[0], chunk[-1]
-            )
-            done += _each(
-                chunk,
-                lambda pk: open_instruction_vote(instruction_id=pk),
-                "could not open the instruction vote of instruction %s",
-            )
+            log.exception("could not %s %s..%s together", what, chunk[0], chunk[-1])
+            done += _each(chunk, step, failure)
     return done
 
 
@@ -1285,19 +1303,13 @@ def derive_due_mandates(*, closed: Closed | None = None) -> int:
         .order_by("base_proposal__closes_at", "pk")
         .values_list("base_proposal_id", flat=True)
     )
-    done = 0
-    for start in range(0, len(due), 500):
-        chunk = due[start : start + 500]
-        try:
-            done += len(derive_mandates(proposal_ids=chunk, closed=closed))
-        except Exception:
-            log.exception("could not derive the mandates of votes %s..%s", chunk[0], chunk[-1])
-            done += _each(
-                chunk,
-                lambda pk: derive_mandate_for(proposal_id=pk),
-                "could not derive the mandate of instruction vote %s",
-            )
-    return done
+    return _in_batches(
+        due,
+        lambda chunk: derive_mandates(proposal_ids=chunk, closed=closed),
+        lambda pk: derive_mandate_for(proposal_id=pk),
+        "could not derive the mandate of instruction vote %s",
+        what="derive the mandates of votes",
+    )
 
 
 # -- amendments outside the mandates (§3.10) --------------------------------------------------
