@@ -39,3 +39,27 @@ def test_update_rows_refuses_unsaved_rows_and_key_fields(fed: Federation) -> Non
     with pytest.raises(ValueError, match="non-key fields"):
         update_rows([saved], ["id"])
     assert update_rows([], ["title"]) == 0
+
+
+def test_gc_paused_holds_off_the_collector_and_always_resumes_it() -> None:
+    import gc
+
+    from konsilo.web.bulk import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: the outer pause resumes it
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failed batch")
+    assert gc.isenabled()
+
+    @gc_paused()
+    def batch() -> bool:
+        return gc.isenabled()
+
+    assert batch() is False
+    assert gc.isenabled()

@@ -49,7 +49,7 @@ from konsilo import canonical
 from konsilo import governance as gov
 from konsilo.counting import closing_seed, tally
 from konsilo.counting.result import Result
-from konsilo.web.bulk import update_rows
+from konsilo.web.bulk import gc_paused, update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -1396,6 +1396,7 @@ def _record_tally(
     return result
 
 
+@gc_paused()
 @transaction.atomic(durable=True)
 def close_open_votes(
     *,

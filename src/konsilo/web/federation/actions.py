@@ -60,7 +60,7 @@ from konsilo import governance as gov
 from konsilo.counting import tally
 from konsilo.counting.result import Result
 from konsilo.governance.replay import without_asking
-from konsilo.web.bulk import update_rows
+from konsilo.web.bulk import gc_paused, update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -625,6 +625,7 @@ def open_instruction_vote(*, instruction_id: int) -> Proposal | None:
     return handled[0] if handled else None
 
 
+@gc_paused()
 @transaction.atomic(durable=True)
 def open_instruction_votes(*, instruction_ids: Sequence[int]) -> list[Proposal]:
     """`open_instruction_vote` of many instructions in one transaction (a federation's bases
@@ -1096,6 +1097,7 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     return derived[0] if derived else None
 
 
+@gc_paused()
 @transaction.atomic(durable=True)
 def derive_mandates(
     *, proposal_ids: Sequence[int], closed: Closed | None = None

@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from konsilo import governance as gov
+from konsilo.web.bulk import gc_paused
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.models import Member
 from konsilo.web.decisions import actions as decisions
@@ -215,6 +216,7 @@ def _member_support(
     return {key: tally.members for key, tally in result.councils.items()}
 
 
+@gc_paused()
 def federated_item(proposal: Proposal) -> FederatedItem | None:
     """The federation state of an item sent to the bases, or None if it was not sent."""
     sending = Sending.objects.select_related("proposal__council").filter(proposal=proposal).first()

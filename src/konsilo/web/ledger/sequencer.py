@@ -55,6 +55,7 @@ from konsilo.record import (
     tree_root,
 )
 from konsilo.record import Checkpoint as CheckpointText
+from konsilo.web.bulk import gc_paused
 from konsilo.web.councils.models import Organisation
 from konsilo.web.ledger import keys
 from konsilo.web.ledger.entries import EntryTooLargeError, entry_bytes, format_time
@@ -116,7 +117,8 @@ def sequence(
     notes: list[str] = []
     with _durable_batches():
         while True:
-            note, count = _sequence_batch(organisation, batch_size)
+            with gc_paused():  # a batch builds thousands of short-lived objects
+                note, count = _sequence_batch(organisation, batch_size)
             if note is None:
                 break
             notes.append(note)
