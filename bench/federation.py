@@ -30,6 +30,12 @@ pure computation's exactly.
     PYTHONPATH=src python3 bench/federation.py --db                   # PostgreSQL, full size
     PYTHONPATH=src python3 bench/federation.py --db --pg-url postgres://postgres@127.0.0.1/x
     PYTHONPATH=src python3 bench/federation.py --db --sqlite --members 50000 --bases 1000
+
+The full-size setup takes tens of minutes. On PostgreSQL, ``--save-setup NAME`` keeps a copy of
+the database as it stands when the timed part starts (a database NAME made from it as a
+template, and the signing key in a data directory of the same name), and ``--from-setup NAME``
+starts the timed part from such a copy, so that a change to the timed path can be measured
+again in a few minutes. The federation's size and seed must be the same in both runs.
 """
 
 from __future__ import annotations
@@ -170,9 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sqlite", action="store_true", help="--db on a fresh SQLite file")
     parser.add_argument("--profile", help="--db: write a cProfile of the timed phases here")
+    parser.add_argument(
+        "--save-setup", metavar="NAME", help="--db on PostgreSQL: keep the set-up database as NAME"
+    )
+    parser.add_argument(
+        "--from-setup", metavar="NAME", help="--db on PostgreSQL: start from a kept set-up NAME"
+    )
     args = parser.parse_args(argv)
     if args.pure == args.db:
         print("choose one of --pure and --db", file=sys.stderr)
+        return 2
+    if (args.save_setup or args.from_setup) and (args.sqlite or not args.db):
+        print("--save-setup and --from-setup need --db on PostgreSQL", file=sys.stderr)
         return 2
     if args.db:
         return run_db(args)
@@ -225,19 +240,48 @@ OPENS = START + dt.timedelta(days=24)
 TEXT = "The federation adopts a common four-day week."
 
 
+def _kept_data_dir(name: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"konsilo-fedbench-{name}"
+
+
+def _server_url(pg_url: str) -> tuple[str, str]:
+    """The maintenance database's URL beside ``pg_url``, and ``pg_url``'s database name."""
+    base, _, database = pg_url.rpartition("/")
+    return f"{base}/postgres", database
+
+
 def _prepare_database(args: argparse.Namespace) -> str:
     """Point Django at a fresh database and migrate it; returns its description."""
-    work = Path(tempfile.mkdtemp(prefix="konsilo-fedbench-"))
+    if args.save_setup or args.from_setup:
+        work = _kept_data_dir(args.save_setup or args.from_setup)
+        work.mkdir(mode=0o700, exist_ok=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="konsilo-fedbench-"))
     os.environ["KONSILO_DATA_DIR"] = str(work)
     if args.sqlite:
         os.environ.pop("DATABASE_URL", None)
         where = f"SQLite in {work}"
     else:
         import psycopg
+        from psycopg import sql
 
-        with psycopg.connect(args.pg_url, autocommit=True) as conn:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("CREATE SCHEMA public")
+        if args.from_setup:
+            server, database = _server_url(args.pg_url)
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(database)
+                    )
+                )
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(database), sql.Identifier(args.from_setup)
+                    )
+                )
+        else:
+            with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                conn.execute("DROP SCHEMA public CASCADE")
+                conn.execute("CREATE SCHEMA public")
         os.environ["DATABASE_URL"] = args.pg_url
         where = f"PostgreSQL {args.pg_url.rsplit('@', 1)[-1]}"
     from konsilo.cli.main import migrate, setup_django
@@ -431,6 +475,25 @@ class _Phases:
             print(f"  {'timed' if timed else 'setup'}  {name:52} {elapsed:8.2f} s", flush=True)
 
 
+def _save_setup(pg_url: str, name: str) -> None:
+    """Copy the database as it stands to ``name`` (no one may be connected to it meanwhile)."""
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
+
+    connections.close_all()
+    server, database = _server_url(pg_url)
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(database)
+            )
+        )
+
+
 def run_db(args: argparse.Namespace) -> int:
     """The federation end to end through the database (see the module's docstring)."""
     where = _prepare_database(args)
@@ -460,93 +523,119 @@ def run_db(args: argparse.Namespace) -> int:
     # A worker is alive throughout, as in production: the writers leave the sequencing to
     # it (``sequence_all`` below, and in each of its rounds).
     beating = threading.Event()
+    paused = threading.Event()
 
     def beat() -> None:
         while not beating.wait(1.0):
-            heartbeat("fedbench")
+            if paused.is_set():
+                connection.close()
+            else:
+                heartbeat("fedbench")
         connection.close()
 
     with time_machine.travel(START, tick=True) as clock:
         heartbeat("fedbench")
         threading.Thread(target=beat, daemon=True).start()
-        sequenced = sequence_all
-        org = council_actions.create_organisation(
-            actor=None, slug="fedbench", name="Bench Federation", levels=list(LEVELS)
-        )
-        council_actions.set_policy(
-            actor=None,
-            organisation=org,
-            scope="organisation",
-            target="",
-            set_values={
-                "structure.vote_weight": "represented_members",
-                "mandate.mode": "bound_proportional",
-                "structure.composition": "pass_through",
-            },
-        )
-        phases.run(
-            "councils and delegations (bulk, with their entries)",
-            lambda: _insert_councils(org, federation),
-            timed=False,
-        )
-        phases.run(
-            "members (member import's write path)",
-            lambda: _import_members(org, federation),
-            timed=False,
-        )
-        phases.run("sequence the record", sequenced, timed=False)
-        council_actions.set_policy(
-            actor=None,
-            organisation=org,
-            scope="council",
-            target="congress",
-            set_values={"agenda.member_item_right": "any_member"},
-        )
-        author = get_user_model().objects.create_user("ada", "ada@bench.example", "pw-ada-123")
-        first = Member.objects.get(organisation=org, email="m0@bench.example")
-        council_actions.link_user(actor=None, member=first, user=author)
-        council_actions.assign_office(
-            actor=None,
-            member=first,
-            kind="delegate",
-            council_key="congress",
-            delegation_from=federation.tree.councils[-2][0],
-        )
-        proposal = decisions.create_proposal(
-            actor=author,
-            council=org.councils.get(key="congress"),
-            title="A four-day week",
-            text=TEXT,
-        )
-        item = decisions.open_discussion(actor=author, proposal=proposal)
-        sending = phases.run(
-            "send_to_bases (every level's instruction vote)",
-            lambda: federation_actions.send_to_bases(
-                actor=author, proposal=item, opens_at=OPENS, composition="pass_through"
-            ),
-            timed=False,
-        )
+        if args.from_setup:
+            item = Proposal.objects.get(organisation__slug="fedbench", council__key="congress")
+            sending = item.sending
+            print(f"  setup  kept as {args.from_setup}")
+        else:
+            sequenced = sequence_all
+            org = council_actions.create_organisation(
+                actor=None, slug="fedbench", name="Bench Federation", levels=list(LEVELS)
+            )
+            council_actions.set_policy(
+                actor=None,
+                organisation=org,
+                scope="organisation",
+                target="",
+                set_values={
+                    "structure.vote_weight": "represented_members",
+                    "mandate.mode": "bound_proportional",
+                    "structure.composition": "pass_through",
+                },
+            )
+            phases.run(
+                "councils and delegations (bulk, with their entries)",
+                lambda: _insert_councils(org, federation),
+                timed=False,
+            )
+            phases.run(
+                "members (member import's write path)",
+                lambda: _import_members(org, federation),
+                timed=False,
+            )
+            phases.run("sequence the record", sequenced, timed=False)
+            council_actions.set_policy(
+                actor=None,
+                organisation=org,
+                scope="council",
+                target="congress",
+                set_values={"agenda.member_item_right": "any_member"},
+            )
+            author = get_user_model().objects.create_user("ada", "ada@bench.example", "pw-ada-123")
+            first = Member.objects.get(organisation=org, email="m0@bench.example")
+            council_actions.link_user(actor=None, member=first, user=author)
+            council_actions.assign_office(
+                actor=None,
+                member=first,
+                kind="delegate",
+                council_key="congress",
+                delegation_from=federation.tree.councils[-2][0],
+            )
+            proposal = decisions.create_proposal(
+                actor=author,
+                council=org.councils.get(key="congress"),
+                title="A four-day week",
+                text=TEXT,
+            )
+            item = decisions.open_discussion(actor=author, proposal=proposal)
+            sending = phases.run(
+                "send_to_bases (every level's instruction vote)",
+                lambda: federation_actions.send_to_bases(
+                    actor=author, proposal=item, opens_at=OPENS, composition="pass_through"
+                ),
+                timed=False,
+            )
+            clock.move_to(
+                min(
+                    sending.instructions.filter(
+                        base_proposal__council__level=LEVELS[0]
+                    ).values_list("opens_at", flat=True)
+                )
+            )
+            opened = phases.run(
+                "open_due_instruction_votes (the bases' votes)",
+                federation_actions.open_due_instruction_votes,
+                timed=False,
+            )
+            assert opened == args.bases, opened
+            phases.run("sequence the record", sequenced, timed=False)
+            cast = phases.run(
+                "ballots (bulk rows and entries)",
+                lambda: _fill_ballots(org, sending, tallies),
+                timed=False,
+            )
+            phases.run("sequence the record", sequenced, timed=False)
+            entries = Entry.objects.filter(organisation=org).count()
+            print(f"  {cast:,} ballots; {entries:,} record entries")
+
         instructions = list(sending.instructions.select_related("base_proposal__council"))
         by_level: dict[str, list[Any]] = {}
         for row in instructions:
             by_level.setdefault(row.base_proposal.council.level, []).append(row)
-        clock.move_to(min(r.opens_at for r in by_level[LEVELS[0]]))
-        opened = phases.run(
-            "open_due_instruction_votes (the bases' votes)",
-            federation_actions.open_due_instruction_votes,
-            timed=False,
-        )
-        assert opened == args.bases, opened
-        phases.run("sequence the record", sequenced, timed=False)
-        cast = phases.run(
-            "ballots (bulk rows and entries)",
-            lambda: _fill_ballots(org, sending, tallies),
-            timed=False,
-        )
-        phases.run("sequence the record", sequenced, timed=False)
-        print(
-            f"  {cast:,} ballots; {Entry.objects.filter(organisation=org).count():,} record entries"
-        )
+        if args.from_setup:
+            clock.move_to(min(r.opens_at for r in by_level[LEVELS[0]]))
+        if args.save_setup:
+            paused.set()
+            time.sleep(2.5)
+            phases.run(
+                f"keep the set-up database as {args.save_setup}",
+                lambda: _save_setup(args.pg_url, args.save_setup),
+                timed=False,
+            )
+            paused.clear()
 
         # The worker from here on: it sequences the record, so the writers leave it to it.
         def worker_rounds(level: str) -> int:
