@@ -1,12 +1,15 @@
-"""update_rows: many rows' own values in one statement, on both databases."""
+"""update_rows: many rows' own values in one statement, on both databases; in_batches: a
+failing batch falls back to its items one by one."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 
 import pytest
 
-from konsilo.web.bulk import update_rows
+from konsilo.web.bulk import in_batches, update_rows
 from konsilo.web.decisions.models import Proposal
 from tests.personas import Federation
 from tests.web.decisions_support import draft
@@ -63,3 +66,30 @@ def test_gc_paused_holds_off_the_collector_and_always_resumes_it() -> None:
 
     assert batch() is False
     assert gc.isenabled()
+
+
+def test_in_batches_runs_a_failing_batch_again_item_by_item(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    batches: list[list[int]] = []
+    steps: list[int] = []
+
+    def batch(chunk: Sequence[int]) -> list[int]:
+        batches.append(list(chunk))
+        if 5 in chunk:
+            raise RuntimeError("one broken item")
+        return list(chunk)
+
+    def step(item: int) -> int | None:
+        steps.append(item)
+        if item == 5:
+            raise RuntimeError("the broken item")
+        return None if item == 6 else item  # 6: nothing left to do
+
+    with caplog.at_level(logging.ERROR, logger="konsilo.web.bulk"):
+        done = in_batches(list(range(10)), batch, step, "could not do %s", what="do", size=4)
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert steps == [4, 5, 6, 7]  # the failed batch, after the others
+    assert done == 4 + 2 + 2  # two good batches, then 4 and 7 of the failed one
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["could not do 4..7 together", "could not do 5"]

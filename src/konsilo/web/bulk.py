@@ -1,6 +1,10 @@
 """Set-based work for the few places that change or read many rows at once (a federation's
 bases closing at one deadline, their mandates derived together, the federation's page).
 
+``in_batches`` runs such work a batch at a time, each batch its own transaction, and falls
+back to one item at a time for a batch that fails, so that one broken item never stops the
+others.
+
 Django's ``bulk_update`` builds one ``CASE WHEN pk = ... THEN ...`` expression per field and
 row and resolves each through the ORM: for a few hundred rows that costs more than the
 statement itself. ``update_rows`` sends the same change as one
@@ -12,10 +16,53 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from typing import Any
 
 from django.db import connection, models
+
+log = logging.getLogger(__name__)
+BATCH = 500  # items (votes closed or opened, mandates derived) in one transaction
+
+
+def in_batches(
+    ids: Sequence[int],
+    batch: Callable[[Sequence[int]], Sized],
+    step: Callable[[int], object],
+    failure: str,
+    *,
+    what: str,
+    size: int = BATCH,
+) -> int:
+    """Run ``batch`` on the ids, ``size`` at a time (each call its own transaction), and
+    count what it did (the length of what it returns); a batch that fails is logged (``what``
+    it did) and its ids run again one by one (``step``, see `each`, logging ``failure``), after
+    the other batches."""
+    done = 0
+    failed: list[int] = []
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        try:
+            done += len(batch(chunk))
+        except Exception:
+            log.exception("could not %s %s..%s together", what, chunk[0], chunk[-1])
+            failed.extend(chunk)
+    return done + each(failed, step, failure)
+
+
+def each(ids: Iterable[int], step: Callable[[int], object], failure: str) -> int:
+    """Run ``step`` on every id (each call is its own transaction) and count those that did
+    something (returned not None); a failure is logged (``failure`` % id) and does not stop
+    the others."""
+    done = 0
+    for item_id in ids:
+        try:
+            if step(item_id) is not None:
+                done += 1
+        except Exception:
+            log.exception(failure, item_id)
+    return done
 
 
 def update_rows(

@@ -9,16 +9,12 @@ votes past their deadline.
 
 from __future__ import annotations
 
-import logging
-
 from django.utils import timezone
 from django_tasks import task
 
+from konsilo.web.bulk import each, in_batches
 from konsilo.web.decisions import actions
 from konsilo.web.decisions.models import Proposal
-
-log = logging.getLogger(__name__)
-BATCH = 500  # votes closed, or mandates derived, in one transaction
 
 
 def _open_due() -> int:
@@ -44,29 +40,24 @@ def _close(ready: list[tuple[int, bool]], closed_now: dict[int, actions.ClosedVo
     federation's bases share their deadline), secret ones and lot-drawing counts each alone.
     A batch that fails is closed again vote by vote, so one broken item never stops the
     others. ``closed_now`` receives the votes closed in batches."""
-    closed = 0
-    batch = [pk for pk, secret in ready if not secret]
-    one_by_one = [pk for pk, secret in ready if secret]
-    for start in range(0, len(batch), BATCH):
-        chunk = batch[start : start + BATCH]
-        try:
-            closed += len(actions.close_open_votes(proposal_ids=chunk, closed=closed_now))
-        except Exception:
-            log.exception("could not close votes %s..%s together", chunk[0], chunk[-1])
-            one_by_one.extend(chunk)
-    for proposal_id in one_by_one:
-        try:
-            if actions.close_vote(proposal_id=proposal_id) is not None:
-                closed += 1
-        except Exception:  # one vote's failure must not stop the others
-            log.exception("could not close the vote of proposal %s", proposal_id)
-    return closed
+    closed = in_batches(
+        [pk for pk, secret in ready if not secret],
+        lambda chunk: actions.close_open_votes(proposal_ids=chunk, closed=closed_now),
+        lambda pk: actions.close_vote(proposal_id=pk),
+        "could not close the vote of proposal %s",
+        what="close votes",
+    )
+    return closed + each(
+        [pk for pk, secret in ready if secret],
+        lambda pk: actions.close_vote(proposal_id=pk),
+        "could not close the vote of proposal %s",
+    )
 
 
 @task()
 def close_due_votes() -> int:
     """Close every vote whose deadline has passed: open-ballot votes in transactions of up to
-    `BATCH`, secret votes each in its own.
+    `konsilo.web.bulk.BATCH`, secret votes each in its own.
 
     Idempotent: a vote closed already (by an earlier run, or a concurrent worker holding its
     row lock first) is skipped. A vote whose ballots still wait for their place in the record

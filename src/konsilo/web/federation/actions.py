@@ -46,7 +46,7 @@ of unlinkable entries), so none of these actions waits for the record's sequence
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -60,7 +60,7 @@ from konsilo import governance as gov
 from konsilo.counting import tally
 from konsilo.counting.result import Result
 from konsilo.governance.replay import without_asking
-from konsilo.web.bulk import gc_paused, update_rows
+from konsilo.web.bulk import each, gc_paused, in_batches, update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -684,52 +684,13 @@ def open_due_instruction_votes() -> int:
         .order_by("opens_at", "pk")
         .values_list("pk", flat=True)
     )
-    return _in_batches(
+    return in_batches(
         due,
         lambda chunk: open_instruction_votes(instruction_ids=chunk),
         lambda pk: open_instruction_vote(instruction_id=pk),
         "could not open the instruction vote of instruction %s",
         what="open the instruction votes",
     )
-
-
-BATCH = 500  # instruction votes opened, or mandates derived, in one transaction
-
-
-def _in_batches(
-    ids: Sequence[int],
-    batch: Callable[[Sequence[int]], Sized],
-    step: Callable[[int], object],
-    failure: str,
-    *,
-    what: str,
-) -> int:
-    """Run ``batch`` on the ids, `BATCH` at a time (each call its own transaction), and
-    count what it did; a batch that fails is logged (``what`` it did) and run again id by
-    id (``step``, `_each`, logging ``failure``), so that one broken item never stops the
-    others."""
-    done = 0
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        try:
-            done += len(batch(chunk))
-        except Exception:
-            log.exception("could not %s %s..%s together", what, chunk[0], chunk[-1])
-            done += _each(chunk, step, failure)
-    return done
-
-
-def _each(ids: Iterable[int], step: Callable[[int], object], failure: str) -> int:
-    """Run ``step`` on every id (each call is its own transaction) and count those that did
-    something (returned not None); one failure is logged and must not stop the others."""
-    done = 0
-    for item_id in ids:
-        try:
-            if step(item_id) is not None:
-                done += 1
-        except Exception:
-            log.exception(failure, item_id)
-    return done
 
 
 def inputs_pending(proposal_id: int) -> bool:
@@ -1305,7 +1266,7 @@ def derive_due_mandates(*, closed: Closed | None = None) -> int:
         .order_by("base_proposal__closes_at", "pk")
         .values_list("base_proposal_id", flat=True)
     )
-    return _in_batches(
+    return in_batches(
         due,
         lambda chunk: derive_mandates(proposal_ids=chunk, closed=closed),
         lambda pk: derive_mandate_for(proposal_id=pk),
@@ -1863,7 +1824,7 @@ def settle_due_amendments() -> int:
         proposal__phase=Phase.VOTING,
         proposal__voting_opened_at__lte=timezone.now(),
     ).order_by("proposal__voting_opened_at", "pk")
-    return _each(
+    return each(
         due.values_list("proposal_id", flat=True),
         lambda pk: settle_amended_vote(proposal_id=pk),
         "could not settle the vote on the amended text of proposal %s",
