@@ -163,7 +163,7 @@ def _member_support(
         derived = all(i.mandate is not None for i in bases)
         if derived and all(i.base_vote is not None for i in closed):
             votes = {
-                i.base_proposal.council.key: gov.BaseVote.from_canonical(i.base_vote or {})
+                i.base_proposal.council.key: gov.BaseVote.from_canonical(i.base_vote)
                 for i in closed
             }
         else:
