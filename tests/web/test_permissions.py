@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.personas import Api, Federation
@@ -106,3 +108,35 @@ def test_api_token_authenticates_scripts(fed: Federation) -> None:
     assert response.status_code == 201, response.content
     bad = client.get("/api/v1/orgs/fed", HTTP_AUTHORIZATION="Bearer ksk_wrong")
     assert bad.status_code == 401
+
+
+def test_a_token_records_its_last_use_to_the_minute_without_a_write_per_request(
+    fed: Federation,
+) -> None:
+    import time_machine
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from konsilo.web.accounts.models import ApiToken
+
+    row, token = ApiToken.issue(user=fed.steward, name="script")
+    client = Client()
+    start = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+    def use() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/api/v1/orgs/fed", HTTP_AUTHORIZATION=f"Bearer {token}")
+            assert response.status_code == 200
+        return [q["sql"] for q in queries if "accounts_apitoken" in q["sql"]]
+
+    with time_machine.travel(start, tick=False) as clock:
+        assert any(q.startswith("UPDATE") for q in use())  # first use
+        clock.shift(dt.timedelta(seconds=59))
+        assert not any(q.startswith("UPDATE") for q in use())  # within the minute: no write
+        row.refresh_from_db()
+        assert row.last_used_at == start
+        clock.shift(dt.timedelta(seconds=1))
+        assert any(q.startswith("UPDATE") for q in use())
+        row.refresh_from_db()
+        assert row.last_used_at == start + dt.timedelta(minutes=1)

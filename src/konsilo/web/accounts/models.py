@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -10,7 +11,10 @@ from django.db import models
 
 
 class ApiToken(models.Model):
-    """A personal token; only its SHA-256 is stored, the token itself is shown once."""
+    """A personal token; only its SHA-256 is stored, the token itself is shown once.
+    ``last_used_at`` is when it was last used, to within `USE_RECORDED_EVERY`."""
+
+    USE_RECORDED_EVERY = dt.timedelta(minutes=1)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
