@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,11 +165,23 @@ def policy_layers(
     decision_type: str | None = None,
 ) -> list[gov.PolicyLayer]:
     """The stored layers for a council and decision type, highest precedence first."""
+
+    def latest(scope: str, target: str) -> PolicyVersion | None:
+        return latest_version(organisation, scope=scope, target=target)
+
+    return _layers(organisation, latest, council=council, decision_type=decision_type)
+
+
+def _layers(
+    organisation: Organisation,
+    latest: Callable[[str, str], PolicyVersion | None],
+    *,
+    council: Council | None,
+    decision_type: str | None,
+) -> list[gov.PolicyLayer]:
     layers: list[gov.PolicyLayer] = []
     if decision_type:
-        version = latest_version(
-            organisation, scope=PolicyVersion.Scope.DECISION_TYPE, target=decision_type
-        )
+        version = latest(PolicyVersion.Scope.DECISION_TYPE, decision_type)
         if version:
             layers.append(
                 gov.PolicyLayer(
@@ -178,9 +191,7 @@ def policy_layers(
                 )
             )
     if council is not None:
-        version = latest_version(
-            organisation, scope=PolicyVersion.Scope.COUNCIL, target=council.key
-        )
+        version = latest(PolicyVersion.Scope.COUNCIL, council.key)
         if version:
             layers.append(
                 gov.PolicyLayer(
@@ -189,7 +200,7 @@ def policy_layers(
                     values=parse_stored_values(version.values),
                 )
             )
-    version = latest_version(organisation, scope=PolicyVersion.Scope.ORGANISATION)
+    version = latest(PolicyVersion.Scope.ORGANISATION, "")
     if version:
         layers.append(
             gov.PolicyLayer(
@@ -201,22 +212,72 @@ def policy_layers(
     return layers
 
 
+def _level_rank(organisation: Organisation, council: Council | None) -> int | None:
+    if council is None:
+        return None
+    levels = list(organisation.levels)
+    return levels.index(council.level) if council.level in levels else None
+
+
 def resolve_policy(
     organisation: Organisation,
     *,
     council: Council | None = None,
     decision_type: str | None = None,
 ) -> gov.ResolvedPolicy:
-    level_rank = None
-    if council is not None:
-        levels = list(organisation.levels)
-        level_rank = levels.index(council.level) if council.level in levels else None
     return gov.resolve(
         policy_layers(organisation, council=council, decision_type=decision_type),
         preset=organisation_preset(organisation),
-        level_rank=level_rank,
+        level_rank=_level_rank(organisation, council),
         decision_type=decision_type,
     )
+
+
+class PolicyBook:
+    """The policies of many councils of one organisation, from its policy versions read at
+    once: what `resolve_policy` gives for each, without its queries per council, and each
+    distinct policy resolved once (councils of one level with no policy of their own share
+    theirs). A book reads the versions as they stand when it is made: for one piece of work
+    (sending an item to every base), not to keep."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation = organisation
+        self._latest: dict[tuple[str, str], PolicyVersion] = {}
+        for version in PolicyVersion.objects.filter(organisation=organisation).order_by(
+            "scope", "target", "number"
+        ):
+            self._latest[(version.scope, version.target)] = version  # the last is the latest
+        organisation_version = self.latest(PolicyVersion.Scope.ORGANISATION)
+        self._preset = (organisation_version.preset or None) if organisation_version else None
+        self._resolved: dict[tuple[int | None, int | None, str | None], gov.ResolvedPolicy] = {}
+        self.memo: dict[Any, Any] = {}  # for callers' work on the shared resolved policies
+
+    def latest(self, scope: str, target: str = "") -> PolicyVersion | None:
+        return self._latest.get((scope, target))
+
+    def resolve(
+        self, council: Council | None = None, decision_type: str | None = None
+    ) -> gov.ResolvedPolicy:
+        """`resolve_policy` of ``council`` and ``decision_type`` (the same object for
+        councils whose policy is the same: read it, do not change it)."""
+        own = self.latest(PolicyVersion.Scope.COUNCIL, council.key) if council else None
+        rank = _level_rank(self.organisation, council)
+        key = (own.pk if own else None, rank, decision_type)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = gov.resolve(
+                _layers(
+                    self.organisation,
+                    self.latest,
+                    council=council,
+                    decision_type=decision_type,
+                ),
+                preset=self._preset,
+                level_rank=rank,
+                decision_type=decision_type,
+            )
+            self._resolved[key] = resolved
+        return resolved
 
 
 # -- the tree page --------------------------------------------------------------------------
@@ -257,13 +318,12 @@ def delegation_seat_counts(
     seats: dict[tuple[str, str], int] = {}
     errors: dict[str, str] = {}
     councils = {c.key: c for c in Council.objects.filter(organisation=organisation)}
+    book = PolicyBook(organisation)
     for key in graph.topological_order():
         children = sorted(graph.children(key))
         if not children:
             continue
-        policy = resolve_policy(organisation, council=councils[key]).value(
-            "structure.delegation_seats"
-        )
+        policy = book.resolve(councils[key]).value("structure.delegation_seats")
         represented = {child: census.represented(child) for child in children}
         try:
             result = gov.delegation_seats(policy, represented, seed=f"{organisation.slug}/{key}")

@@ -266,29 +266,46 @@ def _append_unlinkable(proposal: Proposal, entry_type: str, data: Mapping[str, A
 
 
 def _resolved_policy(
-    council: Council, decision_type: str, *, resolved: gov.ResolvedPolicy | None = None
+    council: Council,
+    decision_type: str,
+    *,
+    resolved: gov.ResolvedPolicy | None = None,
+    book: council_selectors.PolicyBook | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The policy values a proposal keeps and the versions they come from; ``resolved`` is
-    the council's policy for ``decision_type`` when the caller has it already."""
+    the council's policy for ``decision_type`` when the caller has it already, ``book`` the
+    organisation's policies when the caller makes many proposals at once."""
     organisation = council.organisation
-    if resolved is None:
+    if book is not None:
+        resolved = book.resolve(council, decision_type)
+    elif resolved is None:
         resolved = council_selectors.resolve_policy(
             organisation, council=council, decision_type=decision_type
         )
-    values = {
-        name: gov.dump_value(name, rv.value)
-        for name, rv in resolved.items()
-        if name.split(".", 1)[0] in POLICY_SECTIONS
-    }
+
+    def latest(scope: str, target: str) -> PolicyVersion | None:
+        if book is not None:
+            return book.latest(scope, target)
+        return council_selectors.latest_version(organisation, scope=scope, target=target)
+
+    values = book.memo.get(("values", id(resolved))) if book is not None else None
+    if values is None:
+        values = {
+            name: gov.dump_value(name, rv.value)
+            for name, rv in resolved.items()
+            if name.split(".", 1)[0] in POLICY_SECTIONS
+        }
+        if book is not None:
+            book.memo[("values", id(resolved))] = values
     versions: dict[str, Any] = {}
     for scope, target in (
         (PolicyVersion.Scope.ORGANISATION, ""),
         (PolicyVersion.Scope.COUNCIL, council.key),
         (PolicyVersion.Scope.DECISION_TYPE, decision_type),
     ):
-        version = council_selectors.latest_version(organisation, scope=scope, target=target)
+        version = latest(scope, target)
         versions[str(scope)] = version.number if version else None
-    return values, versions
+    return dict(values), versions
 
 
 def _check_options(shape: str, options: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -143,11 +143,11 @@ def _create_instruction_item(
     now: datetime,
     opens_at: datetime,
     closes_at: datetime,
-    resolved: gov.ResolvedPolicy,
+    book: council_selectors.PolicyBook,
 ) -> Proposal:
     """Create the lower council's instruction item on the same text, in discussion, under
-    the council's policy for instructions (``resolved``)."""
-    policy, versions = decisions._resolved_policy(lower, "instruction", resolved=resolved)
+    the council's policy for instructions (from ``book``)."""
+    policy, versions = decisions._resolved_policy(lower, "instruction", book=book)
     decisions._check_rule_fits(higher.ballot_shape, policy, "instruction")
     base = Proposal.objects.create(
         organisation=higher.organisation,
@@ -362,6 +362,7 @@ class _Layout:
     policies: dict[str, gov.ResolvedPolicy]
     timing: dict[str, gov.TimingPolicy]
     delegations: dict[tuple[str, str], Delegation]
+    book: council_selectors.PolicyBook  # the policies read for the layout
 
 
 def _layout(proposal: Proposal, composition: str | None) -> _Layout:
@@ -392,8 +393,9 @@ def _layout(proposal: Proposal, composition: str | None) -> _Layout:
     councils = {
         c.key: c for c in Council.objects.filter(organisation=organisation, key__in=[*plan, top])
     }
+    book = council_selectors.PolicyBook(organisation)
     policies = {
-        key: top_policy if key == top else _resolved(c, "instruction")
+        key: top_policy if key == top else book.resolve(c, "instruction")
         for key, c in councils.items()
     }
     delegations = {
@@ -413,6 +415,7 @@ def _layout(proposal: Proposal, composition: str | None) -> _Layout:
         policies=policies,
         timing={key: gov.TimingPolicy.from_policy(p) for key, p in policies.items()},
         delegations=delegations,
+        book=book,
     )
 
 
@@ -441,6 +444,8 @@ def _cascade(
     items: dict[str, Proposal] = {layout.top: proposal}
     opened: list[tuple[Proposal, Proposal]] = []
     keys: dict[str, str] = {}
+    mandate_policies: dict[tuple[int, int], dict[str, Any]] = {}
+    windows: dict[tuple[datetime, str], dict[str, Any]] = {}
     for lower_key in sorted(plan, key=lambda k: (-graph.level_rank(k), k)):
         lower, above = layout.councils[lower_key], plan[lower_key]
         key = gov.delegation_key(lower_key, above)
@@ -457,7 +462,7 @@ def _cascade(
             now=now,
             opens_at=mine.opens_at,
             closes_at=deadline,
-            resolved=layout.policies[lower_key],
+            book=layout.book,
         )
         items[lower_key] = item
         if graph.is_base(lower_key):
@@ -477,10 +482,22 @@ def _cascade(
                 },
                 opens_at=mine.opens_at,
             )
-        policy = gov.MandatePolicy.from_policy(
-            layout.policies[lower_key], higher=layout.policies[above]
-        )
-        window = gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at)
+        # Councils of a level mostly share their policies: each pair's mandate policy and
+        # each window is made once.
+        mine_policy, their_policy = layout.policies[lower_key], layout.policies[above]
+        pair = (id(mine_policy), id(their_policy))
+        policy = mandate_policies.get(pair)
+        if policy is None:
+            policy = _plain(
+                gov.MandatePolicy.from_policy(mine_policy, higher=their_policy).to_canonical()
+            )
+            mandate_policies[pair] = policy
+        window = windows.get((deadline, above))
+        if window is None:
+            window = _plain(
+                gov.VoteWindow(deadline, theirs.opens_at, theirs.closes_at).to_canonical()
+            )
+            windows[(deadline, above)] = window
         Instruction.objects.create(
             sending=sending,
             delegation=layout.delegations[(lower_key, layout.paths[lower_key])],
@@ -489,8 +506,8 @@ def _cascade(
             key=key,
             round=sending.round,
             weight=canonical.fraction(weights[key]),
-            policy=_plain(policy.to_canonical()),
-            window=_plain(window.to_canonical()),
+            policy=dict(policy),
+            window=dict(window),
             opens_at=mine.opens_at,
         )
     return items, opened, keys
