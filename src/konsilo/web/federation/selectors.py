@@ -561,7 +561,8 @@ def postponable_by(member: Member | None, proposal: Proposal, state: FederatedIt
 
 def may_amend(user: Any, member: Member | None, proposal: Proposal, state: FederatedItem) -> bool:
     """Whether the page offers ``user`` to amend the sent item's text now: its author or a
-    steward, every delegation voting in it instructed, its vote not yet open."""
+    steward, every delegation voting in it instructed (on the text and on each listed
+    amendment), its vote not yet open."""
     from django.utils import timezone  # noqa: PLC0415
 
     from konsilo.web.councils import permissions  # noqa: PLC0415
@@ -581,4 +582,5 @@ def may_amend(user: Any, member: Member | None, proposal: Proposal, state: Feder
         and timezone.now() < opens
         and bool(top)
         and all(r.mandate is not None for r in top)
+        and all(m.mandate is not None for r in top for m in r.listed)
     )
