@@ -212,6 +212,28 @@ def test_an_amendment_to_a_text_not_listed_is_still_outside_the_mandates(
     assert [a["step"] for a in settled["settlement"]["actions"]] == ["abstain", "abstain"]
 
 
+def test_amending_from_a_listed_amendment_to_a_text_not_listed_withdraws_the_votes_on_it(
+    fed: Federation, clock: Any
+) -> None:
+    for base in ("bakery", "press"):
+        set_policy(fed, "council", base, {"mandate.out_of_mandate_amendment": ["abstain"]})
+    item = _instructed(fed, clock, bakery=(YES_BAKERY, NO_BAKERY), press=(["yes"] * 3, None))
+    _amend(fed, item, clock, AMENDMENT_A)
+    assert _votes(item) == {
+        "bakery->north": [("no", "1", "system")],
+        "press->north": [("abstain", "1", "system")],
+    }
+    actions.amend_sent_item(actor=fed.delegate, proposal=item, text=UNLISTED)
+    last = _entries(fed, "proposal.amended")[-1]
+    assert last["outside_mandate"] == ["bakery->north", "press->north"]
+    assert {(w["delegation"], w["ballot"]["choice"]) for w in last["withdrawn"]} == {
+        ("bakery->north", "no"),
+        ("press->north", "abstain"),
+    }
+    assert _votes(item) == {}
+    assert _close(clock, item) == {"abstain": "2", "no": "0", "yes": "0"}
+
+
 def test_a_base_with_no_vote_on_the_listed_amendment_follows_its_no_instruction_behaviour(
     fed: Federation, clock: Any
 ) -> None:
@@ -541,10 +563,15 @@ def test_a_cycle_with_a_pre_instructed_amendment_verifies_and_a_tampered_listed_
 ) -> None:
     fed = build_federation()
     with time_machine.travel(START, tick=False) as clock:
+        for base in ("bakery", "press"):
+            set_policy(fed, "council", base, {"mandate.out_of_mandate_amendment": ["abstain"]})
         item = _instructed(
             fed, clock, bakery=(YES_BAKERY, NO_BAKERY), press=(["no"] * 3, ["yes"] * 3)
         )
+        # To A, away to a text not listed (outside every mandate), and back to A.
         _amend(fed, item, clock, AMENDMENT_A)
+        actions.amend_sent_item(actor=fed.delegate, proposal=item, text=UNLISTED)
+        actions.amend_sent_item(actor=fed.delegate, proposal=item, text=AMENDMENT_A)
         assert _close(clock, item) == {"abstain": "0", "no": "1", "yes": "1"}
     code, summary, out = _export_and_verify(tmp_path, capsys)
     assert code == 0, summary
@@ -579,7 +606,7 @@ def test_a_cycle_with_a_pre_instructed_amendment_verifies_and_a_tampered_listed_
     assert "differs from the one derived" in refused(bakery_mandate_on_a_says_yes).reason
 
     def bakery_votes_yes_on_a(forged: list[dict[str, Any]]) -> int:
-        amended = next(e for e in forged if e["type"] == "proposal.amended")
+        amended = [e for e in forged if e["type"] == "proposal.amended"][-1]
         cast = next(
             e
             for e in forged
@@ -605,6 +632,14 @@ def test_a_cycle_with_a_pre_instructed_amendment_verifies_and_a_tampered_listed_
         return int(amended["index"])
 
     assert "data.outside_mandate" in refused(amended_claims_outside).reason
+
+    def keeps_the_votes_on_the_text(forged: list[dict[str, Any]]) -> int:
+        amended = next(e for e in forged if e["type"] == "proposal.amended")
+        assert amended["data"]["withdrawn"]  # the votes from the mandates on the text sent
+        amended["data"]["withdrawn"] = []
+        return int(amended["index"])
+
+    assert "data.withdrawn" in refused(keeps_the_votes_on_the_text).reason
 
     def listed_as_the_text_itself(forged: list[dict[str, Any]]) -> int:
         listed = next(e for e in forged if e["type"] == "amendment.listed")
