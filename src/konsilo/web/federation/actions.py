@@ -140,16 +140,15 @@ def _create_instruction_item(
     lower: Council,
     *,
     top: Proposal,
+    listed: ListedAmendment | None = None,  # the listed amendment ``text`` is, if any
     text: TextVersion | ListedAmendment,
     now: datetime,
     opens_at: datetime,
     closes_at: datetime,
     resolved: gov.ResolvedPolicy,
-    listed: ListedAmendment | None = None,
 ) -> Proposal:
     """Create the lower council's instruction item on the same text, in discussion, under
-    the council's policy for instructions (``resolved``); on a ``listed`` amendment's
-    text, the item says which."""
+    the council's policy for instructions (``resolved``)."""
     policy, versions = decisions._resolved_policy(lower, "instruction", resolved=resolved)
     decisions._check_rule_fits(higher.ballot_shape, policy, "instruction")
     base = Proposal.objects.create(
@@ -460,12 +459,12 @@ def _cascade(
             higher,
             lower,
             top=proposal,
+            listed=listed,
             text=text,
             now=now,
             opens_at=mine.opens_at,
             closes_at=deadline,
             resolved=layout.policies[lower_key],
-            listed=listed,
         )
         items[lower_key] = item
         if graph.is_base(lower_key):
