@@ -40,6 +40,7 @@ from konsilo.governance.mandates import (
     flag_instruction_conflicts,
     instruction_quorum,
     mandate_derived_data,
+    mandate_on_text,
     out_of_mandate,
     postponement_granted,
     proportional_split,
@@ -912,3 +913,65 @@ def test_instruction_quorum_defaults_to_the_bases_own_quorum() -> None:
     assert instruction_quorum(resolve([own], preset=None)) == Fraction(1, 3)
     set_ = PolicyLayer("council", "mill", {"mandate.instruction_quorum": "2/5"})
     assert instruction_quorum(resolve([set_], preset=None)) == Fraction(2, 5)
+
+
+# -- amendments listed in advance (§3.10) -----------------------------------------------------
+
+
+def _on(text: str, vote: BaseVote | None, policy: MandatePolicy = BOUND) -> Mandate:
+    return derive(vote, policy, content_hash=text, item="top")
+
+
+def test_a_listed_amendment_is_governed_by_the_mandate_on_its_own_text() -> None:
+    sent = _on("v1", motion(4, 1))
+    on_a = _on("a", motion(1, 4, content_hash="a"))
+    on_b = _on("b", motion(3, 2, content_hash="b"))
+    mandates = [sent, on_a, on_b]
+    assert mandate_on_text(mandates, voted_hash="v1", policy=BOUND) is sent
+    assert mandate_on_text(mandates, voted_hash="a", policy=BOUND) is on_a
+    assert mandate_on_text(mandates, voted_hash="b", policy=BOUND) is on_b
+    assert [b["choice"] for b, _ in on_a.votes] == ["no"]
+    assert out_of_mandate(on_a, voted_hash="a", policy=BOUND) is None
+
+
+def test_an_unlisted_text_falls_back_to_the_mandate_on_the_text_sent_outside_it() -> None:
+    sent = _on("v1", motion(4, 1))
+    chosen = mandate_on_text(
+        [sent, _on("a", motion(1, 4, content_hash="a"))], voted_hash="c", policy=BOUND
+    )
+    assert chosen is sent
+    action = out_of_mandate(chosen, voted_hash="c", policy=BOUND)
+    assert action is not None
+    assert action.step == "abstain"
+
+
+def test_a_listed_amendment_without_instruction_follows_the_no_instruction_behaviour() -> None:
+    policy = MandatePolicy(no_instruction_behavior="not_counted")
+    sent = _on("v1", motion(4, 1), policy)
+    silent = _on("a", None, policy)
+    chosen = mandate_on_text([sent, silent], voted_hash="a", policy=policy)
+    assert chosen is silent
+    assert (chosen.status, chosen.counted) == ("no_instruction", False)
+    assert cast_votes(chosen, policy=policy) == ()
+
+
+def test_a_free_mandate_on_the_text_sent_governs_every_version() -> None:
+    free = MandatePolicy(mode="free")
+    sent = _on("v1", motion(4, 1), free)
+    on_a = _on("a", motion(1, 4, content_hash="a"), free)
+    assert mandate_on_text([sent, on_a], voted_hash="a", policy=free) is sent
+
+
+def test_the_mandates_governing_a_version_must_be_one_delegations_on_one_item() -> None:
+    with pytest.raises(MandateError, match="expected the delegation's mandates"):
+        mandate_on_text([], voted_hash="a", policy=BOUND)
+    other = derive_mandate(
+        motion(1, 4, base="dock"),
+        delegation="dock->region",
+        content_hash="v1",
+        weight=1,
+        policy=BOUND,
+        item="top",
+    )
+    with pytest.raises(MandateError, match="include one of dock->region"):
+        mandate_on_text([_on("v1", motion(4, 1)), other], voted_hash="a", policy=BOUND)

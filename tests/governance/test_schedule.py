@@ -13,6 +13,7 @@ from konsilo import canonical
 from konsilo.governance import resolve
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.schedule import (
+    Schedule,
     ScheduleError,
     TimingPolicy,
     cascade_deadlines,
@@ -215,3 +216,16 @@ def test_deadlines_are_monotone_down_the_levels(
             assert entry.instruction_deadline is not None
             assert entry.instruction_deadline <= above.opens_at
             assert entry.opens_at >= PUBLISHED
+
+
+def test_a_schedule_read_back_from_its_canonical_form_is_the_same_schedule() -> None:
+    plan = cascade_deadlines(
+        _chain(), top="congress", published_at=PUBLISHED, opens_at=PUBLISHED + 40 * DAY
+    )
+    stored = canonical.loads(canonical.dumps(plan.to_canonical()))
+    assert Schedule.from_canonical(stored) == plan
+
+
+def test_a_schedule_that_is_not_one_is_refused_with_a_schedule_error() -> None:
+    with pytest.raises(ScheduleError, match="expected a schedule"):
+        Schedule.from_canonical({"top": "congress", "councils": {}})

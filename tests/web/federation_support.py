@@ -80,7 +80,7 @@ def open_bases(clock: Any, at: dt.datetime = BASES_OPEN) -> int:
 
 def instruction_item(sending: Sending, base: str) -> Proposal:
     return Instruction.objects.get(
-        sending=sending, delegation__from_council__key=base
+        sending=sending, delegation__from_council__key=base, listed__isnull=True
     ).base_proposal
 
 

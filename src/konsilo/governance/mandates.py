@@ -108,6 +108,7 @@ __all__ = [
     "group_ballots",
     "instruction_quorum",
     "mandate_derived_data",
+    "mandate_on_text",
     "out_of_mandate",
     "postponement_granted",
     "proportional_split",
@@ -1878,6 +1879,48 @@ def out_of_mandate(
             f"the vote on {voted_hash} is postponed for {base} to instruct.",
         )
     return _fallback(mandate, "abstain", voted_hash, tuple(events))
+
+
+def mandate_on_text(
+    mandates: Sequence[Mandate], *, voted_hash: str, policy: MandatePolicy
+) -> Mandate:
+    """The mandate that governs a delegation's vote on version ``voted_hash`` (§3.10).
+
+    ``mandates`` are the delegation's mandates on one item: first on the text sent, then on
+    each amendment the higher council listed in advance, each on its own text (content
+    hash). The first that covers the version governs (its own text, or a free mandate); when
+    none does, the first (on the text sent) does, and the vote is outside it
+    (:func:`out_of_mandate`). A mandate without instruction on a listed amendment covers it
+    all the same: the delegation then follows its ``no_instruction_behavior`` there (§3.2).
+
+    >>> p = MandatePolicy()
+    >>> yes = BaseVote.motion("dock", item="i1", content_hash="v1", yes=3, no=1,
+    ...                       eligible=5, closed_at=T0)
+    >>> no_a = BaseVote.motion("dock", item="i2", content_hash="a", yes=1, no=3,
+    ...                        eligible=5, closed_at=T0)
+    >>> sent = derive_mandate(yes, delegation="dock->region", content_hash="v1", weight=1,
+    ...                       policy=p, item="top")
+    >>> on_a = derive_mandate(no_a, delegation="dock->region", content_hash="a", weight=1,
+    ...                       policy=p, item="top")
+    >>> mandate_on_text([sent, on_a], voted_hash="a", policy=p).votes[0][0]
+    {'choice': 'no'}
+    >>> mandate_on_text([sent, on_a], voted_hash="b", policy=p) is sent
+    True
+    """
+    if not mandates:
+        raise MandateError("expected the delegation's mandates, got none", field="mandates")
+    first = mandates[0]
+    for mandate in mandates:
+        if mandate.delegation != first.delegation or mandate.item != first.item:
+            raise MandateError(
+                f"the mandates of {first.delegation} on {first.item!r} include one of "
+                f"{mandate.delegation} on {mandate.item!r}",
+                field="mandates",
+            )
+    for mandate in mandates:
+        if out_of_mandate(mandate, voted_hash=voted_hash, policy=policy) is None:
+            return mandate
+    return first
 
 
 def _fallback(

@@ -37,6 +37,13 @@ the state so far, with the same rules the actions applied when they wrote them:
   `konsilo.governance.federation.derive_council_mandate` from that council's own recorded
   vote, made of its delegations' votes (re-deliberation or pass-through, §3.5); under direct
   base representation a base's delegation sits at the top of the item.
+- ``amendment.listed``: an amendment listed in advance on a sent item (§3.10), before its
+  vote opens and before any mandate on it is derived; a ``mandate.derived`` with ``listed``
+  (the amendment's text hash) is the delegation's mandate on it, re-derived like the others.
+  When ``proposal.amended`` amends the item to a listed text, each delegation's vote is
+  governed by its mandate on that amendment (``mandate_on_text``): it is within it, the
+  votes cast under the mandate on the old text are withdrawn, and ``delegation.voted`` must
+  follow the mandate on the amendment.
 
 An entry that cannot apply raises `ReplayError` with its index and the reason; the state is
 then no longer the record's, so replay stops there (as ``konsilo verify`` does). An entry
@@ -80,6 +87,7 @@ from konsilo.governance.mandates import (
     OutOfMandateVote,
     VoteWindow,
     derive_mandate,
+    mandate_on_text,
     out_of_mandate,
     settle_out_of_mandate,
 )
@@ -358,6 +366,7 @@ class Replay:
             "mandate.derived": self._mandate_derived,
             "delegation.voted": self._delegation_voted,
             "proposal.amended": self._proposal_amended,
+            "amendment.listed": self._amendment_listed,
             "postponement.requested": self._postponement_requested,
             "vote.postponed": self._vote_postponed,
             "out_of_mandate.settled": self._out_of_mandate_settled,
@@ -386,6 +395,9 @@ class Replay:
         self._settled: dict[str, dict[str, OutOfMandate]] = {}
         self._awaiting: dict[str, set[str]] = {}
         self.settlements_rederived = 0
+        # Amendments listed in advance on a sent item, in its current round (text hash ->
+        # label); the delegations' mandates on them are kept under `_listed_key`.
+        self._listed: dict[str, dict[str, str]] = {}
 
     # -- the entry point ----------------------------------------------------------------
 
@@ -1071,8 +1083,9 @@ class Replay:
                 )
             except GovernanceError as exc:
                 raise _Refused(f"the mandate of {key} cannot be derived: {exc}") from None
-            self._keep_mandate(item, key, recorded, mandate)
-            self._keep_source(item, key, policy, raw_vote, intermediate=True)
+            kept = self._kept_under(item, data, recorded)
+            self._keep_mandate(kept, key, recorded, mandate)
+            self._keep_source(kept, key, policy, raw_vote, intermediate=True)
             return
         # konsilo.governance.mandates.mandate_derived_data writes item, delegation, policy,
         # mandate and window; content hash and weight are the mandate's own.
@@ -1089,8 +1102,48 @@ class Replay:
             seats=seats if isinstance(seats, int) and not isinstance(seats, bool) else None,
             seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
         )
-        self._keep_mandate(item, key, recorded, mandate)
-        self._keep_source(item, key, policy, raw_vote, intermediate=False)
+        kept = self._kept_under(item, data, recorded)
+        self._keep_mandate(kept, key, recorded, mandate)
+        self._keep_source(kept, key, policy, raw_vote, intermediate=False)
+
+    def _kept_under(self, item: str, data: Mapping[str, Any], recorded: Mapping[str, Any]) -> str:
+        """Where a derived mandate is kept: under its item, or, for a delegation's mandate
+        on an amendment listed on a sent item (``data.listed``, its text hash), under
+        `_listed_key` beside its mandate on the text sent."""
+        listed = data.get("listed")
+        if listed is None:
+            return item
+        content = _text(recorded, "content_hash")
+        if listed != content:
+            raise _Refused(
+                f"data.listed: the mandate is on {content}, the entry says listed amendment "
+                f"{listed!r}"
+            )
+        if item not in self._sent:
+            return item  # in a council in between: its own vote on the amendment
+        if listed not in self._listed.get(item, {}):
+            raise _Refused(f"data.listed: {listed} is no amendment listed on item {item!r}")
+        return _listed_key(item, listed)
+
+    def _mandate_on(self, item: str, key: str) -> tuple[Mandate, MandatePolicy] | None:
+        """The delegation's mandate governing its vote on the item's current text, with its
+        policy (``mandate_on_text``): on a listed amendment with that text, or on the text
+        sent; None before its mandate on the text sent is derived."""
+        mandate = self.mandates.get((item, key))
+        if mandate is None:
+            return None
+        policy = self._mandate_policies[(item, key)]
+        text = self._texts.get(item)
+        listed = self._listed.get(item)
+        if not listed or text is None:
+            return mandate, policy
+        versions = [(mandate, policy)]
+        for digest in listed:
+            on = self.mandates.get((_listed_key(item, digest), key))
+            if on is not None:
+                versions.append((on, self._mandate_policies[(_listed_key(item, digest), key)]))
+        chosen = mandate_on_text([m for m, _ in versions], voted_hash=text, policy=policy)
+        return next((m, p) for m, p in versions if m is chosen)
 
     def _keep_source(
         self, item: str, key: str, policy: MandatePolicy, raw_vote: Any, *, intermediate: bool
@@ -1128,7 +1181,8 @@ class Replay:
         if not isinstance(ballot, Mapping):
             raise _Refused(f"data.ballot: expected an object, got {ballot!r}")
         weight = _fraction(data.get("weight"), "data.weight")
-        mandate = self.mandates.get((item, key))
+        governing = self._mandate_on(item, key)
+        mandate, policy = governing if governing is not None else (None, None)
         settled = self._settled.get(item, {}).get(key)
         if key in self._awaiting.get(item, ()):
             raise _Refused(
@@ -1150,9 +1204,10 @@ class Replay:
             )
         elif (
             mandate is not None
+            and policy is not None
             and mandate.binding
             # An unchecked delegate's vote counts as cast (``mandate.departed`` notes it).
-            and self._mandate_policies[(item, key)].enforcement != "delegate_casts_unchecked"
+            and policy.enforcement != "delegate_casts_unchecked"
         ):
             cast = {(_canonical(dict(b)), w) for b, w in mandate.votes}
             if (_canonical(dict(ballot)), weight) not in cast:
@@ -1176,11 +1231,11 @@ class Replay:
     def _outside(self, item: str, key: str) -> OutOfMandate | None:
         """What the delegation does on the item's current text if its mandate does not
         cover it (``out_of_mandate`` with the steps it took), else None."""
-        mandate = self.mandates.get((item, key))
+        governing = self._mandate_on(item, key)
         text = self._texts.get(item)
-        if mandate is None or text is None:
+        if governing is None or text is None:
             return None
-        policy = self._mandate_policies[(item, key)]
+        mandate, policy = governing
         if key not in self._asked.get(item, {}):
             policy = without_asking(policy)
         return out_of_mandate(mandate, voted_hash=text, policy=policy)
@@ -1276,8 +1331,10 @@ class Replay:
         if new == previous:
             raise _Refused("data.text_sha256: the amended text is the text voted on already")
         keys = self._voting_keys(vote)
+        before = {k: self._mandate_on(item, k) for k in keys}
         self._texts[item] = new
         self._asked[item] = {}
+        after = {k: self._mandate_on(item, k) for k in keys}
         outside = [k for k in keys if self._outside(item, k) is not None]
         if data.get("outside_mandate") != outside:
             raise _Refused(
@@ -1285,11 +1342,48 @@ class Replay:
                 f"{', '.join(outside) or 'no delegation'}, the entry says "
                 f"{data.get('outside_mandate')!r}"
             )
-        self._withdraw(vote, outside, data.get("withdrawn"))
+        label = self._listed.get(item, {}).get(new)
+        if data.get("listed") != label:
+            raise _Refused(
+                f"data.listed: the new text is "
+                f"{'amendment ' + repr(label) if label else 'no amendment'} listed on item "
+                f"{item!r}, the entry says {data.get('listed')!r}"
+            )
+        # Votes cast under another mandate than the one now governing are withdrawn too.
+        moved = [k for k in keys if k in outside or after[k] != before[k]]
+        self._withdraw(vote, moved, data.get("withdrawn"))
         if outside:
             self._amended[item] = new
         else:
             self._amended.pop(item, None)
+
+    def _amendment_listed(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        """An amendment listed in advance on a sent item (§3.10): every council below
+        instructs on its text too, before the delegations' mandates are derived."""
+        vote = self._sent_vote(data)
+        item = vote.item
+        label, digest = _text(data, "label"), _text(data, "text_sha256")
+        self._before_opening(entry, item, f"amendment {label!r} was listed")
+        round_ = self._rounds.get(item, 1)
+        if data.get("round") != round_:
+            raise _Refused(
+                f"data.round: item {item!r} is in round {round_}, not {data.get('round')!r}"
+            )
+        if digest == self._texts[item]:
+            raise _Refused(f"data.text_sha256: amendment {label!r} is the text voted on itself")
+        listed = self._listed.setdefault(item, {})
+        if digest in listed or label in listed.values():
+            raise _Refused(f"amendment {label!r} ({digest}) is listed on item {item!r} already")
+        derived = sorted(k for k in vote.weights or {} if (item, k) in self.mandates)
+        if derived:
+            raise _Refused(
+                f"amendment {label!r} is listed on item {item!r} after the mandates of "
+                f"{', '.join(derived)} were derived: the bases instruct on listed amendments "
+                "beside the text"
+            )
+        listed[digest] = label
 
     def _postponement_requested(
         self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
@@ -1306,10 +1400,10 @@ class Replay:
         asked = self._asked.setdefault(item, {})
         if key in asked:
             raise _Refused(f"{key} asked to postpone the vote on {voted} already")
-        mandate = self.mandates.get((item, key))
-        if mandate is None:
+        governing = self._mandate_on(item, key)
+        if governing is None:
             raise _Refused(f"{key} has no mandate on item {item!r}")
-        policy = self._mandate_policies[(item, key)]
+        mandate, policy = governing
         action = out_of_mandate(mandate, voted_hash=voted, policy=policy)
         if action is None or not action.events:
             raise _Refused(f"{key}'s steps on a text outside its mandate do not ask for time")
@@ -1367,10 +1461,12 @@ class Replay:
                     f"data.represented: {key} represents {represented} members on item "
                     f"{item!r}, the entry says {recorded[key]}"
                 )
-            policy = self._mandate_policies[(item, key)]
+            governing = self._mandate_on(item, key)
+            assert governing is not None  # _voting_keys: every delegation has its mandate
+            mandate, policy = governing
             if key not in asked:
                 policy = without_asking(policy)
-            delegations.append((self.mandates[(item, key)], policy, represented))
+            delegations.append((mandate, policy, represented))
         threshold = self._mandate_policies[(item, keys[0])].postponement_threshold
         settled = settle_out_of_mandate(
             delegations, item=item, voted_hash=voted, threshold=threshold
@@ -1414,6 +1510,10 @@ class Replay:
         vote.closes_text = closes.astimezone(dt.UTC).strftime(_TIME_FORMAT)
         for key in keys:
             del self.mandates[(item, key)]
+            # The amendments listed belong to the postponed round's instructions.
+            for digest in self._listed.get(item, {}):
+                self.mandates.pop((_listed_key(item, digest), key), None)
+        self._listed.pop(item, None)
         self._awaiting[item] = set(keys)
         self._amended.pop(item, None)
         self._asked.pop(item, None)
@@ -1434,6 +1534,12 @@ class Replay:
 
 
 _ASKING = ("request_postponement", "refer_back")
+
+
+def _listed_key(item: str, digest: str) -> str:
+    """Where a delegation's mandate on an amendment listed on ``item`` is kept (beside its
+    mandate on the text sent, kept under ``item``)."""
+    return f"{item}#listed:{digest}"
 
 
 def without_asking(policy: MandatePolicy) -> MandatePolicy:

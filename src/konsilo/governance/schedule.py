@@ -69,6 +69,15 @@ def _aware(name: str, value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _instant(raw: Any) -> datetime:
+    """An instant from its canonical text (``...Z``) or a datetime."""
+    if isinstance(raw, datetime):
+        return _aware("instant", raw)
+    if not isinstance(raw, str):
+        raise TypeError(f"an instant as text, got {raw!r}")
+    return _aware("instant", datetime.fromisoformat(raw.replace("Z", "+00:00")))
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -208,6 +217,42 @@ class Schedule:
 
     def to_canonical(self) -> dict[str, Any]:
         return {"top": self.top, "published_at": self.published_at, "councils": dict(self.councils)}
+
+    @classmethod
+    def from_canonical(cls, data: Mapping[str, Any]) -> Schedule:
+        """The schedule back from its canonical form (instants as ISO text or datetimes),
+        as a sending stores it: for instruction votes added to the same cascade later.
+
+        >>> from konsilo import canonical
+        >>> from konsilo.governance.graph import CouncilSpec
+        >>> graph = CouncilGraph.build(levels=("assembly", "congress"), councils=[
+        ...     CouncilSpec("congress", "congress"),
+        ...     CouncilSpec("mill", "assembly", ("congress",))])
+        >>> plan = cascade_deadlines(graph, top="congress",
+        ...     published_at=datetime(2026, 12, 1, tzinfo=UTC),
+        ...     opens_at=datetime(2026, 12, 20, tzinfo=UTC))
+        >>> Schedule.from_canonical(canonical.loads(canonical.dumps(plan.to_canonical()))) == plan
+        True
+        """
+        try:
+            councils = {
+                str(key): CouncilSchedule(
+                    council=str(c["council"]),
+                    level=str(c["level"]),
+                    opens_at=_instant(c["opens_at"]),
+                    closes_at=_instant(c["closes_at"]),
+                    instruction_deadline=_instant(c["instruction_deadline"])
+                    if c["instruction_deadline"] is not None
+                    else None,
+                    deliberation=timedelta(seconds=int(c["deliberation"])),
+                    needed=timedelta(seconds=int(c["needed"])),
+                    explanation=str(c["explanation"]),
+                )
+                for key, c in data["councils"].items()
+            }
+            return cls(str(data["top"]), _instant(data["published_at"]), councils)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ScheduleError(f"expected a schedule, got {exc}", field="schedule") from None
 
 
 def cascade_deadlines(

@@ -189,6 +189,7 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
     return {
         "federation": sent,
         "instruction_of": instruction.sending.proposal if instruction is not None else None,
+        "instruction_listed": instruction.listed if instruction is not None else None,
         "instruction_to": (instruction.higher or instruction.sending.proposal).council
         if instruction is not None
         else None,
@@ -200,6 +201,7 @@ def _context(request: HttpRequest, proposal: Proposal) -> dict[str, Any]:
         "my_delegations": federation.delegations_of(member, proposal, sent) if sent else [],
         "my_postponable": federation.postponable_by(member, proposal, sent) if sent else [],
         "may_amend": federation.may_amend(user, member, proposal, sent) if sent else False,
+        "may_list": federation.may_list(user, member, proposal, sent) if sent else False,
         "organisation": proposal.organisation,
         "council": council,
         "p": proposal,

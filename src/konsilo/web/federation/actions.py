@@ -78,6 +78,7 @@ from konsilo.web.federation.models import (
     Breach,
     DelegationVote,
     Instruction,
+    ListedAmendment,
     PostponementRequest,
     Sending,
 )
@@ -139,7 +140,8 @@ def _create_instruction_item(
     lower: Council,
     *,
     top: Proposal,
-    text: TextVersion,
+    listed: ListedAmendment | None = None,  # the listed amendment ``text`` is, if any
+    text: TextVersion | ListedAmendment,
     now: datetime,
     opens_at: datetime,
     closes_at: datetime,
@@ -152,7 +154,7 @@ def _create_instruction_item(
     base = Proposal.objects.create(
         organisation=higher.organisation,
         council=lower,
-        title=higher.title,
+        title=higher.title if listed is None else f"{top.title}: amendment {listed.label}",
         decision_type="instruction",
         ballot_shape=higher.ballot_shape,
         options=higher.options,
@@ -198,6 +200,7 @@ def _create_instruction_item(
             "sent_from": top.record_id,
             "voting_from": opens_at,
             "closes_at": closes_at,
+            **({"listed_amendment": listed.label} if listed is not None else {}),
         },
         "",
     )
@@ -425,14 +428,17 @@ def _cascade(
     *,
     layout: _Layout,
     schedule: gov.Schedule,
-    text: TextVersion,
+    text: TextVersion | ListedAmendment,
     now: datetime,
     census: gov.Census | None,
     weights: Mapping[str, Fraction],
+    listed: ListedAmendment | None = None,
 ) -> tuple[dict[str, Proposal], list[tuple[Proposal, Proposal]], dict[str, str]]:
     """Create every council's instruction item on ``text`` below ``proposal``, top down, and
     its delegation's instruction (of the sending's current round); open the intermediate
-    councils' votes of delegations.
+    councils' votes of delegations. On a ``listed`` amendment (its text), the items and
+    instructions form its own cascade: the delegations vote in the amendment's items of
+    the councils above, and at the top in the item itself, once it is amended to it.
 
     Returns the items by council, the bases' items whose vote opens now (with the item their
     delegation votes in) and the delegation keys by council. With the ``census`` taken for
@@ -458,6 +464,7 @@ def _cascade(
             higher,
             lower,
             top=proposal,
+            listed=listed,
             text=text,
             now=now,
             opens_at=mine.opens_at,
@@ -504,6 +511,7 @@ def _cascade(
             base_proposal=item,
             higher=higher,
             key=key,
+            listed=listed,
             round=sending.round,
             weight=canonical.fraction(weights[key]),
             policy=dict(policy),
@@ -513,9 +521,114 @@ def _cascade(
     return items, opened, keys
 
 
+MAX_LISTED = 10  # amendments listed on one item, in one round
+MAX_LABEL = 80
+
+
+def _listed_texts(
+    amendments: Sequence[tuple[str, str]],
+    *,
+    text: TextVersion,
+    listed: Sequence[ListedAmendment] = (),
+) -> list[tuple[str, str, str]]:
+    """The amendments to list, checked: each a label and a full amended text, none the
+    text voted on, none listed twice (by label or by text, with those ``listed`` already).
+    Returns (label, text, SHA-256) each; refused (400) with the field and what came."""
+    if len(amendments) + len(listed) > MAX_LISTED:
+        raise InvalidInputError(
+            f"amendments: at most {MAX_LISTED} listed amendments on an item, got "
+            f"{len(amendments) + len(listed)}",
+            field="amendments",
+        )
+    labels = {a.label for a in listed}
+    hashes = {a.sha256: a.label for a in listed}
+    out = []
+    for n, (raw_label, raw_text) in enumerate(amendments):
+        where = f"amendments[{n}]"
+        label = decisions._text(raw_label, field=f"{where}.label", limit=MAX_LABEL)
+        body = decisions._text(raw_text, field=f"{where}.text", limit=decisions.MAX_TEXT)
+        digest = decisions._sha256(body)
+        if digest == text.sha256:
+            raise InvalidInputError(
+                f"{where}.text: this is the text sent itself; list only amended texts",
+                field=f"{where}.text",
+            )
+        if label in labels:
+            raise InvalidInputError(
+                f"{where}.label: amendment {label!r} is listed already", field=f"{where}.label"
+            )
+        if digest in hashes:
+            raise InvalidInputError(
+                f"{where}.text: the same text as amendment {hashes[digest]!r}",
+                field=f"{where}.text",
+            )
+        labels.add(label)
+        hashes[digest] = label
+        out.append((label, body, digest))
+    return out
+
+
+def _list_amendment(
+    sending: Sending,
+    proposal: Proposal,
+    *,
+    label: str,
+    text: str,
+    layout: _Layout,
+    schedule: gov.Schedule,
+    now: datetime,
+    census: gov.Census | None,
+    weights: Mapping[str, Fraction],
+    actor: str,
+) -> tuple[ListedAmendment, list[tuple[Proposal, Proposal]]]:
+    """List one amendment and send its text down the cascade beside the text sent
+    (``amendment.listed``); returns it and the bases' votes on it that open now."""
+    number = ListedAmendment.objects.filter(sending=sending).count() + 1
+    listed = ListedAmendment.objects.create(
+        sending=sending,
+        round=sending.round,
+        number=number,
+        label=label,
+        text=text,
+        sha256=ledger.store_text(text),
+        listed_at=now,
+    )
+    items, opened, keys = _cascade(
+        sending,
+        proposal,
+        layout=layout,
+        schedule=schedule,
+        text=listed,
+        now=now,
+        census=census,
+        weights=weights,
+        listed=listed,
+    )
+    decisions._append(
+        proposal,
+        "amendment.listed",
+        {
+            "label": label,
+            "number": number,
+            "round": sending.round,
+            "text_sha256": listed.sha256,
+            **_inline_or_stored(
+                "cascade", {keys[k]: items[k].record_id for k in sorted(layout.plan)}
+            ),
+        },
+        actor,
+    )
+    return listed, opened
+
+
 @transaction.atomic(durable=True)
 def send_to_bases(
-    *, actor: Actor, proposal: Proposal, opens_at: datetime, composition: str | None = None
+    *,
+    actor: Actor,
+    proposal: Proposal,
+    opens_at: datetime,
+    composition: str | None = None,
+    amendments: Sequence[tuple[str, str]] = (),
 ) -> Sending:
     """Send a higher council's item down through every level below it (domain-rules §3.5).
 
@@ -528,6 +641,11 @@ def send_to_bases(
     (at once if that has come, else by the periodic task); an intermediate council's vote,
     of its delegations, is opened now like the sending council's. Refused (400,
     ``too_little_time``) when any council would deliberate less than its window.
+
+    ``amendments`` (label, full amended text) are listed in advance (§3.10): every council
+    below instructs on each beside the text sent, in the same cascade and schedule and with
+    the same census, and each delegation gets a mandate on each (``amendment.listed``). An
+    amendment of the item to exactly such a text stays within those mandates.
     """
     proposal = decisions._locked(proposal)
     member = decisions._actor_may_steer(actor, proposal)
@@ -540,6 +658,7 @@ def send_to_bases(
         raise InvalidInputError("opens_at: expected an instant with a time zone", field="opens_at")
     layout = _layout(proposal, composition)
     composition = layout.composition
+    listing = _listed_texts(amendments, text=_latest_text(proposal))
     now = timezone.now()
     try:
         schedule = gov.cascade_deadlines(
@@ -623,11 +742,84 @@ def send_to_bases(
         },
         decisions._record_id(actor, member),
     )
+    for label, body, _ in listing:
+        _, more = _list_amendment(
+            sending,
+            proposal,
+            label=label,
+            text=body,
+            layout=layout,
+            schedule=schedule,
+            now=now,
+            census=census,
+            weights=weights,
+            actor=decisions._record_id(actor, member),
+        )
+        opened.extend(more)
     refused = _open_member_votes(opened, now=now)
     if refused:
         raise refused[0][1]
     decisions._sequence(proposal)
     return sending
+
+
+@transaction.atomic(durable=True)
+def list_amendment(*, actor: Actor, proposal: Proposal, label: str, text: str) -> ListedAmendment:
+    """List an amendment on an item already sent, before any council below opens its vote
+    on it (§3.10): as ``send_to_bases`` lists them, in the sending's current round.
+
+    Refused (409) for an item not sent (list amendments when sending it), once the first
+    vote below has opened (the bases would instruct on it with less time than on the text),
+    and when the councils below have changed since the sending; (400) for bad input.
+    """
+    higher = decisions._locked(proposal)
+    member = decisions._actor_may_steer(actor, higher)
+    sending = Sending.objects.select_for_update().filter(proposal=higher).first()
+    if sending is None:
+        raise ConflictError(
+            "this item was not sent to the bases: list its amendments when you send it",
+            field="proposal",
+        )
+    decisions._require_phase(higher, Phase.VOTING, doing="list an amendment")
+    now = timezone.now()
+    instructions = list(
+        Instruction.objects.filter(sending=sending, round=sending.round, listed__isnull=True)
+    )
+    first = min((i.opens_at for i in instructions if i.opens_at is not None), default=None)
+    if first is None or now >= first:
+        when = first.isoformat() if first is not None else "the sending"
+        raise ConflictError(
+            f"the councils below began voting at {when}: amendments can be listed only "
+            "until the first of their votes opens",
+            field="amendments",
+        )
+    listed = list(ListedAmendment.objects.filter(sending=sending, round=sending.round))
+    [(label, body, _)] = _listed_texts([(label, text)], text=_latest_text(higher), listed=listed)
+    layout = _layout(higher, sending.composition)
+    weights = {i.key: Fraction(i.weight) for i in instructions}
+    keys = {gov.delegation_key(k, v) for k, v in layout.plan.items()}
+    if keys != set(weights):
+        changed = sorted(keys ^ set(weights))
+        raise ConflictError(
+            f"the amendment cannot be sent to the bases: the delegations below "
+            f"{higher.council.name} changed since the item was sent ({', '.join(changed)})",
+            field="proposal",
+        )
+    row, opened = _list_amendment(
+        sending,
+        higher,
+        label=label,
+        text=body,
+        layout=layout,
+        schedule=gov.Schedule.from_canonical(sending.schedule),
+        now=now,
+        census=None,
+        weights=weights,
+        actor=decisions._record_id(actor, member),
+    )
+    assert not opened  # every vote below opens later
+    decisions._sequence(higher)
+    return row
 
 
 @transaction.atomic(durable=True)
@@ -989,6 +1181,8 @@ def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[Deleg
     assert isinstance(data, dict)
     data["base_vote"] = canonical.to_jsonable(vote) if vote is not None else None
     data.update(extra)
+    if instruction.listed_id is not None:
+        data["listed"] = mandate.content_hash  # a mandate on a listed amendment's text
     ledger.append(
         "mandate.derived", data, organisation=higher.organisation, council=higher.council.key
     )
@@ -996,6 +1190,8 @@ def _record_mandate(instruction: Instruction, loaded: _Loaded, votes: list[Deleg
     instruction.base_vote = data["base_vote"]
     instruction.derived_at = timezone.now()
     cast = gov.cast_votes(mandate, policy=policy)
+    if instruction.listed_id is not None and higher.pk == instruction.sending.proposal_id:
+        cast = ()  # cast in the item only once it is amended to the text (amend_sent_item)
     if cast and higher.phase == Phase.VOTING:
         votes.extend(
             _record_delegation_vote(
@@ -1154,7 +1350,7 @@ def _seated_delegate(
         Instruction.objects.select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal", "sending"
         )
-        .filter(higher=higher, delegation__from_council__key=delegation_from)
+        .filter(higher=higher, delegation__from_council__key=delegation_from, listed__isnull=True)
         .order_by("-round")
         .first()
     )
@@ -1244,7 +1440,9 @@ def delegate_cast(
             policy=policy,
         )
     else:
-        mandate, _, _, _ = _derive(instruction)
+        # On a listed amendment's text, the mandate on it binds (§3.10).
+        governing = _on_text(sending, [instruction], _latest_text(higher).sha256)[0]
+        mandate, _, _, _ = _derive(governing)
         event = gov.check_delegate_vote(
             mandate, [(content, weight)], delegate=member.record_id, policy=policy
         )
@@ -1300,9 +1498,63 @@ def _top_instructions(sending: Sending) -> list[Instruction]:
     the order of their keys' code points (as the replay orders them, whatever the database's
     collation)."""
     rows = Instruction.objects.filter(
-        sending=sending, higher_id=sending.proposal_id, round=sending.round
+        sending=sending, higher_id=sending.proposal_id, round=sending.round, listed__isnull=True
     ).select_related("delegation__from_council", "delegation__to_council", "base_proposal")
     return sorted(rows, key=lambda i: i.key)
+
+
+def _listed_top(sending: Sending) -> list[Instruction]:
+    """The instructions on the amendments listed in the sending's current round, of the
+    delegations voting in the sent item, in the order the amendments were listed."""
+    return list(
+        Instruction.objects.filter(
+            sending=sending,
+            higher_id=sending.proposal_id,
+            round=sending.round,
+            listed__isnull=False,
+        )
+        .select_related(
+            "delegation__from_council", "delegation__to_council", "base_proposal", "listed"
+        )
+        .order_by("listed__number", "pk")
+    )
+
+
+def _on_text(
+    sending: Sending,
+    instructions: Sequence[Instruction],
+    voted_hash: str,
+    listed: Sequence[Instruction] | None = None,
+) -> list[Instruction]:
+    """For each delegation (its instruction on the text sent), the instruction whose
+    mandate governs its vote on ``voted_hash`` (``mandate_on_text``): the one on a listed
+    amendment with that text, else the one on the text sent (outside it, unless it covers
+    the text). Mandates not derived yet govern nothing."""
+    if listed is None:
+        listed = _listed_top(sending)
+    by_key: dict[str, list[Instruction]] = {}
+    for row in listed:
+        if row.mandate is not None:
+            by_key.setdefault(row.key, []).append(row)
+    out = []
+    for instruction in instructions:
+        versions = [instruction, *by_key.get(instruction.key, ())]
+        if instruction.mandate is None or len(versions) == 1:
+            out.append(instruction)
+            continue
+        chosen = gov.mandate_on_text(
+            [_stored_mandate(v.mandate) for v in versions if v.mandate is not None],
+            voted_hash=voted_hash,
+            policy=gov.MandatePolicy.from_canonical(instruction.policy),
+        )
+        out.append(
+            next(
+                v
+                for v in versions
+                if v.mandate is not None and v.mandate["content_hash"] == chosen.content_hash
+            )
+        )
+    return out
 
 
 def _represented(instruction: Instruction) -> Fraction:
@@ -1349,7 +1601,7 @@ def _settle(
     postponed when those that asked represent the policy's share of the members."""
     threshold = gov.MandatePolicy.from_canonical(instructions[0].policy).postponement_threshold
     return gov.settle_out_of_mandate(
-        _delegations(sending, instructions, voted_hash),
+        _delegations(sending, _on_text(sending, instructions, voted_hash), voted_hash),
         item=higher.record_id,
         voted_hash=voted_hash,
         threshold=threshold,
@@ -1466,12 +1718,13 @@ def amend_sent_item(*, actor: Actor, proposal: Proposal, text: str) -> TextVersi
     if last.text == text:
         raise ConflictError("text: this is the current text already", field="text")
     instructions = _top_instructions(sending)
-    pending = [i for i in instructions if i.mandate is None]
+    listed = _listed_top(sending)
+    pending = [i for i in [*instructions, *listed] if i.mandate is None]
     if pending:
         closes = max(i.base_proposal.closes_at for i in pending if i.base_proposal.closes_at)
         raise ConflictError(
             "the councils below have not all instructed yet (no mandate of "
-            f"{', '.join(i.key for i in pending)}; their instruction votes close by "
+            f"{', '.join(sorted({i.key for i in pending}))}; their instruction votes close by "
             f"{closes.isoformat()}): amend the text once every delegation has its mandate",
             field="text",
         )
@@ -1484,8 +1737,15 @@ def amend_sent_item(*, actor: Actor, proposal: Proposal, text: str) -> TextVersi
         author=member if member is not None else higher.author,
         created_at=now,
     )
-    outside = [i for i in instructions if not _covers(i, digest)]
-    withdrawn = _withdraw_votes(higher, outside)
+    # Each delegation's vote on the new text is governed by its mandate on the text sent
+    # or, for a listed amendment's text, by its mandate on that amendment (§3.10).
+    before = _on_text(sending, instructions, last.sha256, listed)
+    after = _on_text(sending, instructions, digest, listed)
+    outside = [i for i in after if not _covers(i, digest)]
+    # Votes cast under another mandate than the one now governing are withdrawn too.
+    moved = [a for a, b in zip(after, before, strict=True) if a in outside or a.pk != b.pk]
+    withdrawn = _withdraw_votes(higher, moved)
+    matched = next((i.listed for i in listed if i.listed and i.listed.sha256 == digest), None)
     decisions._append(
         higher,
         "proposal.amended",
@@ -1495,13 +1755,15 @@ def amend_sent_item(*, actor: Actor, proposal: Proposal, text: str) -> TextVersi
             "previous_sha256": last.sha256,
             "outside_mandate": [i.key for i in outside],
             "withdrawn": withdrawn,
+            **({"listed": matched.label} if matched is not None else {}),
         },
         decisions._record_id(actor, member),
     )
-    for instruction in instructions:
+    for instruction in after:
         if instruction in outside:
             continue
-        # Back to a text this mandate covers: its bound votes are cast again.
+        # Back to a text this mandate covers (the text sent, or a listed amendment's): its
+        # bound votes are cast.
         voted = DelegationVote.objects.filter(proposal=higher, delegation=instruction.delegation)
         if voted.exists():
             continue
@@ -1653,7 +1915,12 @@ def _postpone(
     since the item was sent, as the re-sending could then not reach the same delegations.
     """
     layout = _layout(higher, sending.composition)
-    previous = {i.key: i for i in Instruction.objects.filter(sending=sending, round=sending.round)}
+    previous = {
+        i.key: i
+        for i in Instruction.objects.filter(
+            sending=sending, round=sending.round, listed__isnull=True
+        )
+    }
     keys = {gov.delegation_key(k, v) for k, v in layout.plan.items()}
     if keys != set(previous):
         changed = sorted(keys ^ set(previous))
@@ -1746,9 +2013,9 @@ def request_postponement(
         )
     voted = _latest_text(higher).sha256
     policy = gov.MandatePolicy.from_canonical(instruction.policy)
-    action = gov.out_of_mandate(
-        _stored_mandate(instruction.mandate), voted_hash=voted, policy=policy
-    )
+    governing = _on_text(sending, [instruction], voted)[0]
+    assert governing.mandate is not None
+    action = gov.out_of_mandate(_stored_mandate(governing.mandate), voted_hash=voted, policy=policy)
     if action is None:
         raise ConflictError(
             f"{instruction.key}'s mandate covers the text voted on ({voted[:12]}): there is "

@@ -1,5 +1,6 @@
 """The federation in the JSON API: send an item to the bases, the delegations' mandates and
-votes on it, a delegate's vote, and a delegate's report-back; amend a sent item after its
+votes on it, a delegate's vote, and a delegate's report-back; list amendments in advance,
+on which the bases instruct beside the text (§3.10); amend a sent item after its
 bases instructed and ask to postpone the vote on a text outside the mandate (§3.10).
 
 Each endpoint parses, fetches through a permission-scoped getter, calls one action and
@@ -23,10 +24,19 @@ from konsilo.web.federation import actions, selectors
 router = Router(tags=["federation"])
 
 
+class ListedIn(Schema):
+    label: str = Field(..., description="a short label, e.g. A")
+    text: str = Field(..., description="the full amended text of the item")
+
+
 class SendIn(Schema):
     opens_at: str = Field(..., description="when the higher vote opens (ISO instant with zone)")
     composition: str | None = Field(
         None, description="re_deliberation, pass_through or direct_base_representation"
+    )
+    amendments: list[ListedIn] = Field(
+        default_factory=list,
+        description="amendments listed in advance: every council below instructs on each",
     )
 
 
@@ -73,9 +83,30 @@ def send(request: HttpRequest, pid: str, payload: SendIn) -> Status[Any]:
         proposal=proposal,
         opens_at=_instant(payload.opens_at),
         composition=payload.composition,
+        amendments=[(a.label, a.text) for a in payload.amendments],
     )
     _, state = _federated(request, pid)
     return Status(201, selectors.as_json(state))
+
+
+@router.post("/proposals/{pid}/listed-amendments", response={201: dict[str, Any]})
+def listed_amendment(request: HttpRequest, pid: str, payload: ListedIn) -> Status[Any]:
+    """List an amendment in advance on a sent item, until the first vote below opens: every
+    council below instructs on its text beside the text sent (§3.10)."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    listed = actions.list_amendment(
+        actor=request.user, proposal=proposal, label=payload.label, text=payload.text
+    )
+    _, state = _federated(request, pid)
+    return Status(
+        201,
+        {
+            "item": proposal.record_id,
+            "label": listed.label,
+            "text_sha256": listed.sha256,
+            **selectors.as_json(state),
+        },
+    )
 
 
 @router.get("/proposals/{pid}/federation", response=dict[str, Any])
@@ -172,6 +203,7 @@ def report_back(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
                 "outcome": entry.item.outcome or None,
                 "delegation": row.key,
                 "mandate": row.mandate,
+                "listed_mandates": selectors.listed_json(row),
                 "votes": [
                     {"ballot": v.ballot, "weight": v.weight, "cast_by": v.cast_by}
                     for v in row.votes

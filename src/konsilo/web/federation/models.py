@@ -1,7 +1,9 @@
 """Stored state of items sent to the bases: the sending, each delegation's instruction vote
-and mandate, the votes delegations cast at the higher council and recorded breaches, and,
-when the higher council amends the text after its bases instructed, the delegations'
-requests to postpone the vote and how the vote outside their mandates was settled (§3.10).
+and mandate, the amendments the higher council lists in advance (every council below
+instructs on each beside the text sent), the votes delegations cast at the higher council
+and recorded breaches, and, when the higher council amends the text after its bases
+instructed, the delegations' requests to postpone the vote and how the vote outside their
+mandates was settled (§3.10).
 
 Models store data only; the rules are konsilo.governance's (mandates, schedule, federation,
 minority), applied in actions.py.
@@ -37,6 +39,32 @@ class Sending(models.Model):
         return f"{self.proposal} sent to the bases"
 
 
+class ListedAmendment(models.Model):
+    """An amendment the higher council lists when it sends its item (§3.10): a full amended
+    text, on which every council below instructs beside the text sent, so that the item's
+    amendment to exactly this text (same content hash) stays within the mandates."""
+
+    sending = models.ForeignKey(Sending, on_delete=models.PROTECT, related_name="listed")
+    round = models.PositiveIntegerField(default=1)  # the sending's round it was listed in
+    number = models.PositiveIntegerField()  # 1, 2, ... within the sending
+    label = models.CharField(max_length=80)
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    listed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sending", "round", "sha256"], name="listed_amendment_text_unique"
+            ),
+            models.UniqueConstraint(fields=["sending", "number"], name="listed_amendment_number"),
+        ]
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"amendment {self.label} listed on {self.sending}"
+
+
 class Instruction(models.Model):
     """One delegation's instruction vote (in its own council) and the mandate derived from it.
 
@@ -61,6 +89,15 @@ class Instruction(models.Model):
         blank=True,
     )
     key = models.CharField(max_length=200)  # "<lower>-><higher>"
+    # The listed amendment this instruction is on (its own cascade of instruction votes on
+    # the amendment's text); none for the text sent.
+    listed = models.ForeignKey(
+        ListedAmendment,
+        on_delete=models.PROTECT,
+        related_name="instructions",
+        null=True,
+        blank=True,
+    )
     round = models.PositiveIntegerField(default=1)  # the sending's round it belongs to
     # When the instruction vote opens (schedule.cascade_deadlines); a base's vote is opened
     # then by the periodic task, an intermediate council's is open from the sending.
@@ -79,8 +116,15 @@ class Instruction(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["sending", "delegation", "round"], name="instruction_unique"
-            )
+                fields=["sending", "delegation", "round"],
+                condition=models.Q(listed__isnull=True),
+                name="instruction_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["sending", "delegation", "round", "listed"],
+                condition=models.Q(listed__isnull=False),
+                name="instruction_listed_unique",
+            ),
         ]
         ordering = ["key"]
 

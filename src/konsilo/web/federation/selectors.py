@@ -1,6 +1,7 @@
 """Read the federation's state for pages and the API: mandates, votes, member-level support,
-the minority reports each delegation carries (report-back), and an amended text's standing
-outside the mandates (who asked to postpone, how the vote was settled, §3.10)."""
+the minority reports each delegation carries (report-back), the amendments listed in advance
+with each delegation's mandate on each, and an amended text's standing outside the mandates
+(who asked to postpone, how the vote was settled, §3.10)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from konsilo.web.federation.models import (
     Breach,
     DelegationVote,
     Instruction,
+    ListedAmendment,
     PostponementRequest,
     Sending,
 )
@@ -41,6 +43,17 @@ class CarriedReport:
 
 
 @dataclass
+class ListedMandate:
+    """A delegation's instruction vote and mandate on one amendment listed in advance."""
+
+    label: str
+    sha256: str
+    instruction: Proposal
+    mandate: dict[str, Any] | None
+    governs: bool  # the item now votes on this amendment's text
+
+
+@dataclass
 class DelegationRow:
     """One delegation on a sent item: its instruction vote, mandate, votes and reports."""
 
@@ -58,6 +71,8 @@ class DelegationRow:
     out_of_mandate: dict[str, Any] | None = None
     request: PostponementRequest | None = None
     at_top: bool = False  # the delegation votes in the item sent itself
+    # Its instruction votes and mandates on the amendments listed, in the order listed.
+    listed: list[ListedMandate] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +89,8 @@ class FederatedItem:
     # stands with the requests made so far (OutOfMandateVote.to_canonical()).
     voted_sha256: str = ""
     amended: OutOfMandateState | None = None
+    # The amendments listed in advance in the current round (§3.10).
+    listed: list[ListedAmendment] = field(default_factory=list)
 
 
 @dataclass
@@ -224,13 +241,15 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
         return None
     # The sending and the councils' votes above the bases are read once each, not once per
     # instruction row (the sending's schedule covers the whole federation).
-    instructions = list(
+    every = list(
         sending.instructions.filter(round=sending.round)
         .select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal__council"
         )
         .order_by("key")
     )
+    instructions = [i for i in every if i.listed_id is None]
+    on_listed = [i for i in every if i.listed_id is not None]
     highers = {
         p.pk: p
         for p in Proposal.objects.select_related("council").filter(
@@ -272,6 +291,16 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
     support = _member_support(sending, instructions)
     top = proposal.council.key
     voted = proposal.versions.order_by("-number")[0].sha256
+    listed = list(ListedAmendment.objects.filter(sending=sending, round=sending.round))
+    amendment = {a.pk: a for a in listed}
+    by_row = {(r.key, r.instruction.council_id): r for r in rows}
+    for i in sorted(on_listed, key=lambda i: (amendment[i.listed_id].number, i.key)):
+        row = by_row.get((i.key, i.base_proposal.council_id))
+        if row is not None:
+            a = amendment[i.listed_id]
+            row.listed.append(
+                ListedMandate(a.label, a.sha256, i.base_proposal, i.mandate, a.sha256 == voted)
+            )
     amended = _out_of_mandate(sending, proposal, voted, rows, instructions)
     return FederatedItem(
         sending,
@@ -280,6 +309,7 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
         dict(support or {}),
         voted_sha256=voted,
         amended=amended,
+        listed=listed,
     )
 
 
@@ -351,6 +381,16 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
         "member_support_by_council": {k: _plain(v) for k, v in sorted(state.councils.items())},
         "round": state.sending.round,
         "voted_sha256": state.voted_sha256,
+        "listed_amendments": [
+            {
+                "label": a.label,
+                "number": a.number,
+                "text": a.text,
+                "text_sha256": a.sha256,
+                "voted": a.sha256 == state.voted_sha256,
+            }
+            for a in state.listed
+        ],
         "out_of_mandate": (
             {
                 "voted_sha256": state.amended.voted_sha256,
@@ -377,6 +417,7 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
                     for v in row.votes
                 ],
                 "breaches": [b.event for b in row.breaches],
+                "listed_mandates": listed_json(row),
                 "out_of_mandate": row.out_of_mandate,
                 "postponement_requested": (
                     {
@@ -403,6 +444,39 @@ def as_json(state: FederatedItem) -> dict[str, Any]:
     }
 
 
+def listed_json(row: DelegationRow) -> list[dict[str, Any]]:
+    """A delegation's instruction votes and mandates on the listed amendments, for the API."""
+    return [
+        {
+            "label": m.label,
+            "text_sha256": m.sha256,
+            "instruction_item": str(m.instruction.public_id),
+            "instruction_phase": m.instruction.phase,
+            "instruction_outcome": m.instruction.outcome or None,
+            "mandate": m.mandate,
+            "governs": m.governs,
+        }
+        for m in row.listed
+    ]
+
+
+def may_list(user: Any, member: Member | None, proposal: Proposal, state: FederatedItem) -> bool:
+    """Whether the page offers ``user`` to list an amendment on the sent item now: its
+    author or a steward, before the first vote of the councils below opens."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    from konsilo.web.councils import permissions  # noqa: PLC0415
+
+    author = member is not None and member.pk == proposal.author_id
+    if not author and not permissions.is_steward(user, proposal.organisation):
+        return False
+    openings = Instruction.objects.filter(
+        sending=state.sending, round=state.sending.round, listed__isnull=True
+    ).values_list("opens_at", flat=True)
+    first = min((o for o in openings if o is not None), default=None)
+    return proposal.phase == Proposal.Phase.VOTING and first is not None and timezone.now() < first
+
+
 def _seats(member: Member, proposal: Proposal) -> list[Instruction]:
     """The instructions (current round) of the delegations ``member`` holds a seat of in
     ``proposal``'s council, voting in ``proposal``."""
@@ -414,7 +488,7 @@ def _seats(member: Member, proposal: Proposal) -> list[Instruction]:
         ).values_list("delegation_id", flat=True)
     )
     rows = (
-        Instruction.objects.filter(higher=proposal, delegation_id__in=seats)
+        Instruction.objects.filter(higher=proposal, delegation_id__in=seats, listed__isnull=True)
         .select_related("delegation__from_council", "sending")
         .order_by("delegation_id", "-round")
     )
@@ -487,7 +561,8 @@ def postponable_by(member: Member | None, proposal: Proposal, state: FederatedIt
 
 def may_amend(user: Any, member: Member | None, proposal: Proposal, state: FederatedItem) -> bool:
     """Whether the page offers ``user`` to amend the sent item's text now: its author or a
-    steward, every delegation voting in it instructed, its vote not yet open."""
+    steward, every delegation voting in it instructed (on the text and on each listed
+    amendment), its vote not yet open."""
     from django.utils import timezone  # noqa: PLC0415
 
     from konsilo.web.councils import permissions  # noqa: PLC0415
@@ -507,4 +582,5 @@ def may_amend(user: Any, member: Member | None, proposal: Proposal, state: Feder
         and timezone.now() < opens
         and bool(top)
         and all(r.mandate is not None for r in top)
+        and all(m.mandate is not None for r in top for m in r.listed)
     )

@@ -1,5 +1,6 @@
-"""Pages of the federation: send an item to the bases, a delegate's vote, the report-back,
-and on an amendment after the bases instructed: amend the text, ask to postpone (§3.10).
+"""Pages of the federation: send an item to the bases (listing amendments in advance), a
+delegate's vote, the report-back, and on an amendment after the bases instructed: amend the
+text, ask to postpone (§3.10).
 
 The sent item's mandates, votes and member-level support are shown on the item's own page
 (decisions/_federation.html, filled from ``selectors.federated_item``).
@@ -44,13 +45,39 @@ def send(request: HttpRequest, pid: str) -> HttpResponse:
         from zoneinfo import ZoneInfo  # noqa: PLC0415
 
         local = local.replace(tzinfo=ZoneInfo(proposal.organisation.timezone))
+    label = request.POST.get("amendment_label", "").strip()
+    amended = request.POST.get("amendment_text", "").strip()
+    if bool(label) != bool(amended):
+        missing = "amendment_text" if label else "amendment_label"
+        raise InvalidInputError(
+            f"{missing}: a listed amendment needs both a label and its full text",
+            field=missing,
+        )
     actions.send_to_bases(
         actor=request.user,
         proposal=proposal,
         opens_at=local,
         composition=request.POST.get("composition") or None,
+        amendments=[(label, amended)] if label else [],
     )
     messages.success(request, "The item is sent: every council below votes its instruction.")
+    return redirect(_item_url(proposal.record_id))
+
+
+@require_POST
+@page
+def list_amendment(request: HttpRequest, pid: str) -> HttpResponse:
+    """List an amendment in advance on a sent item, until the first vote below opens."""
+    proposal = decision_selectors.get_proposal(user=request.user, public_id=pid)
+    listed = actions.list_amendment(
+        actor=request.user,
+        proposal=proposal,
+        label=request.POST.get("label", ""),
+        text=request.POST.get("text", ""),
+    )
+    messages.success(
+        request, f"Amendment {listed.label} is listed: every council below instructs on it too."
+    )
     return redirect(_item_url(proposal.record_id))
 
 
