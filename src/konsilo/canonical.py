@@ -50,6 +50,29 @@ def fraction(value: Fraction | int) -> str:
 
 def to_jsonable(value: Any, *, path: str = "$") -> JSONValue:
     """Convert a value to plain JSON data with no floats, failing loudly on anything inexact."""
+    # JSON's own containers and exact fractions, by their exact type: the common case (every
+    # record entry comes here), kept off the chain of checks below, which looks at
+    # subclasses and abstract base classes.
+    kind = type(value)
+    if kind is dict:
+        out: dict[str, JSONValue] = {}
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise CanonicalError(f"{path}: keys must be strings, got {key!r}")
+            # Strings, plain integers and None are already canonical, the rest recurses.
+            out[key] = item if type(item) in _PLAIN else to_jsonable(item, path=f"{path}.{key}")
+        return out
+    if kind is list or kind is tuple:
+        return [
+            item if type(item) in _PLAIN else to_jsonable(item, path=f"{path}[{i}]")
+            for i, item in enumerate(value)
+        ]
+    if kind is Fraction:
+        return fraction(value)
+    return _to_jsonable(value, path)
+
+
+def _to_jsonable(value: Any, path: str) -> JSONValue:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
