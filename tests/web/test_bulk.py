@@ -93,3 +93,60 @@ def test_in_batches_runs_a_failing_batch_again_item_by_item(
     assert done == 4 + 2 + 2  # two good batches, then 4 and 7 of the failed one
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["could not do 4..7 together", "could not do 5"]
+
+
+def test_insert_rows_stores_new_rows_as_bulk_create_does(fed: Federation) -> None:
+    from konsilo.web.bulk import insert_rows
+    from konsilo.web.councils.models import Member
+    from konsilo.web.decisions.models import VoterRoll
+
+    items = [draft(fed, title=f"Item {n}") for n in range(2)]
+    members = list(Member.objects.filter(organisation=fed.org).order_by("pk")[:3])
+    rolls = [
+        VoterRoll(proposal=p, member=m, weight=f"{n}/3")
+        for p in items
+        for n, m in enumerate(members, start=1)
+    ]
+    insert_rows(rolls)
+    stored = list(
+        VoterRoll.objects.filter(proposal__in=items)
+        .order_by("pk")
+        .values_list("proposal_id", "member_id", "weight")
+    )
+    assert stored == [(r.proposal_id, r.member_id, r.weight) for r in rolls]
+    insert_rows([])  # nothing to do
+    saved = VoterRoll.objects.filter(proposal__in=items).first()
+    assert saved is not None
+    with pytest.raises(ValueError, match="new rows only"):
+        insert_rows([saved])
+
+
+def test_insert_rows_stores_json_and_times(fed: Federation) -> None:
+    from konsilo.web.bulk import insert_rows
+    from konsilo.web.councils.models import Delegation
+    from konsilo.web.federation.models import DelegationVote
+
+    item = draft(fed)
+    delegation = Delegation.objects.filter(organisation=fed.org).order_by("pk").first()
+    assert delegation is not None
+    when = dt.datetime(2026, 12, 2, 9, 30, tzinfo=dt.UTC)
+    ballots = [{"choice": "yes"}, {"choice": "no", "note": "é \\ \t"}, {"ranking": ["a", "b"]}]
+    insert_rows(
+        [
+            DelegationVote(
+                proposal=item,
+                delegation=delegation,
+                key=f"k{n}",
+                ballot=ballot,
+                ballot_key=str(n),
+                weight="7/2",
+                cast_by="system",
+                cast_at=when,
+            )
+            for n, ballot in enumerate(ballots)
+        ]
+    )
+    stored = list(DelegationVote.objects.filter(proposal=item).order_by("pk"))
+    assert [v.ballot for v in stored] == ballots
+    assert {v.cast_at for v in stored} == {when}
+    assert [v.key for v in stored] == ["k0", "k1", "k2"]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.fields import AutoFieldMixin
 
 log = logging.getLogger(__name__)
 BATCH = 500  # items (votes closed or opened, mandates derived) in one transaction
@@ -63,6 +64,32 @@ def each(ids: Iterable[int], step: Callable[[int], object], failure: str) -> int
         except Exception:
             log.exception(failure, item_id)
     return done
+
+
+def insert_rows(objs: Sequence[models.Model], *, batch_size: int = 500) -> None:
+    """Insert ``objs``, new rows of one model with database-made keys: one COPY on
+    PostgreSQL, ``bulk_create`` elsewhere. What ``bulk_create`` stores, fields prepared by the
+    model's own fields (``auto_now`` included); no signals, and the objects do not learn
+    their keys."""
+    if not objs:
+        return
+    if any(obj.pk is not None for obj in objs):
+        raise ValueError("insert_rows inserts new rows only")
+    model = type(objs[0])
+    meta = model._meta
+    if connection.vendor != "postgresql" or not isinstance(meta.pk, AutoFieldMixin):
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(f.column) for f in fields)
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY {qn(meta.db_table)} ({names}) FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
 
 
 def update_rows(

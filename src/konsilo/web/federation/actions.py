@@ -60,7 +60,7 @@ from konsilo import governance as gov
 from konsilo.counting import tally
 from konsilo.counting.result import Result
 from konsilo.governance.replay import without_asking
-from konsilo.web.bulk import each, gc_paused, in_batches, update_rows
+from konsilo.web.bulk import each, gc_paused, in_batches, insert_rows, update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -308,7 +308,7 @@ def _open_member_votes(
                 "",
             )
     update_rows(opened, ["phase", "method", "rule", "census", "voting_opened_at"])
-    VoterRoll.objects.bulk_create(rolls, batch_size=2000)
+    insert_rows(rolls)
     return refused
 
 
@@ -1301,7 +1301,7 @@ def _derive_locked(proposal_ids: Sequence[int], closed: Closed | None = None) ->
                 instruction.save(update_fields=["mandate", "base_vote", "derived_at"])
     if not carrying:
         update_rows(ready, ["mandate", "base_vote", "derived_at"])
-    DelegationVote.objects.bulk_create(votes, batch_size=500)
+    insert_rows(votes)
     return ready
 
 
