@@ -107,8 +107,12 @@ def update_rows(
     columns = [meta.get_field(name) for name in fields]
     if any(not getattr(f, "concrete", False) or f.primary_key for f in columns):
         raise ValueError(f"update_rows stores concrete, non-key fields only: {list(fields)}")
+    if any(obj.pk is None for obj in objs):
+        raise ValueError("update_rows stores saved rows only")
     qn = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
+    if postgres:
+        return _update_copied(objs, [pk, *columns])
 
     def slot(field: Any, first: bool) -> str:
         # PostgreSQL types a VALUES list by its first row: cast it to the columns' types.
@@ -124,8 +128,6 @@ def update_rows(
             )
             params: list[Any] = []
             for obj in chunk:
-                if obj.pk is None:
-                    raise ValueError("update_rows stores saved rows only")
                 params.extend(
                     f.get_db_prep_save(getattr(obj, f.attname), connection) for f in every
                 )
@@ -141,6 +143,39 @@ def update_rows(
             )
             changed += cursor.rowcount
     return changed
+
+
+def _update_copied(objs: Sequence[models.Model], every: Sequence[Any]) -> int:
+    """``update_rows`` on PostgreSQL: the new values copied (COPY) into a temporary table of
+    the same columns, then one UPDATE joining it; the values are bound by the driver, none is
+    quoted into SQL text."""
+    meta = type(objs[0])._meta
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    names = [qn(f.column) for f in every]
+    scratch = qn(f"konsilo_update_{meta.db_table}")
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        # Only quoted identifiers of the model are formatted into these statements.
+        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
+            f"SELECT {', '.join(names)} FROM {table} WITH NO DATA"
+        )
+        try:
+            with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
+                for obj in objs:
+                    copy.write_row(
+                        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in every]
+                    )
+            assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM {scratch} AS v "  # noqa: S608
+                f"WHERE {table}.{names[0]} = v.{names[0]}"
+            )
+            return cursor.rowcount
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
 @contextlib.contextmanager
