@@ -425,7 +425,30 @@ TWO_BASES = {"m-ana": "1", "m-ben": "1", "m-cy": "0"}  # cy's primary base is th
 INSTRUCTING = {"instruction_of": "i-top"}
 
 
+def _send_to_bases(builder: RecordBuilder, *, cy_in_bakery: bool = True) -> None:
+    """North sends i-top to the bakery (i-base) and the press; cy, whose primary base is
+    the press, is a member of the bakery too (unless ``cy_in_bakery`` is False)."""
+    if cy_in_bakery:
+        builder.add(
+            "membership.added",
+            {"member": "m-cy", "council": "bakery", "primary": False, "start": "2026-11-05"},
+            council="bakery",
+        )
+    open_vote(
+        builder,
+        "i-top",
+        council="north",
+        voters={"bakery->north": "2", "press->north": "1"},
+        extra={
+            "opens_at": "2026-12-09T12:00:00Z",
+            "texts": {"i-top": "h-1"},
+            "cascade": {"bakery->north": "i-base", "press->north": "i-press"},
+        },
+    )
+
+
 def _weightless(builder: RecordBuilder) -> None:
+    _send_to_bases(builder)
     open_vote(builder, "i-base", voters=TWO_BASES, extra=INSTRUCTING)
     cast(builder, "i-base", "m-ana", YES)
     cast(builder, "i-base", "m-ben", NO)
@@ -465,6 +488,7 @@ def test_a_tally_that_leaves_out_the_ballots_of_weight_0_is_refused() -> None:
 def test_a_ballot_of_weight_0_where_the_census_gives_none_is_refused() -> None:
     builder = RecordBuilder()
     federation(builder)
+    _send_to_bases(builder, cy_in_bakery=False)
     open_vote(builder, "i-base", extra=INSTRUCTING)
     index = cast(builder, "i-base", "m-ana", YES, weight="0")
     err = _refusal(_entries(builder))
