@@ -558,7 +558,8 @@ def census_difference(
     """
     if len(derived) == len(recorded):
         get = recorded.get
-        if all((w := get(k)) is not None and w == v for k, v in derived.items()):
+        # Shared weight objects (a census repeats "1") compare by identity first.
+        if all((w := get(k)) is v or (w is not None and w == v) for k, v in derived.items()):
             return None
     for voter in sorted(derived.keys() | recorded.keys()):
         mine, theirs = derived.get(voter), recorded.get(voter)

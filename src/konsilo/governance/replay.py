@@ -343,6 +343,11 @@ class Replay:
         # the delegate seats of each council: what a vote's census is re-derived from.
         self._held: dict[str, dict[str, MemberState]] = {}
         self._seats: dict[str, list[OfficeState]] = {}
+        # The last census derived for each base (its day, basis and roots, the base's change
+        # count then, the weights), and how often a membership or status of one of the
+        # base's members has changed: a census is derived again only after such a change.
+        self._derived: dict[str, tuple[Any, int, dict[str, Fraction]]] = {}
+        self._changes: dict[str, int] = {}
         # The basis of a base's vote census under the organisation's policy, by the number of
         # organisation policy versions it was resolved from.
         self._vote_basis: tuple[int, str] | None = None
@@ -604,6 +609,14 @@ class Replay:
         """Give the member a membership, and index them under its council."""
         member.memberships.append(membership)
         self._held.setdefault(membership.council, {})[member.record_id] = member
+        self._changed(member)
+
+    def _changed(self, member: MemberState) -> None:
+        """A membership or the status of ``member`` changed: so may the census of every
+        base they belong to (their primary base decides their weight in the others)."""
+        changes = self._changes
+        for m in member.memberships:
+            changes[m.council] = changes.get(m.council, 0) + 1
 
     def _end_open(self, member: MemberState, council: str, on: dt.date) -> None:
         for m in member.open_memberships():
@@ -614,6 +627,7 @@ class Replay:
                         f"{on.isoformat()}, before it started on {m.start.isoformat()}"
                     )
                 m.end = on
+                self._changed(member)
 
     def _new_primary(self, member: MemberState, council: str, on: dt.date) -> None:
         current = member.primary()
@@ -703,6 +717,7 @@ class Replay:
         if status == member.status:
             raise _Refused(f"{member.record_id} already has status {status!r}")
         member.status = str(status)
+        self._changed(member)
 
     # -- offices and census ---------------------------------------------------------------
 
@@ -873,26 +888,19 @@ class Replay:
                     f"data.census.basis: the organisation's policy freezes a base's census "
                     f"on {expected!r}, the record says {basis!r}"
                 )
-            roots = self._roots(vote) if vote.item in self._instruction_of else ()
-            specs = [
-                MembershipSpec(m.record_id, s.council, s.primary, s.start, s.end, m.status)
-                for m in self._held.get(council, {}).values()
-                for s in m.memberships
-            ]
-            derived = base_vote_weights(council, specs, on=on, basis=str(basis), root_bases=roots)
+            roots = self._roots(vote) if vote.item in self._instruction_of else frozenset()
+            derived = self._base_census(council, on, str(basis), roots)
         elif basis == "enrolled_delegates":
             if graph.is_base(council):
                 raise _Refused(
                     f"data.census.basis: {council!r} is a base; its census is of its members, "
                     "not of enrolled delegates"
                 )
-            derived = delegate_vote_weights(
-                (
-                    (o.member, o.start, o.end)
-                    for o in self._seats.get(council, ())
-                    if o.kind == "delegate"
-                ),
-                on=on,
+            seats = self._seats.get(council, ())
+            derived = _exact(
+                delegate_vote_weights(
+                    ((o.member, o.start, o.end) for o in seats if o.kind == "delegate"), on=on
+                )
             )
         else:
             raise _Refused(
@@ -906,6 +914,25 @@ class Replay:
                 + difference.explain(council, on)
             )
         self.vote_censuses_rederived += 1
+
+    def _base_census(
+        self, council: str, on: dt.date, basis: str, roots: frozenset[str]
+    ) -> dict[str, Fraction]:
+        """Who may vote in the base ``council`` on day ``on``, with what weight
+        (`base_vote_weights`), from the memberships of everyone who ever belonged to it."""
+        key = (on, basis, roots)
+        changes = self._changes.get(council, 0)
+        last = self._derived.get(council)
+        if last is not None and last[0] == key and last[1] == changes:
+            return last[2]
+        specs = [
+            MembershipSpec(m.record_id, s.council, s.primary, s.start, s.end, m.status)
+            for m in self._held.get(council, {}).values()
+            for s in m.memberships
+        ]
+        derived = _exact(base_vote_weights(council, specs, on=on, basis=basis, root_bases=roots))
+        self._derived[council] = (key, changes, derived)
+        return derived
 
     def _census_day(self, census: Mapping[str, Any], entry: Mapping[str, Any]) -> dt.date:
         """The day a vote's census was frozen: its ``on``, within a day of the entry's time
@@ -1620,6 +1647,12 @@ def without_asking(policy: MandatePolicy) -> MandatePolicy:
     """
     steps = tuple(s for s in policy.out_of_mandate_amendment if s not in _ASKING)
     return replace(policy, out_of_mandate_amendment=steps or ("abstain",))
+
+
+def _exact(weights: Mapping[str, int]) -> dict[str, Fraction]:
+    """Whole weights as the shared exact numbers a recorded census's weights parse to."""
+    shared = {w: _fraction(str(w), "weight") for w in set(weights.values())}
+    return {k: shared[w] for k, w in weights.items()}
 
 
 def _check_totals(
