@@ -139,3 +139,48 @@ def test_a_vote_census_rewritten_and_re_signed_fails_at_its_vote_opened(
     assert (failure["index"], failure["code"]) == (k, "replay")
     assert "the recorded census does not follow from the memberships" in failure["reason"]
     assert named in failure["reason"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_base_vote_and_a_delegate_council_vote_are_re_derived_from_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Bakery votes with a member suspended and one who joins later left out; North,
+    a council of delegates, votes on its own item with its one seated delegate."""
+    import datetime as dt
+
+    from konsilo.web.councils import actions as council_actions
+    from konsilo.web.decisions import actions as decisions
+    from tests.web import decisions_support as support
+    from tests.web.federation_support import north_item
+
+    fed = build_federation()
+    users = support.bakery_voters(fed)
+    suspended = Member.objects.get(email="bakery2@example.org")
+    council_actions.set_member_status(actor=fed.steward, member=suspended, status="suspended")
+    later = council_actions.add_member(
+        actor=fed.steward,
+        organisation=fed.org,
+        name="Bakery Worker Later",
+        email="later@example.org",
+        base="bakery",
+        start=support.START.date() + dt.timedelta(days=30),
+    )
+    with time_machine.travel(support.START, tick=False) as clock:
+        bakery = support.to_voting(fed, users, clock)
+        north = north_item(fed)
+        clock.move_to(decisions.voting_opens_from(north))
+        north = decisions.open_vote(actor=fed.delegate, proposal=north)
+    bakery_census, north_census = refresh(bakery).census, refresh(north).census
+    assert bakery_census["basis"] == "members_in_good_standing"
+    assert len(bakery_census["weights"]) == 5
+    assert suspended.record_id not in bakery_census["weights"]
+    assert later.record_id not in bakery_census["weights"]
+    assert north_census["basis"] == "enrolled_delegates"
+    assert north_census["weights"] == {fed.delegate_member.record_id: "1"}
+    out = tmp_path / "export"
+    assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code, summary = _verify(out, capsys)
+    assert code == 0, summary
+    assert summary["vote_censuses_rederived"] == 2
