@@ -15,6 +15,15 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``policy.versioned`` numbers each scope's versions 1, 2, 3... and validates the values;
 - ``census.frozen``: the represented counts are re-derived with `take_census` from the
   replayed memberships and must equal the recorded ones;
+- ``vote.opened``: the census the vote froze is re-derived and must equal the recorded one
+  (`Replay._check_census`): a base's from the memberships of everyone who ever belonged to
+  it (an index kept as memberships are replayed) with `base_vote_weights`, on the census
+  day and the basis the organisation's policy gives (`vote_census_basis`), weight 0 in an
+  instruction vote for a member whose primary base the same sent item reaches (its
+  ``cascade``, §3.4); a council of delegates' own vote from the delegates seated there
+  (`delegate_vote_weights`). Its head count, total weight and the rule's electorate must
+  add up from its weights. The delegations' weights of a sent item are taken as recorded
+  (``mandate.derived`` checks each delegation's against them);
 - ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
   of each item are collected while its vote is open (a later ballot of the same voter or
   receipt replaces the earlier one), and each recorded tally is recounted with
