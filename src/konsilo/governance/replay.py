@@ -68,6 +68,7 @@ konsilo.governance.replay.ReplayError: entry 2 (delegation.created): ...lists it
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -1676,7 +1677,15 @@ def _check_totals(
             f"data.census.voters: the census lists {len(weights)} voters, it says "
             f"{census['voters']!r}"
         )
-    total = sum(weights.values(), _ZERO)
+    # The weights are a few shared objects: count each one's voters, then multiply.
+    values = weights.values()
+    times = Counter(map(id, values))
+    if len(times) == 1:
+        distinct = {id(w): w for w in (next(iter(values)),)}
+    else:
+        distinct = {id(w): w for w in values}
+    total = sum((distinct[k] * n for k, n in times.items()), _ZERO)
+    positive = sum(n for k, n in times.items() if distinct[k])
     for where, claimed in (
         ("data.census.total_weight", census.get("total_weight")),
         ("data.rule.eligible_weight", rule.get("eligible_weight")),
@@ -1684,10 +1693,10 @@ def _check_totals(
         if claimed is not None and _fraction(claimed, where) != total:
             raise _Refused(f"{where}: the census's weights add up to {total}, not {claimed}")
     eligible = rule.get("eligible")
-    if eligible is not None and eligible != sum(1 for w in weights.values() if w):
+    if eligible is not None and eligible != positive:
         raise _Refused(
-            f"data.rule.eligible: {sum(1 for w in weights.values() if w)} voters of the census "
-            f"weigh more than 0, the rule counts {eligible!r}"
+            f"data.rule.eligible: {positive} voters of the census weigh more than 0, the rule "
+            f"counts {eligible!r}"
         )
 
 
