@@ -424,3 +424,120 @@ def test_below_a_root_each_member_weighs_one_through_their_primary_base_alone(
     # it only through secondary bases.
     outside = sum(1 for b in below for m in census.voters(b) if census.primary_base(m) not in below)
     assert sum(sum(w.values()) for w in weights.values()) == census.represented(root) + outside
+
+
+# -- the census a vote freezes when it opens ---------------------------------------------------
+
+
+def test_a_base_vote_census_is_of_the_members_on_its_day_with_their_weights() -> None:
+    from konsilo.governance.census import base_vote_weights
+
+    memberships = [
+        M("ana", "street"),
+        M("ben", "street", start=JUN + timedelta(days=1)),  # joined the day after opening
+        M("cy", "street", end=JUN),  # left the street the day it opened...
+        M("cy", "factory", start=JUN),  # ...for the factory
+        M("dee", "street", end=JUN + timedelta(days=1)),  # still a member that day
+        M("dee", "factory", start=JUN + timedelta(days=1)),
+        M("eve", "street", status="suspended"),
+        M("fay", "street", status="probation"),
+        M("gus", "street", status="left"),
+        M("hal", "factory"),
+        M("hal", "street", primary=False),  # primary base below the same root: weight 0
+        M("ivy", "coop"),
+        M("ivy", "street", primary=False),  # primary base elsewhere: counts in full
+    ]
+    roots = {"street", "factory"}
+    good = base_vote_weights("street", memberships, on=JUN, root_bases=roots)
+    assert good == {"ana": 1, "dee": 1, "hal": 0, "ivy": 1}
+    everyone = base_vote_weights("street", memberships, on=JUN, basis="members", root_bases=roots)
+    assert everyone == {"ana": 1, "dee": 1, "eve": 1, "fay": 1, "hal": 0, "ivy": 1}
+    # Not an instruction vote (no root): every voter weighs 1.
+    assert base_vote_weights("street", memberships, on=JUN)["hal"] == 1
+    # A day later ben has joined and dee has gone to the factory.
+    later = base_vote_weights("street", memberships, on=JUN + timedelta(days=1))
+    assert set(later) == {"ana", "ben", "hal", "ivy"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "basis"),
+    [
+        ("members", "members"),
+        ("members_in_good_standing", "members_in_good_standing"),
+        ("voters_in_instruction_vote", "members"),
+    ],
+)
+def test_the_basis_of_a_vote_census_follows_the_represented_count_basis(
+    policy: str, basis: str
+) -> None:
+    from konsilo.governance.census import VOTE_CENSUS_BASES, vote_census_basis
+
+    assert vote_census_basis(policy) == basis
+    assert basis in VOTE_CENSUS_BASES
+
+
+def test_the_basis_of_a_vote_census_refuses_an_unknown_policy_value() -> None:
+    from konsilo.governance.census import vote_census_basis
+
+    with pytest.raises(CensusError) as caught:
+        vote_census_basis("everyone")
+    assert caught.value.code == "invalid_choice"
+
+
+def test_a_council_of_delegates_votes_by_the_seats_held_on_its_day() -> None:
+    from konsilo.governance.census import delegate_vote_weights
+
+    seats = [
+        ("ana", JAN, None),
+        ("ana", JAN, None),  # a second seat: still one weight
+        ("ben", JUN + timedelta(days=1), None),  # seated the day after
+        ("cy", JAN, JUN),  # the seat ended that day
+        ("dee", JAN, JUN + timedelta(days=1)),
+    ]
+    assert delegate_vote_weights(seats, on=JUN) == {"ana": 1, "dee": 1}
+    assert delegate_vote_weights([], on=JUN) == {}
+    with pytest.raises(CensusError):
+        delegate_vote_weights(seats, on="2026-06-01")  # type: ignore[arg-type]
+
+
+def test_a_census_difference_names_the_first_voter_added_left_out_or_reweighted() -> None:
+    from fractions import Fraction
+
+    from konsilo.governance.census import CensusDifference, census_difference
+
+    one, zero = Fraction(1), Fraction(0)
+    derived = {"ana": 1, "ben": 1, "hal": 0}
+    assert census_difference(derived, {"ana": one, "ben": one, "hal": zero}) is None
+    added = census_difference(derived, {"ana": one, "ben": one, "cy": one, "hal": zero})
+    assert added == CensusDifference("cy", None, one)
+    left_out = census_difference(derived, {"ana": one, "hal": zero})
+    assert left_out == CensusDifference("ben", one, None)
+    reweighted = census_difference(derived, {"ana": one, "ben": one, "hal": one})
+    assert reweighted == CensusDifference("hal", zero, one)
+    # Swapped: same size, different voters; the first in sorted order is named.
+    swapped = census_difference(derived, {"ana": one, "bea": one, "hal": zero})
+    assert swapped == CensusDifference("bea", None, one)
+    assert "may not vote in 'street' on 2026-06-01" in added.explain("street", JUN)
+    assert "leaves them out" in left_out.explain("street", JUN)
+    assert "with weight 0, the recorded census says 1" in reweighted.explain("street", JUN)
+
+
+@settings(max_examples=60)
+@given(histories(), st.integers(0, 500))
+def test_a_base_census_from_its_own_members_equals_the_one_from_everyone(
+    memberships: list[MembershipSpec], offset: int
+) -> None:
+    """What the replay gives the census (the memberships of a base's members) and what it
+    would be from every membership agree, for every base and root."""
+    from konsilo.governance.census import base_vote_weights
+
+    graph = _dag()
+    on = JAN + timedelta(days=offset)
+    for base in graph.bases():
+        members = {m.member for m in memberships if m.council == base}
+        own = [m for m in memberships if m.member in members]
+        for root in ("congress", "territorial"):
+            below = graph.bases_below(root)
+            assert base_vote_weights(
+                base, own, on=on, basis="members", root_bases=below
+            ) == base_vote_weights(base, memberships, on=on, basis="members", root_bases=below)

@@ -425,7 +425,30 @@ TWO_BASES = {"m-ana": "1", "m-ben": "1", "m-cy": "0"}  # cy's primary base is th
 INSTRUCTING = {"instruction_of": "i-top"}
 
 
+def _send_to_bases(builder: RecordBuilder, *, cy_in_bakery: bool = True) -> None:
+    """North sends i-top to the bakery (i-base) and the press; cy, whose primary base is
+    the press, is a member of the bakery too (unless ``cy_in_bakery`` is False)."""
+    if cy_in_bakery:
+        builder.add(
+            "membership.added",
+            {"member": "m-cy", "council": "bakery", "primary": False, "start": "2026-11-05"},
+            council="bakery",
+        )
+    open_vote(
+        builder,
+        "i-top",
+        council="north",
+        voters={"bakery->north": "2", "press->north": "1"},
+        extra={
+            "opens_at": "2026-12-09T12:00:00Z",
+            "texts": {"i-top": "h-1"},
+            "cascade": {"bakery->north": "i-base", "press->north": "i-press"},
+        },
+    )
+
+
 def _weightless(builder: RecordBuilder) -> None:
+    _send_to_bases(builder)
     open_vote(builder, "i-base", voters=TWO_BASES, extra=INSTRUCTING)
     cast(builder, "i-base", "m-ana", YES)
     cast(builder, "i-base", "m-ben", NO)
@@ -465,6 +488,7 @@ def test_a_tally_that_leaves_out_the_ballots_of_weight_0_is_refused() -> None:
 def test_a_ballot_of_weight_0_where_the_census_gives_none_is_refused() -> None:
     builder = RecordBuilder()
     federation(builder)
+    _send_to_bases(builder, cy_in_bakery=False)
     open_vote(builder, "i-base", extra=INSTRUCTING)
     index = cast(builder, "i-base", "m-ana", YES, weight="0")
     err = _refusal(_entries(builder))
@@ -606,3 +630,240 @@ def test_the_counted_ballots_are_grouped_as_the_mandates_group_them(
 
     ballots = [(ballot, _fraction(weight, "weight")) for ballot, weight in pairs]
     assert canonical.dumps(_grouped(ballots)) == canonical.dumps(group_ballots(ballots))
+
+
+# -- the census of a vote, re-derived from the memberships ----------------------------------
+
+
+def _census_refusal(builder: RecordBuilder) -> tuple[int, ReplayError]:
+    err = _refusal(_entries(builder))
+    return err.index, err
+
+
+def test_a_base_vote_census_is_re_derived_from_the_memberships_and_counted() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    open_vote(builder, "i-1")  # the bakery: ana and ben
+    open_vote(builder, "i-2", council="press", voters={"m-cy": "1"})
+    counts = _replay(_entries(builder)).counts()
+    assert (counts["vote_censuses_rederived"], counts["censuses_rederived"]) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("voters", "named"),
+    [
+        ({"m-ana": "1", "m-ben": "1", "m-cy": "1"}, "m-cy is in the recorded census with weight 1"),
+        ({"m-ana": "1"}, "m-ben may vote in 'bakery' on 2026-12-01 with weight 1, but the"),
+        ({"m-ana": "1", "m-ben": "2"}, "m-ben votes in 'bakery' on 2026-12-01 with weight 1, the"),
+    ],
+    ids=["added", "left-out", "reweighted"],
+)
+def test_a_forged_base_vote_census_is_refused_naming_the_voter(
+    voters: dict[str, str], named: str
+) -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    opened = open_vote(builder, "i-1", voters=voters)
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert err.reason.startswith("the recorded census does not follow from the memberships")
+    assert named in err.reason
+
+
+def test_a_member_who_joins_after_the_census_day_is_not_in_it() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add(
+        "member.joined",
+        {
+            "member": "m-dee",
+            "name": "Dee",
+            "base": "bakery",
+            "secondary": [],
+            "start": "2026-12-02",  # the day after the vote opens
+            "status": "good_standing",
+        },
+        council="bakery",
+    )
+    open_vote(builder, "i-1")
+    opened = open_vote(builder, "i-2", voters={"m-ana": "1", "m-ben": "1", "m-dee": "1"})
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "m-dee is in the recorded census with weight 1, but may not vote" in err.reason
+
+
+def test_an_ended_membership_leaves_the_census_from_its_end() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    from tests.record.records import add_membership
+
+    add_membership(builder, "m-cy", "bakery")
+    three = {"m-ana": "1", "m-ben": "1", "m-cy": "1"}
+    open_vote(builder, "i-1", voters=three)
+    builder.add(
+        "membership.ended",
+        {"member": "m-cy", "council": "bakery", "end": "2026-12-01"},
+        council="bakery",
+    )
+    open_vote(builder, "i-2")  # cy's membership ended that day: ana and ben only
+    opened = open_vote(builder, "i-3", voters=three)
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "m-cy is in the recorded census" in err.reason
+
+
+def test_a_suspended_member_votes_only_where_the_policy_counts_every_member() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add("member.status_changed", {"member": "m-ben", "status": "suspended"})
+    open_vote(builder, "i-1", voters={"m-ana": "1"})  # in good standing: ana alone
+    opened = open_vote(builder, "i-2")
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "m-ben is in the recorded census with weight 1, but may not vote" in err.reason
+
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add("member.status_changed", {"member": "m-ben", "status": "suspended"})
+    builder.add(
+        "policy.versioned",
+        {
+            "scope": "organisation",
+            "target": "",
+            "number": 2,
+            "preset": None,
+            "values": {"structure.represented_count_basis": "voters_in_instruction_vote"},
+            "reason": "weigh the bases by turnout",
+        },
+    )
+    open_vote(builder, "i-1", basis="members")  # every member: ben too
+    opened = open_vote(builder, "i-2")  # the basis the policy no longer gives
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "the organisation's policy freezes a base's census on 'members'" in err.reason
+    assert _replay(_entries(builder)[:-1]).counts()["vote_censuses_rederived"] == 1
+
+
+def test_a_member_who_left_is_in_no_census() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add("member.status_changed", {"member": "m-ben", "status": "left"})
+    opened = open_vote(builder, "i-1", basis="members")
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "the organisation's policy freezes a base's census on 'members_in_good_standing'" in (
+        err.reason
+    )
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add("member.status_changed", {"member": "m-ben", "status": "left"})
+    opened = open_vote(builder, "i-1")
+    index, err = _census_refusal(builder)
+    assert (index, "m-ben is in the recorded census" in err.reason) == (opened, True)
+
+
+def test_a_census_day_is_the_day_the_vote_opened() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    builder.add(
+        "member.joined",
+        {
+            "member": "m-dee",
+            "name": "Dee",
+            "base": "bakery",
+            "secondary": [],
+            "start": "2026-12-05",
+            "status": "good_standing",
+        },
+        council="bakery",
+    )
+    # Frozen "on" a later day to let a member in who joins then: refused.
+    opened = open_vote(builder, "i-1", voters={"m-ana": "1", "m-ben": "1", "m-dee": "1"})
+    entries = _entries(builder)
+    entries[opened]["data"]["census"]["on"] = "2026-12-05"
+    err = _refusal(entries)
+    assert err.index == opened
+    assert "is of that day, not of 2026-12-05" in err.reason
+    # The day after (a platform east of UTC) is the census day itself.
+    entries[opened]["data"]["census"]["on"] = "2026-12-02"
+    entries[opened]["data"]["census"]["weights"] = {"m-ana": "1", "m-ben": "1"}
+    entries[opened]["data"]["census"]["voters"] = 2
+    assert _replay(entries).counts()["vote_censuses_rederived"] == 1
+
+
+def test_a_census_whose_counts_or_electorate_differ_from_its_weights_is_refused() -> None:
+    for census_extra, rule, expected in [
+        ({"voters": 3}, None, "data.census.voters: the census lists 2 voters, it says 3"),
+        ({"total_weight": "3"}, None, "data.census.total_weight: the census's weights add up"),
+        ({}, {"rule": "simple_majority", "eligible": 3}, "data.rule.eligible: 2 voters"),
+        ({}, {"rule": "simple_majority", "eligible_weight": "1"}, "data.rule.eligible_weight"),
+    ]:
+        builder = RecordBuilder()
+        federation(builder)
+        opened = open_vote(builder, "i-1", rule=rule)
+        entries = _entries(builder)
+        entries[opened]["data"]["census"].update(census_extra)
+        err = _refusal(entries)
+        assert (err.index, err.reason.startswith(expected)) == (opened, True), err.reason
+
+
+def test_a_council_of_delegates_votes_by_its_seated_delegates() -> None:
+    builder = RecordBuilder()
+    federation(builder)  # ana holds north's bakery seat from 2026-11-02
+    open_vote(builder, "i-1", council="north", voters={"m-ana": "1"}, basis="enrolled_delegates")
+    assert _replay(_entries(builder)).counts()["vote_censuses_rederived"] == 1
+    opened = open_vote(
+        builder,
+        "i-2",
+        council="north",
+        voters={"m-ana": "1", "m-cy": "1"},
+        basis="enrolled_delegates",
+    )
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "m-cy is in the recorded census with weight 1, but may not vote in 'north'" in err.reason
+
+
+@pytest.mark.parametrize(
+    ("council", "basis", "expected"),
+    [
+        ("north", "members_in_good_standing", "'north' is a council of delegates"),
+        ("bakery", "enrolled_delegates", "'bakery' is a base; its census is of its members"),
+        ("bakery", "everyone", "data.census.basis: expected one of"),
+    ],
+)
+def test_a_census_on_a_basis_the_council_does_not_vote_on_is_refused(
+    council: str, basis: str, expected: str
+) -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    opened = open_vote(builder, "i-1", council=council, voters={"m-ana": "1"}, basis=basis)
+    index, err = _census_refusal(builder)
+    assert (index, expected in err.reason) == (opened, True), err.reason
+
+
+def test_a_member_of_two_bases_weighs_0_where_the_item_reaches_their_primary_base() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    _send_to_bases(builder)
+    open_vote(builder, "i-base", voters=TWO_BASES, extra=INSTRUCTING)
+    assert _replay(_entries(builder)).counts()["vote_censuses_rederived"] == 1
+    # The same member in full, as if the item did not reach the press: refused.
+    builder = RecordBuilder()
+    federation(builder)
+    _send_to_bases(builder)
+    opened = open_vote(builder, "i-base", voters={**TWO_BASES, "m-cy": "1"}, extra=INSTRUCTING)
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "m-cy votes in 'bakery' on 2026-12-01 with weight 0, the recorded census says 1" in (
+        err.reason
+    )
+
+
+def test_an_instruction_vote_on_an_item_never_sent_to_the_bases_is_refused() -> None:
+    builder = RecordBuilder()
+    federation(builder)
+    opened = open_vote(builder, "i-base", extra={"instruction_of": "i-nowhere"})
+    index, err = _census_refusal(builder)
+    assert index == opened
+    assert "instructs on 'i-nowhere', which no item sent to the bases leads to" in err.reason

@@ -164,6 +164,15 @@ def federation(builder: RecordBuilder) -> dict[str, Any]:
     return {"members": members}
 
 
+def add_membership(builder: RecordBuilder, member: str, council: str) -> int:
+    """Append membership.added: ``member`` joins ``council`` as a secondary base."""
+    return builder.add(
+        "membership.added",
+        {"member": member, "council": council, "primary": False, "start": "2026-11-05"},
+        council=council,
+    )
+
+
 def open_vote(
     builder: RecordBuilder,
     item: str,
@@ -174,11 +183,16 @@ def open_vote(
     rule: Mapping[str, Any] | None = None,
     secret: bool = False,
     extra: Mapping[str, Any] | None = None,
+    basis: str | None = None,
 ) -> int:
     """Append vote.opened with a census of ``voters`` (member -> weight), and ``extra`` data
-    (``instruction_of`` for a base's instruction vote)."""
+    (``instruction_of`` for a base's instruction vote). The census's basis is the members in
+    good standing, or the delegations when the voters are delegations (``lower->higher``)."""
     voters = dict(voters or {"m-ana": "1", "m-ben": "1"})
-    census = {"basis": "members_in_good_standing", "voters": len(voters), "weights": voters}
+    if basis is None:
+        delegations = any("->" in k for k in voters)
+        basis = "delegations" if delegations else "members_in_good_standing"
+    census = {"basis": basis, "voters": len(voters), "weights": voters}
     return builder.add(
         "vote.opened",
         {

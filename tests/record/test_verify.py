@@ -28,6 +28,7 @@ from konsilo.record.verify import (
 )
 from tests.record.records import (
     RecordBuilder,
+    add_membership,
     cast,
     close,
     closing_seed_of,
@@ -353,6 +354,7 @@ def test_a_ballot_added_behind_a_signed_tally_fails_where_it_was_added(fed: Reco
 def test_a_ballot_added_behind_a_tally_by_the_key_holder_fails_the_recount() -> None:
     builder = RecordBuilder()
     federation(builder)
+    add_membership(builder, "m-cy", "bakery")
     open_vote(builder, "i-1", voters={"m-ana": "1", "m-ben": "1", "m-cy": "1"})
     cast(builder, "i-1", "m-ana", YES)
     cast(builder, "i-1", "m-ben", NO)
@@ -440,6 +442,7 @@ TIED = [({"ranking": [["a"]]}, "1"), ({"ranking": [["b"]]}, "1"), ({"ranking": [
 def _closed_tie(builder: RecordBuilder) -> int:
     """Three voters rank a different option each: both exclusions are drawn by lot."""
     voters = {"m-ana": "1", "m-ben": "1", "m-cy": "1"}
+    add_membership(builder, "m-cy", "bakery")
     open_vote(builder, "i-1", voters=voters, method="irv", rule=IRV)
     for voter, (ballot, _) in zip(voters, TIED, strict=True):
         cast(builder, "i-1", voter, ballot)
@@ -485,6 +488,7 @@ def test_a_tally_in_the_batch_of_its_closing_fails_its_seed_was_not_signed_yet(
     fed: RecordBuilder,
 ) -> None:
     voters = {"m-ana": "1", "m-ben": "1", "m-cy": "1"}
+    add_membership(fed, "m-cy", "bakery")
     open_vote(fed, "i-1", voters=voters, method="irv", rule=IRV)
     for voter, (ballot, _) in zip(voters, TIED, strict=True):
         cast(fed, "i-1", voter, ballot)

@@ -96,8 +96,8 @@ def test_a_census_with_unequal_weights_cannot_hold_a_secret_vote(
 
     real = actions._census
 
-    def weighted(proposal: Any) -> Any:
-        basis, voters = real(proposal)
+    def weighted(proposal: Any, on: Any) -> Any:
+        basis, voters = real(proposal, on)
         return basis, [
             (pk, record_id, Fraction(2) if i == 0 else w)
             for i, (pk, record_id, w) in enumerate(voters)

@@ -274,6 +274,7 @@ def _print_report(
             "decisions_recounted": s.decisions_recounted,
             "mandates_rederived": s.mandates_rederived,
             "censuses_rederived": s.censuses_rederived,
+            "vote_censuses_rederived": s.vote_censuses_rederived,
             "size": s.size,
             "root": base64.b64encode(s.root).decode(),
             "elapsed_seconds": round(elapsed, 3),
@@ -304,6 +305,7 @@ def _print_report(
     print(f"  decisions recounted    {s.decisions_recounted:,}")
     print(f"  mandates re-derived    {s.mandates_rederived:,}")
     print(f"  censuses re-derived    {s.censuses_rederived:,}")
+    print(f"  vote censuses          {s.vote_censuses_rederived:,} re-derived")
     print(f"  elapsed                {elapsed:.2f} s")
 
 

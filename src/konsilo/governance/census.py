@@ -37,6 +37,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -47,17 +48,25 @@ __all__ = [
     "CENSUS_BASES",
     "MEMBER_STATUSES",
     "MULTI_BASE_RULES",
+    "VOTE_CENSUS_BASES",
     "Census",
+    "CensusDifference",
     "MembershipSpec",
     "base_vote_weights",
     "base_voters",
+    "census_difference",
+    "delegate_vote_weights",
     "take_census",
     "validate_memberships",
+    "vote_census_basis",
 ]
 
 MEMBER_STATUSES = ("probation", "good_standing", "suspended", "left")
 MULTI_BASE_RULES = ("forbid", "allow_with_primary", "allow_full")
 CENSUS_BASES = ("members", "members_in_good_standing", "voters_in_instruction_vote")
+
+# The bases a base's vote is frozen on (`vote_census_basis`): a census of members.
+VOTE_CENSUS_BASES = ("members", "members_in_good_standing")
 
 # Which statuses each census basis counts. ``voters_in_instruction_vote`` weighs a base by its
 # turnout, which only the tally knows; its census counts the members in good standing (who may
@@ -474,3 +483,86 @@ def take_census(
         primary_by_council={k: frozenset(v) for k, v in primary.items()},
         represented_counts=represented,
     )
+
+
+def vote_census_basis(represented_count_basis: str) -> str:
+    """The basis of the census a base's vote freezes, from the organisation's policy
+    ``structure.represented_count_basis``.
+
+    ``members_in_good_standing`` lets only members in good standing vote; ``members`` lets
+    every member vote (probation, good standing, suspended), and so does
+    ``voters_in_instruction_vote``, which weighs a base by its turnout: that weight is the
+    tally's, and the census of who may vote is every member. Refused for any other value.
+
+    >>> vote_census_basis("voters_in_instruction_vote")
+    'members'
+    """
+    _check_terms(date.min, represented_count_basis)
+    if represented_count_basis in VOTE_CENSUS_BASES:
+        return represented_count_basis
+    return "members"
+
+
+def delegate_vote_weights(
+    seats: Iterable[tuple[str, date, date | None]], *, on: date
+) -> dict[str, int]:
+    """Who votes in a council of delegates on day ``on``: each member holding one of its
+    delegate seats that day, given as ``(member, start, end)`` over ``[start, end)``; weight
+    1 each, however many seats (§3.18), sorted by member.
+
+    >>> delegate_vote_weights([("ana", date(2026, 1, 1), None),
+    ...     ("ben", date(2026, 7, 1), None)], on=date(2026, 6, 1))
+    {'ana': 1}
+    """
+    if not isinstance(on, date):
+        raise CensusError(f"expected a date, got {on!r}", field="on")
+    held = {m for m, start, end in seats if start <= on and (end is None or on < end)}
+    return dict.fromkeys(sorted(held), 1)
+
+
+@dataclass(frozen=True, slots=True)
+class CensusDifference:
+    """The first voter (in sorted order) on whom a recorded census and the census derived
+    from the memberships disagree: their weight in each, ``None`` where they are not in it."""
+
+    voter: str
+    derived: Fraction | None
+    recorded: Fraction | None
+
+    def explain(self, council: str, on: date) -> str:
+        """One sentence naming the voter, for a refusal."""
+        day = on.isoformat()
+        if self.recorded is None:
+            return (
+                f"{self.voter} may vote in {council!r} on {day} with weight {self.derived}, "
+                "but the recorded census leaves them out"
+            )
+        if self.derived is None:
+            return (
+                f"{self.voter} is in the recorded census with weight {self.recorded}, but "
+                f"may not vote in {council!r} on {day}"
+            )
+        return (
+            f"{self.voter} votes in {council!r} on {day} with weight {self.derived}, the "
+            f"recorded census says {self.recorded}"
+        )
+
+
+def census_difference(
+    derived: Mapping[str, int | Fraction], recorded: Mapping[str, Fraction]
+) -> CensusDifference | None:
+    """Where a recorded census (voter -> weight) differs from the derived one, or ``None``.
+
+    >>> census_difference({"ana": 1, "ben": 0}, {"ana": Fraction(1), "cy": Fraction(1)})
+    CensusDifference(voter='ben', derived=Fraction(0, 1), recorded=None)
+    """
+    if len(derived) == len(recorded):
+        get = recorded.get
+        # Shared weight objects (a census repeats "1") compare by identity first.
+        if all((w := get(k)) is v or (w is not None and w == v) for k, v in derived.items()):
+            return None
+    for voter in sorted(derived.keys() | recorded.keys()):
+        mine, theirs = derived.get(voter), recorded.get(voter)
+        if mine is None or theirs is None or mine != theirs:
+            return CensusDifference(voter, None if mine is None else Fraction(mine), theirs)
+    return None  # pragma: no cover (equal lengths, equal keys and weights: no difference)

@@ -15,6 +15,15 @@ the state so far, with the same rules the actions applied when they wrote them:
 - ``policy.versioned`` numbers each scope's versions 1, 2, 3... and validates the values;
 - ``census.frozen``: the represented counts are re-derived with `take_census` from the
   replayed memberships and must equal the recorded ones;
+- ``vote.opened``: the census the vote froze is re-derived and must equal the recorded one
+  (`Replay._check_census`): a base's from the memberships of everyone who ever belonged to
+  it (an index kept as memberships are replayed) with `base_vote_weights`, on the census
+  day and the basis the organisation's policy gives (`vote_census_basis`), weight 0 in an
+  instruction vote for a member whose primary base the same sent item reaches (its
+  ``cascade``, §3.4); a council of delegates' own vote from the delegates seated there
+  (`delegate_vote_weights`). Its head count, total weight and the rule's electorate must
+  add up from its weights. The delegations' weights of a sent item are taken as recorded
+  (``mandate.derived`` checks each delegation's against them);
 - ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
   of each item are collected while its vote is open (a later ballot of the same voter or
   receipt replaces the earlier one), and each recorded tally is recounted with
@@ -66,6 +75,7 @@ konsilo.governance.replay.ReplayError: entry 2 (delegation.created): ...lists it
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -74,7 +84,16 @@ from typing import Any
 from konsilo import canonical
 from konsilo.counting.tiebreak import closing_seed
 from konsilo.governance._catalogue import DECISION_TYPES
-from konsilo.governance.census import CENSUS_BASES, MEMBER_STATUSES, MembershipSpec, take_census
+from konsilo.governance.census import (
+    CENSUS_BASES,
+    MEMBER_STATUSES,
+    MembershipSpec,
+    base_vote_weights,
+    census_difference,
+    delegate_vote_weights,
+    take_census,
+    vote_census_basis,
+)
 from konsilo.governance.errors import GovernanceError
 from konsilo.governance.federation import derive_council_mandate
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
@@ -91,7 +110,7 @@ from konsilo.governance.mandates import (
     out_of_mandate,
     settle_out_of_mandate,
 )
-from konsilo.governance.policy import PolicyVersion, validate
+from konsilo.governance.policy import PolicyVersion, resolve, validate
 
 __all__ = [
     "INFORMATIONAL_TYPES",
@@ -337,6 +356,22 @@ class Replay:
         self.policies: dict[tuple[str, str], list[PolicyVersion]] = {}
         self.stewards: set[str] = set()
         self.censuses: list[tuple[dt.date, str, dict[str, int]]] = []
+        self.vote_censuses_rederived = 0
+        # Every member who ever held a membership of each base (in the order they came), and
+        # the delegate seats of each council: what a vote's census is re-derived from.
+        self._held: dict[str, dict[str, MemberState]] = {}
+        self._seats: dict[str, list[OfficeState]] = {}
+        # The last census derived for each base (its day, basis and roots, the base's change
+        # count then, the weights), and how often a membership or status of one of the
+        # base's members has changed: a census is derived again only after such a change.
+        self._derived: dict[str, tuple[Any, int, dict[str, Fraction]]] = {}
+        self._changes: dict[str, int] = {}
+        # The basis of a base's vote census under the organisation's policy, by the number of
+        # organisation policy versions it was resolved from.
+        self._vote_basis: tuple[int, str] | None = None
+        # The item each instruction vote instructs on, and the bases each sent item reaches.
+        self._instruction_of: dict[str, str] = {}
+        self._reach: dict[str, frozenset[str]] = {}
         self.votes: dict[str, VoteState] = {}
         self.decisions_recounted = 0
         self.mandates_rederived = 0
@@ -439,11 +474,13 @@ class Replay:
         self._unsealed = [v for v in self._unsealed if v.seed is None]
 
     def counts(self) -> Mapping[str, int]:
-        """How much was re-derived: tallies recounted, mandates, censuses."""
+        """How much was re-derived: tallies recounted, mandates, frozen censuses and the
+        censuses of votes."""
         return {
             "decisions_recounted": self.decisions_recounted,
             "mandates_rederived": self.mandates_rederived,
             "censuses_rederived": len(self.censuses),
+            "vote_censuses_rederived": self.vote_censuses_rederived,
             "settlements_rederived": self.settlements_rederived,
         }
 
@@ -585,9 +622,23 @@ class Replay:
             raise _Refused(f"data.status: expected one of {MEMBER_STATUSES}, got {status!r}")
         start = _req_date(data, "start")
         member = MemberState(record_id, _text(data, "name"), status)
-        member.memberships.append(MembershipState(base, True, start))
-        member.memberships.extend(MembershipState(k, False, start) for k in keys)
+        self._hold(member, MembershipState(base, True, start))
+        for k in keys:
+            self._hold(member, MembershipState(k, False, start))
         self.members[record_id] = member
+
+    def _hold(self, member: MemberState, membership: MembershipState) -> None:
+        """Give the member a membership, and index them under its council."""
+        member.memberships.append(membership)
+        self._held.setdefault(membership.council, {})[member.record_id] = member
+        self._changed(member)
+
+    def _changed(self, member: MemberState) -> None:
+        """A membership or the status of ``member`` changed: so may the census of every
+        base they belong to (their primary base decides their weight in the others)."""
+        changes = self._changes
+        for m in member.memberships:
+            changes[m.council] = changes.get(m.council, 0) + 1
 
     def _end_open(self, member: MemberState, council: str, on: dt.date) -> None:
         for m in member.open_memberships():
@@ -598,13 +649,14 @@ class Replay:
                         f"{on.isoformat()}, before it started on {m.start.isoformat()}"
                     )
                 m.end = on
+                self._changed(member)
 
     def _new_primary(self, member: MemberState, council: str, on: dt.date) -> None:
         current = member.primary()
         if current is not None:
             self._end_open(member, current.council, on)
         self._end_open(member, council, on)
-        member.memberships.append(MembershipState(council, True, on))
+        self._hold(member, MembershipState(council, True, on))
 
     def _member_updated(
         self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
@@ -632,7 +684,7 @@ class Replay:
             if primary is not None and primary.council in wanted:
                 raise _Refused(f"data.changes.secondary: {primary.council!r} is the primary base")
             for key in sorted(wanted - have):
-                member.memberships.append(MembershipState(key, False, on))
+                self._hold(member, MembershipState(key, False, on))
             for key in sorted(have - wanted):
                 self._end_open(member, key, on)
 
@@ -647,7 +699,7 @@ class Replay:
             raise _Refused(f"{member.record_id} is already a member of {council!r}")
         if member.primary() is None:
             raise _Refused(f"{member.record_id} has no primary base to add a secondary one to")
-        member.memberships.append(MembershipState(council, False, _req_date(data, "start")))
+        self._hold(member, MembershipState(council, False, _req_date(data, "start")))
 
     def _membership_ended(
         self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
@@ -687,6 +739,7 @@ class Replay:
         if status == member.status:
             raise _Refused(f"{member.record_id} already has status {status!r}")
         member.status = str(status)
+        self._changed(member)
 
     # -- offices and census ---------------------------------------------------------------
 
@@ -718,16 +771,16 @@ class Replay:
             for o in self.offices
         ):
             raise _Refused(f"{member.record_id} already holds a seat in {council!r}")
-        self.offices.append(
-            OfficeState(
-                member.record_id,
-                str(kind),
-                council,
-                delegation_from,
-                _req_date(data, "start"),
-                _date(data, "scheduled_end", optional=True),
-            )
+        office = OfficeState(
+            member.record_id,
+            str(kind),
+            council,
+            delegation_from,
+            _req_date(data, "start"),
+            _date(data, "scheduled_end", optional=True),
         )
+        self.offices.append(office)
+        self._seats.setdefault(council, []).append(office)
 
     def membership_specs(self) -> list[MembershipSpec]:
         """Every membership replayed so far, as the census takes them."""
@@ -805,6 +858,9 @@ class Replay:
                 "data.census: a member weighs 0 only in a base's instruction vote on an item "
                 "that also reaches their primary base (§3.4); this vote instructs on nothing"
             )
+        if "instruction_of" in data:
+            self._instruction_of[item] = _text(data, "instruction_of")
+        self._check_census(vote, entry, data)
         if "cascade" in data or "cascade_sha256" in data:  # an item sent to the bases
             texts = data.get("texts")
             digest = texts.get(item) if isinstance(texts, Mapping) else None
@@ -814,6 +870,158 @@ class Replay:
             self._sent.add(item)
             self._texts[item] = digest
             self._opens[item] = opens
+            self._reach[item] = self._cascade_bases(data)
+
+    # -- the census of a vote ---------------------------------------------------------------
+
+    def _check_census(
+        self, vote: VoteState, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        """Re-derive the census a vote froze when it opened, and refuse it if it differs.
+
+        A base's vote: its members on the census day (`base_vote_weights`), on the basis
+        the organisation's policy gives, with weight 0 for a member whose primary base the
+        same sent item reaches (§3.4). A council of delegates' own vote: the delegates
+        seated there that day. The delegations' votes of a sent item keep the weights frozen
+        at the sending (``mandate.derived`` checks each delegation's against them).
+        """
+        census = vote.census
+        basis = census.get("basis")
+        weights = vote.weights
+        _check_totals(census, vote.rule, weights)
+        if basis == "delegations":
+            return
+        graph = self._require_graph()
+        council = vote.council
+        if not council:
+            raise _Refused("data.council: a vote's census is of a council; none is named")
+        if weights is None:
+            raise _Refused("data.census.weights: expected the census's voters and weights")
+        on = self._census_day(census, entry)
+        if basis in CENSUS_BASES:
+            if not graph.is_base(council):
+                raise _Refused(
+                    f"data.census.basis: {council!r} is a council of delegates; its census "
+                    f"is of its delegates, not {basis!r}"
+                )
+            expected = self._base_vote_basis()
+            if basis != expected:
+                raise _Refused(
+                    f"data.census.basis: the organisation's policy freezes a base's census "
+                    f"on {expected!r}, the record says {basis!r}"
+                )
+            roots = self._roots(vote) if vote.item in self._instruction_of else frozenset()
+            derived = self._base_census(council, on, str(basis), roots)
+        elif basis == "enrolled_delegates":
+            if graph.is_base(council):
+                raise _Refused(
+                    f"data.census.basis: {council!r} is a base; its census is of its members, "
+                    "not of enrolled delegates"
+                )
+            seats = self._seats.get(council, ())
+            derived = _exact(
+                delegate_vote_weights(
+                    ((o.member, o.start, o.end) for o in seats if o.kind == "delegate"), on=on
+                )
+            )
+        else:
+            raise _Refused(
+                f"data.census.basis: expected one of {', '.join(CENSUS_BASES)}, "
+                f"enrolled_delegates or delegations, got {basis!r}"
+            )
+        difference = census_difference(derived, weights)
+        if difference is not None:
+            raise _Refused(
+                "the recorded census does not follow from the memberships and seats: "
+                + difference.explain(council, on)
+            )
+        self.vote_censuses_rederived += 1
+
+    def _base_census(
+        self, council: str, on: dt.date, basis: str, roots: frozenset[str]
+    ) -> dict[str, Fraction]:
+        """Who may vote in the base ``council`` on day ``on``, with what weight
+        (`base_vote_weights`), from the memberships of everyone who ever belonged to it."""
+        key = (on, basis, roots)
+        changes = self._changes.get(council, 0)
+        last = self._derived.get(council)
+        if last is not None and last[0] == key and last[1] == changes:
+            return last[2]
+        specs = [
+            MembershipSpec(m.record_id, s.council, s.primary, s.start, s.end, m.status)
+            for m in self._held.get(council, {}).values()
+            for s in m.memberships
+        ]
+        derived = _exact(base_vote_weights(council, specs, on=on, basis=basis, root_bases=roots))
+        self._derived[council] = (key, changes, derived)
+        return derived
+
+    def _census_day(self, census: Mapping[str, Any], entry: Mapping[str, Any]) -> dt.date:
+        """The day a vote's census was frozen: its ``on``, within a day of the entry's time
+        (the day where the platform runs may differ from the day in UTC), or, in a census
+        that names no day, the entry's day in UTC."""
+        when = _maybe_instant(entry.get("time"))
+        day = when.astimezone(dt.UTC).date() if when is not None else None
+        if "on" not in census:
+            if day is None:
+                raise _Refused(
+                    f"time: expected the instant the vote opened, got {entry.get('time')!r}"
+                )
+            return day
+        on = _req_date(census, "on")
+        if day is not None and abs((on - day).days) > 1:
+            raise _Refused(
+                f"data.census.on: a census frozen when the vote opened at {entry.get('time')} "
+                f"is of that day, not of {on.isoformat()}"
+            )
+        return on
+
+    def _base_vote_basis(self) -> str:
+        """The basis of a base's vote census under the organisation's current policy."""
+        versions = self.policies.get(("organisation", ""), [])
+        if self._vote_basis is None or self._vote_basis[0] != len(versions):
+            last = versions[-1] if versions else None
+            policy = resolve(
+                [last.layer()] if last is not None else [],
+                preset=last.preset if last is not None else None,
+            )
+            basis = vote_census_basis(policy.value("structure.represented_count_basis"))
+            self._vote_basis = (len(versions), basis)
+        return self._vote_basis[1]
+
+    def _roots(self, vote: VoteState) -> frozenset[str]:
+        """The bases the item an instruction vote instructs on reaches: up through the
+        items instructed on to the one sent to the bases (§3.4: one weight per root)."""
+        item, seen = vote.item, {vote.item}
+        while item not in self._reach:
+            higher = self._instruction_of.get(item)
+            if higher is None or higher in seen:
+                raise _Refused(
+                    f"data.instruction_of: the vote on {vote.item!r} instructs on "
+                    f"{self._instruction_of[vote.item]!r}, which no item sent to the bases "
+                    "leads to"
+                )
+            seen.add(higher)
+            item = higher
+        return self._reach[item]
+
+    def _cascade_bases(self, data: Mapping[str, Any]) -> frozenset[str]:
+        """The bases whose delegations a sent item's cascade names (``lower->higher``)."""
+        cascade: Any = data.get("cascade")
+        digest = data.get("cascade_sha256")
+        if cascade is None and isinstance(digest, str):
+            text = self.read_text(digest) if self.read_text is not None else None
+            if text is None:
+                raise _Refused(f"data.cascade_sha256: the long text {digest} is missing")
+            try:
+                cascade = canonical.loads(text)
+            except ValueError as exc:
+                raise _Refused(f"data.cascade_sha256: not canonical JSON ({exc})") from None
+        if not isinstance(cascade, Mapping):
+            raise _Refused(f"data.cascade: expected an object, got {type(cascade).__name__}")
+        graph = self._require_graph()
+        lowers = {str(key).partition("->")[0] for key in cascade}
+        return frozenset(k for k in lowers if k in graph and graph.is_base(k))
 
     def _weights(self, census: Mapping[str, Any]) -> Mapping[str, Fraction] | None:
         """The census's weights by voter, inline or from the long text they were stored in."""
@@ -1555,6 +1763,47 @@ def without_asking(policy: MandatePolicy) -> MandatePolicy:
     """
     steps = tuple(s for s in policy.out_of_mandate_amendment if s not in _ASKING)
     return replace(policy, out_of_mandate_amendment=steps or ("abstain",))
+
+
+def _exact(weights: Mapping[str, int]) -> dict[str, Fraction]:
+    """Whole weights as the shared exact numbers a recorded census's weights parse to."""
+    shared = {w: _fraction(str(w), "weight") for w in set(weights.values())}
+    return {k: shared[w] for k, w in weights.items()}
+
+
+def _check_totals(
+    census: Mapping[str, Any], rule: Mapping[str, Any], weights: Mapping[str, Fraction] | None
+) -> None:
+    """A census's head count and total weight, and the electorate its rule counts the quorum
+    against, must be its weights': those who weigh more than 0, and their total."""
+    if weights is None:
+        return
+    if "voters" in census and census["voters"] != len(weights):
+        raise _Refused(
+            f"data.census.voters: the census lists {len(weights)} voters, it says "
+            f"{census['voters']!r}"
+        )
+    # The weights are a few shared objects: count each one's voters, then multiply.
+    values = weights.values()
+    times = Counter(map(id, values))
+    if len(times) == 1:
+        distinct = {id(w): w for w in (next(iter(values)),)}
+    else:
+        distinct = {id(w): w for w in values}
+    total = sum((distinct[k] * n for k, n in times.items()), _ZERO)
+    positive = sum(n for k, n in times.items() if distinct[k])
+    for where, claimed in (
+        ("data.census.total_weight", census.get("total_weight")),
+        ("data.rule.eligible_weight", rule.get("eligible_weight")),
+    ):
+        if claimed is not None and _fraction(claimed, where) != total:
+            raise _Refused(f"{where}: the census's weights add up to {total}, not {claimed}")
+    eligible = rule.get("eligible")
+    if eligible is not None and eligible != positive:
+        raise _Refused(
+            f"data.rule.eligible: {positive} voters of the census weigh more than 0, the rule "
+            f"counts {eligible!r}"
+        )
 
 
 def _instant(value: Any, where: str) -> dt.datetime:

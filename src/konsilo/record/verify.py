@@ -127,6 +127,7 @@ class VerificationSummary:
     decisions_recounted: int = 0
     mandates_rederived: int = 0
     censuses_rederived: int = 0
+    vote_censuses_rederived: int = 0
     origin: str = ""
     size: int = 0
     root: bytes = EMPTY_ROOT
@@ -748,6 +749,7 @@ def verify_record(
         decisions_recounted=counts.get("decisions_recounted", 0),
         mandates_rederived=counts.get("mandates_rederived", 0),
         censuses_rederived=counts.get("censuses_rederived", 0),
+        vote_censuses_rederived=counts.get("vote_censuses_rederived", 0),
         origin=verifier.name,
         size=covered,
         root=previous.root if previous is not None else EMPTY_ROOT,

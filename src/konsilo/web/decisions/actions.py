@@ -37,7 +37,7 @@ import math
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -639,44 +639,43 @@ def _window(proposal: Proposal) -> timedelta:
 
 
 def _census_basis(organisation: Organisation) -> str:
-    """The census basis of a base's vote, as ``council_selectors.take_census`` takes it."""
+    """The census basis of a base's vote, from the organisation's policy
+    (``gov.vote_census_basis``)."""
     basis = council_selectors.resolve_policy(organisation).value(
         "structure.represented_count_basis"
     )
-    return str(basis) if basis in {"members", "members_in_good_standing"} else "members"
+    return gov.vote_census_basis(basis)
 
 
 # A voter of a frozen census: member id, record id and weight.
 Voter = tuple[int, str, Fraction]
 
 
-def _census(proposal: Proposal) -> tuple[str, list[Voter]]:
-    """Who may vote now, with what weight: a base's members, or a delegate council's seats."""
+def _census(proposal: Proposal, on: date) -> tuple[str, list[Voter]]:
+    """Who may vote on day ``on``, with what weight: a base's members, or a delegate
+    council's seats (``gov.delegate_vote_weights``)."""
     council = proposal.council
     # A base: no council sends a delegation to it (``CouncilGraph.is_base``).
     if not Delegation.objects.filter(to_council=council).exists():
-        return base_censuses([proposal])[proposal.pk]
-    today = timezone.localdate()
-    holders = (
-        Office.objects.filter(
-            council=council, kind=Office.Kind.DELEGATE, start__lte=today, end__isnull=True
-        )
-        .select_related("member")
-        .order_by("member__public_id")
+        return base_censuses([proposal], on=on)[proposal.pk]
+    holders = Office.objects.filter(council=council, kind=Office.Kind.DELEGATE).select_related(
+        "member"
     )
-    seen: dict[int, Member] = {}
-    for office in holders:
-        seen.setdefault(office.member_id, office.member)
-    return "enrolled_delegates", [(m.pk, m.record_id, Fraction(1)) for m in seen.values()]
+    seats = [(o.member.record_id, o.start, o.end) for o in holders]
+    weights = gov.delegate_vote_weights(seats, on=on)
+    members = {o.member.record_id: o.member for o in holders}
+    return "enrolled_delegates", [(members[r].pk, r, Fraction(w)) for r, w in weights.items()]
 
 
 def base_censuses(
     bases: Sequence[Proposal],
     *,
+    on: date | None = None,
     root_bases: Callable[[Mapping[int, set[str]]], Mapping[int, Collection[str]]] | None = None,
 ) -> dict[int, tuple[str, list[Voter]]]:
-    """Who may vote now in each of these bases' votes (of one organisation), with what
-    weight (``gov.base_vote_weights``), in a few queries however many bases.
+    """Who may vote on day ``on`` (today when None) in each of these bases' votes (of one
+    organisation), with what weight (``gov.base_vote_weights``), in a few queries however
+    many bases.
 
     ``root_bases`` (items that travel up to a decision root): given, for each base's
     proposal, the other primary bases of its members, those that are below the same root;
@@ -685,7 +684,7 @@ def base_censuses(
     if not bases:
         return {}
     basis = _census_basis(bases[0].organisation)
-    today = timezone.localdate()
+    today = on or timezone.localdate()
     councils = {b.council_id: b for b in bases}
     members_of: dict[int, list[int]] = {}
     for council_id, member_id in Membership.objects.filter(
@@ -833,11 +832,14 @@ def vote_terms(
     *,
     basis: str,
     alternatives: Sequence[Proposal] = (),
+    on: date | None = None,
 ) -> tuple[str, list[str], dict[str, Any], dict[str, Any]]:
     """The method, options, rule and frozen census of a vote opening now on ``weights``.
 
     The rule and census come back as canonical JSON data: what the proposal stores and the
-    record holds. A census too big to inline is stored as a long text by its SHA-256.
+    record holds. A census too big to inline is stored as a long text by its SHA-256. A
+    census of a council's members or delegates names the day ``on`` it was taken, from
+    which ``konsilo verify`` takes it again.
     """
     method = _method_for_vote(proposal, alternatives)
     options = _options_for_vote(proposal, alternatives)
@@ -860,6 +862,8 @@ def vote_terms(
             rule["quorum"]["basis"] = "weight"
     encoded = {k: canonical.fraction(w) for k, w in sorted(weights.items())}
     census: dict[str, Any] = {"basis": basis, "voters": len(weights), "total_weight": str(total)}
+    if on is not None:
+        census["on"] = on.isoformat()
     if len(canonical.dumps(encoded)) > _INLINE_CENSUS_BYTES:
         census["weights_sha256"] = ledger.store_text(canonical.dumps_str(encoded))
     else:
@@ -888,7 +892,8 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
         )
     alternatives = list(proposal.alternatives.filter(phase=Phase.DISCUSSION).order_by("pk"))
     dropped = list(proposal.alternatives.filter(phase=Phase.DRAFT))
-    basis, voters = _census(proposal)
+    on = timezone.localdate(now)
+    basis, voters = _census(proposal, on)
     if not voters:
         raise ConflictError("nobody may vote in this council: its census is empty", field="census")
     weights = {record_id: w for _, record_id, w in voters}
@@ -898,7 +903,7 @@ def open_vote(*, actor: Actor, proposal: Proposal) -> Proposal:
             "a secret ballot needs equal weights, but the census has several", field="census"
         )
     method, options, rule, census = vote_terms(
-        proposal, weights, basis=basis, alternatives=alternatives
+        proposal, weights, basis=basis, alternatives=alternatives, on=on
     )
     proposal.method = method
     proposal.rule = rule

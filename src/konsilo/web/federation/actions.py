@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -216,7 +216,7 @@ def _refuse_empty(lower: Council, voters: int) -> None:
         )
 
 
-def _member_censuses(bases: Sequence[Proposal]) -> dict[int, tuple[str, list[Voter]]]:
+def _member_censuses(bases: Sequence[Proposal], on: date) -> dict[int, tuple[str, list[Voter]]]:
     """The census of each base's instruction vote (``decisions.base_censuses``): a member
     whose primary base is another base the same sending reaches (so below the same root)
     weighs 0 here; their weight goes up through that base (§3.4)."""
@@ -239,7 +239,7 @@ def _member_censuses(bases: Sequence[Proposal]) -> dict[int, tuple[str, list[Vot
             pk: keys & reached.get(sending_of.get(pk, -1), set()) for pk, keys in elsewhere.items()
         }
 
-    return decisions.base_censuses(bases, root_bases=root_bases)
+    return decisions.base_censuses(bases, on=on, root_bases=root_bases)
 
 
 def _census_refusal(base: Proposal, voters: Sequence[Any]) -> ConflictError | None:
@@ -265,7 +265,8 @@ def _open_member_votes(
     ``vote.opened`` entries in the order given. Returns the bases whose census cannot open
     their vote, with why; nothing is written for those."""
     bases = [base for base, _ in pairs]
-    censuses = _member_censuses(bases)
+    on = timezone.localdate(now)
+    censuses = _member_censuses(bases, on)
     texts = dict(
         TextVersion.objects.filter(proposal__in=bases)
         .order_by("proposal_id", "number")
@@ -282,7 +283,7 @@ def _open_member_votes(
                 refused.append((base, refusal))
                 continue
             weights = {record_id: w for _, record_id, w in voters}
-            method, options, rule, census = decisions.vote_terms(base, weights, basis=basis)
+            method, options, rule, census = decisions.vote_terms(base, weights, basis=basis, on=on)
             decisions._move(base, Phase.VOTING)
             base.method, base.rule, base.census = method, rule, census
             base.voting_opened_at = now
