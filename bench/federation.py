@@ -498,6 +498,7 @@ def run_db(args: argparse.Namespace) -> int:
     """The federation end to end through the database (see the module's docstring)."""
     where = _prepare_database(args)
     import time_machine
+    from django.conf import settings
     from django.contrib.auth import get_user_model
 
     from konsilo.web.councils import actions as council_actions
@@ -637,26 +638,44 @@ def run_db(args: argparse.Namespace) -> int:
             )
             paused.clear()
 
-        # The worker from here on: it sequences the record, so the writers leave it to it.
+        # The worker from here on, as ``konsilo worker`` runs it: its record round (heartbeat
+        # and sequencing, every KONSILO_WORKER_INTERVAL seconds) in one thread, the tasks
+        # (``close_due_votes``) in another, here the main thread.
+        def record_rounds(stopped: threading.Event) -> None:
+            try:
+                while not stopped.is_set():
+                    heartbeat("fedbench")
+                    sequence_all(drain=False, audit_idle=True)
+                    stopped.wait(settings.KONSILO_WORKER_INTERVAL)
+            finally:
+                connection.close()
+
         def worker_rounds(level: str) -> int:
             rounds = 0
             pending = Instruction.objects.filter(
                 sending=sending, base_proposal__council__level=level, derived_at__isnull=True
             )
-            while True:
-                rounds += 1
-                sequence_all()
-                tasks.close_due_votes.call()
-                done = (
-                    Proposal.objects.get(pk=item.pk).phase == Proposal.Phase.CLOSED
-                    if level == LEVELS[-1]
-                    else not pending.exists()
-                )
-                if done:
-                    sequence_all()
-                    return rounds
-                if rounds > 20:
-                    raise RuntimeError(f"the {level} level did not finish in 20 rounds")
+            stopped = threading.Event()
+            record = threading.Thread(target=record_rounds, args=(stopped,), daemon=True)
+            record.start()
+            try:
+                while True:
+                    rounds += 1
+                    tasks.close_due_votes.call()
+                    done = (
+                        Proposal.objects.get(pk=item.pk).phase == Proposal.Phase.CLOSED
+                        if level == LEVELS[-1]
+                        else not pending.exists()
+                    )
+                    if done:
+                        break
+                    if rounds > 20:
+                        raise RuntimeError(f"the {level} level did not finish in 20 rounds")
+            finally:
+                stopped.set()
+                record.join()
+            sequence_all()  # the level is done once its entries are in the record
+            return rounds
 
         for level in LEVELS:
             rows = by_level.get(level)
