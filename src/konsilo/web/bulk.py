@@ -168,6 +168,8 @@ def _update_copied(objs: Sequence[models.Model], every: Sequence[Any]) -> int:
                     copy.write_row(
                         [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in every]
                     )
+            # Counted, so that the join below looks each row up by its key.
+            cursor.execute(f"ANALYZE {scratch}")
             assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM {scratch} AS v "  # noqa: S608

@@ -420,22 +420,31 @@ def _write_entries(updates: Sequence[tuple[int, bytes, int]], now: Any) -> None:
     batch_time = connection.ops.adapt_datetimefield_value(now)
     # Only quoted identifiers from the model are formatted in; the values are parameters.
     if connection.vendor == "postgresql":
-        # One statement for the batch, its rows joined from three arrays, bound on the
-        # server (Django's cursor would quote every body into the SQL text).
+        # One statement for the batch, its rows copied (COPY, in binary) into a scratch
+        # table and joined from there: no body is quoted into SQL text nor built into an
+        # array value.
         with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS konsilo_sequenced "
+                "(idx bigint NOT NULL, body bytea NOT NULL, pk bigint NOT NULL)"
+            )
+            cursor.execute("TRUNCATE konsilo_sequenced")
+            with cursor.copy(
+                "COPY konsilo_sequenced (idx, body, pk) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8", "bytea", "int8"])
+                for row in updates:
+                    copy.write_row(row)
+            # Counted, so that the join below looks each row up by its key.
+            cursor.execute("ANALYZE konsilo_sequenced")
             cursor.execute(
                 f"UPDATE {table} AS e SET {qn('index')} = v.idx, {qn('body')} = v.body, "  # noqa: S608
                 f"{qn('recorded_at')} = COALESCE(e.{qn('recorded_at')}, %s), "
                 f"{qn('position')} = NULL "
-                "FROM unnest(%s::bigint[], %s::bytea[], %s::bigint[]) AS v(idx, body, pk) "
-                f"WHERE e.{qn('id')} = v.pk",
-                [
-                    batch_time,
-                    [i for i, _, _ in updates],
-                    [b for _, b, _ in updates],
-                    [pk for _, _, pk in updates],
-                ],
+                f"FROM konsilo_sequenced AS v WHERE e.{qn('id')} = v.pk",
+                [batch_time],
             )
+            cursor.execute("TRUNCATE konsilo_sequenced")
         return
     with connection.cursor() as cursor:
         cursor.executemany(
