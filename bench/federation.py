@@ -21,11 +21,13 @@ the organisation, the councils and delegations (bulk inserts that append the sam
 ``open_due_instruction_votes`` (likewise), and the ballots of ``fill_tallies`` (bulk inserts of
 the rows and the ``ballot.cast`` entries that ``cast_ballot`` writes: setup bypasses the
 ballot action, not the record). Timed against the floor is what the worker does from the
-bases' deadline until the congress result and its member-level support exist: at each
-level's deadline, rounds of sequencing the record and running ``close_due_votes`` (closing
-the votes, deriving every mandate, casting the bound votes), then the member-level support
-(``federation.selectors.federated_item``). Top tally and member-level support must equal the
-pure computation's exactly.
+bases' deadline until the congress result and its member-level support exist, run as
+``konsilo worker`` runs it: at each level's deadline its task thread runs ``close_due_votes``
+(closing the votes, deriving every mandate, casting the bound votes) while its record round
+(heartbeat and sequencing every ``KONSILO_WORKER_INTERVAL`` seconds) runs in another thread;
+a level is done once its votes are closed, its mandates derived and every entry sequenced.
+Then the member-level support (``federation.selectors.federated_item``). Top tally and
+member-level support must equal the pure computation's exactly.
 
     PYTHONPATH=src python3 bench/federation.py --db                   # PostgreSQL, full size
     PYTHONPATH=src python3 bench/federation.py --db --pg-url postgres://postgres@127.0.0.1/x
@@ -650,14 +652,11 @@ def run_db(args: argparse.Namespace) -> int:
             finally:
                 connection.close()
 
-        def worker_rounds(level: str) -> int:
+        def worker_rounds(level: str, stopped: threading.Event) -> int:
             rounds = 0
             pending = Instruction.objects.filter(
                 sending=sending, base_proposal__council__level=level, derived_at__isnull=True
             )
-            stopped = threading.Event()
-            record = threading.Thread(target=record_rounds, args=(stopped,), daemon=True)
-            record.start()
             try:
                 while True:
                     rounds += 1
@@ -673,8 +672,12 @@ def run_db(args: argparse.Namespace) -> int:
                         raise RuntimeError(f"the {level} level did not finish in 20 rounds")
             finally:
                 stopped.set()
-                record.join()
-            sequence_all()  # the level is done once its entries are in the record
+            # The level is done once its entries are in the record (sequenced here or by
+            # the record round finishing its batch).
+            unsequenced = Entry.objects.filter(index__isnull=True)
+            while unsequenced.exists():
+                if not sequence_all():
+                    time.sleep(0.01)
             return rounds
 
         for level in LEVELS:
@@ -685,12 +688,16 @@ def run_db(args: argparse.Namespace) -> int:
                 else rows[0].base_proposal.closes_at
             )
             clock.move_to(deadline)
+            stopped = threading.Event()
+            record = threading.Thread(target=record_rounds, args=(stopped,), daemon=True)
+            record.start()
             rounds = phases.run(
                 f"{level}: close the votes, derive the mandates"
                 if level != LEVELS[-1]
                 else "congress: close the vote (the top tally)",
-                lambda level=level: worker_rounds(level),
+                lambda level=level, stopped=stopped: worker_rounds(level, stopped),
             )
+            record.join()  # its last round, an audit of the quiet log, is not waited for
             print(f"         ({rounds} worker rounds)")
         state = phases.run(
             "member-level support (federated_item)",
