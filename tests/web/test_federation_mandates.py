@@ -221,6 +221,17 @@ def test_member_level_support_reads_the_base_votes_the_mandates_were_derived_fro
     assert want is not None
     assert again is not None
     assert again.members == want.members
+    # Before the mandates are derived, the support is composed from the votes themselves,
+    # in a few queries whatever the number of bases.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Instruction.objects.filter(higher=item).update(base_vote=None, mandate=None)
+    with CaptureQueriesContext(connection) as queries:
+        composed = selectors.federated_item(item)
+    assert composed is not None
+    assert composed.members == want.members
+    assert len(queries) < 40
 
 
 def test_a_minority_report_filed_at_a_base_travels_up_with_its_mandate(

@@ -184,6 +184,12 @@ def _member_support(
                 for i in closed
             }
         else:
+            # The votes as their count takes them: policy and rule, deferred by the page.
+            full = Proposal.objects.select_related("council").in_bulk(
+                [i.base_proposal_id for i in closed]
+            )
+            for i in closed:
+                i.base_proposal = full[i.base_proposal_id]
             loaded = _Loaded.of(closed)
             votes = {
                 i.base_proposal.council.key: _base_vote(i, loaded, with_result=not derived)
@@ -241,10 +247,18 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
         return None
     # The sending and the councils' votes above the bases are read once each, not once per
     # instruction row (the sending's schedule covers the whole federation).
+    # The councils' votes without what only counting them reads (their policy and rule,
+    # their result, read again where support has to count them): a federation's thousands.
     every = list(
         sending.instructions.filter(round=sending.round)
         .select_related(
             "delegation__from_council", "delegation__to_council", "base_proposal__council"
+        )
+        .defer(
+            "base_proposal__policy",
+            "base_proposal__policy_versions",
+            "base_proposal__rule",
+            "base_proposal__result",
         )
         .order_by("key")
     )
