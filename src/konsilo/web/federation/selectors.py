@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from django.db.models.fields.json import KeyTextTransform
+
 from konsilo import governance as gov
 from konsilo.web.bulk import gc_paused
 from konsilo.web.councils import selectors as council_selectors
@@ -196,7 +198,7 @@ def _member_support(
                 for i in closed
             }
         represented = {
-            i.base_proposal.council.key: int((i.base_proposal.census or {}).get("total_weight", 0))
+            i.base_proposal.council.key: int(i.represented or 0)  # federated_item annotates it
             for i in bases
         }
         # The text the members voted on: the one sent to them (the item's own text may
@@ -255,11 +257,23 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
             "delegation__from_council", "delegation__to_council", "base_proposal__council"
         )
         .defer(
+            "window",
+            "derived_at",
+            "delegation__created_at",
+            "delegation__from_council__created_at",
+            "delegation__to_council__created_at",
             "base_proposal__policy",
             "base_proposal__policy_versions",
             "base_proposal__rule",
             "base_proposal__result",
+            "base_proposal__census",
+            "base_proposal__created_at",
+            "base_proposal__discussion_opened_at",
+            "base_proposal__voting_opened_at",
+            "base_proposal__closed_at",
+            "base_proposal__council__created_at",
         )
+        .annotate(represented=KeyTextTransform("total_weight", "base_proposal__census"))
         .order_by("key")
     )
     instructions = [i for i in every if i.listed_id is None]
