@@ -150,3 +150,13 @@ def test_insert_rows_stores_json_and_times(fed: Federation) -> None:
     assert [v.ballot for v in stored] == ballots
     assert {v.cast_at for v in stored} == {when}
     assert [v.key for v in stored] == ["k0", "k1", "k2"]
+
+
+def test_among_selects_the_rows_of_the_ids_given(fed: Federation) -> None:
+    from konsilo.web.bulk import among
+
+    items = [draft(fed, title=f"Item {n}") for n in range(3)]
+    wanted = [items[0].pk, items[2].pk, 10**12]  # one id of no row
+    found = set(Proposal.objects.filter(among("pk", wanted)).values_list("pk", flat=True))
+    assert found == {items[0].pk, items[2].pk}
+    assert not Proposal.objects.filter(among("pk", [])).exists()

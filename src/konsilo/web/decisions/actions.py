@@ -1436,14 +1436,18 @@ def close_open_votes(
     """
     now = timezone.now()
     proposals = list(
-        Proposal.objects.select_for_update()
-        .select_related("council", "organisation")
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("council")
         .filter(pk__in=list(proposal_ids), phase=Phase.VOTING, secret=False, closes_at__lte=now)
         .exclude(method__in=LOT_METHODS)
         .order_by("closes_at", "pk")
     )
     if not proposals:
         return []
+    # A batch's votes are mostly one organisation's: each read once, not once per vote.
+    organisations = Organisation.objects.in_bulk({p.organisation_id for p in proposals})
+    for proposal in proposals:
+        proposal.organisation = organisations[proposal.organisation_id]
     ballots = ballots_by_proposal(proposals)
     with ledger.collected():
         for proposal in proposals:

@@ -60,7 +60,7 @@ from konsilo import governance as gov
 from konsilo.counting import tally
 from konsilo.counting.result import Result
 from konsilo.governance.replay import without_asking
-from konsilo.web.bulk import each, gc_paused, in_batches, insert_rows, update_rows
+from konsilo.web.bulk import among, each, gc_paused, in_batches, insert_rows, update_rows
 from konsilo.web.councils import permissions
 from konsilo.web.councils import selectors as council_selectors
 from konsilo.web.councils.actions import Actor
@@ -919,7 +919,7 @@ def inputs_pending_of(proposal_ids: Sequence[int]) -> set[int]:
     for start in range(0, len(ids), 5000):
         waiting.update(
             Instruction.objects.filter(
-                higher_id__in=ids[start : start + 5000], derived_at__isnull=True
+                among("higher_id", ids[start : start + 5000]), derived_at__isnull=True
             ).values_list("higher_id", flat=True)
         )
     return waiting
@@ -1318,15 +1318,15 @@ def _record_delegation_vote(
 ) -> DelegationVote:
     """Record a delegation's vote; with ``save=False`` the row is returned unsaved, for the
     caller to store with others in one statement."""
-    ballot_key = canonical.dumps_str(ballot)
-    content = canonical.loads(ballot_key)  # plain JSON data, as the row and the record hold it
+    ballot_key, content = _encoded_ballot(ballot)
+    exact = canonical.fraction(weight)
     row = DelegationVote(
         proposal=higher,
         delegation=delegation,
         key=key,
         ballot=content,
         ballot_key=ballot_key,
-        weight=canonical.fraction(weight),
+        weight=exact,
         cast_by=cast_by,
         cast_at=timezone.now(),
     )
@@ -1335,10 +1335,28 @@ def _record_delegation_vote(
     decisions._append(
         higher,
         "delegation.voted",
-        {"delegation": key, "ballot": content, "weight": canonical.fraction(weight)},
+        {"delegation": key, "ballot": content, "weight": exact},
         "" if cast_by == "system" else cast_by,
     )
     return row
+
+
+_BALLOTS: dict[tuple[tuple[str, str | None], ...], tuple[str, dict[str, Any]]] = {}
+
+
+def _encoded_ballot(ballot: Any) -> tuple[str, Any]:
+    """A ballot's canonical text and its plain JSON data (as the row and the record hold
+    it); the few ballots of strings that bound votes repeat (a choice) encoded once each."""
+    items = canonical.string_items(ballot)
+    known = _BALLOTS.get(items) if items is not None else None
+    if known is not None:
+        return known[0], dict(known[1])  # each row and entry its own copy
+    text = canonical.dumps_str(ballot)
+    content = canonical.loads(text)
+    if items is not None and len(_BALLOTS) < 1024:
+        _BALLOTS[items] = (text, content)
+        content = dict(content)
+    return text, content
 
 
 def _seated_delegate(
