@@ -11,12 +11,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from konsilo import canonical
 from konsilo.web.councils import actions as council_actions
 from konsilo.web.councils.models import Member
 from konsilo.web.decisions import actions as decisions
 from konsilo.web.decisions.models import Proposal
 from konsilo.web.federation import actions
 from konsilo.web.federation.models import Instruction, Sending
+from konsilo.web.ledger.models import Entry
 from tests.personas import Federation
 
 # 09:00 UTC tomorrow: after everything the fixtures create at the real time (members and
@@ -94,3 +96,11 @@ def vote(proposal: Proposal, users: list[Any], choices: list[str]) -> list[str |
 
 def refresh(proposal: Proposal) -> Proposal:
     return Proposal.objects.get(pk=proposal.pk)
+
+
+def entries(fed: Federation, entry_type: str) -> list[dict[str, Any]]:
+    """The data of every record entry of one type, in the order written."""
+    return [
+        canonical.loads(e.data)
+        for e in Entry.objects.filter(organisation=fed.org, entry_type=entry_type).order_by("pk")
+    ]

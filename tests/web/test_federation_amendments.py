@@ -28,7 +28,6 @@ from konsilo.web.federation.models import (
     PostponementRequest,
     Sending,
 )
-from konsilo.web.ledger.models import Entry
 from tests.personas import Api, Federation, build_federation
 from tests.web.federation_support import (
     DEADLINE,
@@ -36,6 +35,7 @@ from tests.web.federation_support import (
     OPENS,
     START,
     TEXT,
+    entries,
     instruction_item,
     north_item,
     open_bases,
@@ -55,13 +55,6 @@ AMENDS_AT = DEADLINE + dt.timedelta(hours=1)
 def clock() -> Any:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
-
-
-def _entries(fed: Federation, entry_type: str) -> list[dict[str, Any]]:
-    return [
-        canonical.loads(e.data)
-        for e in Entry.objects.filter(organisation=fed.org, entry_type=entry_type).order_by("pk")
-    ]
 
 
 def _steps(fed: Federation, base: str, *steps: str) -> None:
@@ -123,7 +116,7 @@ def test_an_amendment_outside_the_mandate_makes_the_delegation_abstain(
     assert version.number == 2
     # The votes cast on the text the bases instructed on are withdrawn, on the record.
     assert _votes(item) == {}
-    [amended] = _entries(fed, "proposal.amended")
+    [amended] = entries(fed, "proposal.amended")
     assert amended["text_sha256"] == version.sha256
     assert amended["previous_sha256"] == TextVersion.objects.get(proposal=item, number=1).sha256
     assert amended["outside_mandate"] == ["bakery->north", "press->north"]
@@ -145,7 +138,7 @@ def test_an_amendment_outside_the_mandate_makes_the_delegation_abstain(
         "bakery->north": [("abstain", "1", "system")],
         "press->north": [("abstain", "1", "system")],
     }
-    [settled] = _entries(fed, "out_of_mandate.settled")
+    [settled] = entries(fed, "out_of_mandate.settled")
     assert settled["voted_hash"] == version.sha256
     assert settled["settlement"]["postponed"] is False
     assert [(a["delegation"], a["step"]) for a in settled["settlement"]["actions"]] == [
@@ -154,7 +147,7 @@ def test_an_amendment_outside_the_mandate_makes_the_delegation_abstain(
     ]
     assert Sending.objects.get(proposal=item).settlement == settled["settlement"]
     tasks.close_due_votes.call()  # settled once
-    assert len(_entries(fed, "out_of_mandate.settled")) == 1
+    assert len(entries(fed, "out_of_mandate.settled")) == 1
     clock.move_to(HIGHER_CLOSES)
     assert tasks.close_due_votes.call() == 1
     closed = refresh(item)
@@ -179,11 +172,11 @@ def test_amending_back_to_the_instructed_text_casts_the_bound_votes_again(
         "bakery->north": [("yes", "1", "system")],
         "press->north": [("no", "1", "system")],
     }
-    assert _entries(fed, "proposal.amended")[-1]["outside_mandate"] == []
+    assert entries(fed, "proposal.amended")[-1]["outside_mandate"] == []
     assert Sending.objects.get(proposal=item).out_of_mandate_since is None
     clock.move_to(OPENS)
     tasks.close_due_votes.call()
-    assert not _entries(fed, "out_of_mandate.settled")  # nothing is outside a mandate
+    assert not entries(fed, "out_of_mandate.settled")  # nothing is outside a mandate
 
 
 # -- postponement -----------------------------------------------------------------------------
@@ -202,12 +195,12 @@ def test_postponement_is_granted_when_a_fifth_of_members_ask(fed: Federation, cl
         "system",
         version.sha256,
     )
-    [requested] = _entries(fed, "postponement.requested")
+    [requested] = entries(fed, "postponement.requested")
     assert (requested["represented"], requested["requested_by"]) == ("3", "system")
     assert requested["events"][0]["instructed_hash"] == (
         TextVersion.objects.get(proposal=item, number=1).sha256
     )
-    [postponed] = _entries(fed, "vote.postponed")
+    [postponed] = entries(fed, "vote.postponed")
     settlement = postponed["settlement"]
     assert (settlement["postponed"], settlement["requesting"], settlement["total"]) == (
         True,
@@ -269,10 +262,10 @@ def test_a_postponement_asked_for_by_fewer_than_a_fifth_of_the_members_is_not_gr
     item = _instructed(fed, clock)
     _amend(fed, item, clock)
     assert PostponementRequest.objects.count() == 1
-    assert not _entries(fed, "vote.postponed")
+    assert not entries(fed, "vote.postponed")
     clock.move_to(OPENS)
     tasks.close_due_votes.call()
-    [settled] = _entries(fed, "out_of_mandate.settled")
+    [settled] = entries(fed, "out_of_mandate.settled")
     assert (settled["settlement"]["requesting"], settled["settlement"]["total"]) == ("3", "16")
     assert settled["requested"] == {"press->north": "system"}
     # Its request was not enough: the Press falls back to abstaining, as does the Bakery.
@@ -295,11 +288,11 @@ def test_a_delegate_asks_to_postpone_their_delegations_vote(fed: Federation, clo
         actor=fed.delegate, proposal=item, delegation_from="bakery"
     )
     assert asked.requested_by == fed.delegate_member.record_id
-    [requested] = _entries(fed, "postponement.requested")
+    [requested] = entries(fed, "postponement.requested")
     assert (requested["delegation"], requested["represented"]) == ("bakery->north", "6")
     # 6 of 9 members asked: postponed and re-sent.
     assert Sending.objects.get(proposal=item).round == 2
-    assert _entries(fed, "vote.postponed")[0]["requested"] == {
+    assert entries(fed, "vote.postponed")[0]["requested"] == {
         "bakery->north": fed.delegate_member.record_id
     }
     with pytest.raises(ConflictError, match="has no mandate on the text voted on yet"):
@@ -357,11 +350,11 @@ def test_a_delegate_voting_outside_an_out_of_mandate_settlement_is_a_breach(
     assert breach.event["mandated"] == [{"ballot": {"choice": "abstain"}, "weight": "1"}]
     assert breach.event["cast"] == [{"ballot": {"choice": "yes"}, "weight": "1"}]
     assert "outside" in breach.event["explanation"]
-    [recorded] = _entries(fed, "mandate.breached")
+    [recorded] = entries(fed, "mandate.breached")
     assert recorded["delegate"] == fed.delegate_member.record_id
     # Not counted; the Press's abstention was cast by the platform at the settlement.
     assert _votes(item) == {"press->north": [("abstain", "1", "system")]}
-    assert len(_entries(fed, "out_of_mandate.settled")) == 1
+    assert len(entries(fed, "out_of_mandate.settled")) == 1
 
 
 def test_a_delegate_abstaining_on_an_amendment_outside_the_mandate_is_counted(
@@ -393,7 +386,7 @@ def test_discretion_on_an_amendment_outside_the_mandate_is_flagged_for_the_base(
     _amend(fed, item, clock)
     clock.move_to(OPENS)
     tasks.close_due_votes.call()
-    [settled] = _entries(fed, "out_of_mandate.settled")
+    [settled] = entries(fed, "out_of_mandate.settled")
     bakery = next(a for a in settled["settlement"]["actions"] if a["delegation"] == "bakery->north")
     assert (bakery["step"], bakery["discretion"], bakery["votes"]) == ("discretion", True, [])
     assert "bakery->north" not in _votes(item)
@@ -404,7 +397,7 @@ def test_discretion_on_an_amendment_outside_the_mandate_is_flagged_for_the_base(
         is None
     )
     assert _votes(item)["bakery->north"] == [("no", "1", fed.delegate_member.record_id)]
-    [flagged] = _entries(fed, "mandate.discretion_used")
+    [flagged] = entries(fed, "mandate.discretion_used")
     assert flagged["delegation"] == "bakery->north"
     assert "outside bakery's mandate" in flagged["explanation"]
 
@@ -609,7 +602,7 @@ def _export_and_verify(
     return code, json.loads(capsys.readouterr().out), out
 
 
-def _replay_entries(out: Path) -> list[dict[str, Any]]:
+def _replayentries(out: Path) -> list[dict[str, Any]]:
     return [canonical.loads(line) for line in (out / "entries.jsonl").read_bytes().splitlines()]
 
 
@@ -648,7 +641,7 @@ def test_a_postponed_and_re_instructed_amendment_verifies(
     assert code == 0, summary
     assert summary["mandates_rederived"] == 4  # two on the text sent, two on the amended
     assert summary["decisions_recounted"] == 5
-    replay = _replay(_replay_entries(out), out)
+    replay = _replay(_replayentries(out), out)
     assert replay.counts()["settlements_rederived"] == 1
 
 
@@ -672,7 +665,7 @@ def test_a_settled_amendment_verifies_and_a_forged_settlement_is_refused(
         assert tasks.close_due_votes.call() == 1
     code, summary, out = _export_and_verify(tmp_path, capsys)
     assert code == 0, summary
-    entries = _replay_entries(out)
+    entries = _replayentries(out)
     assert _replay(entries, out).counts()["settlements_rederived"] == 1
 
     # The settlement and the votes cast from it are re-derived, not taken on trust.

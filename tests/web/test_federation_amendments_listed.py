@@ -31,7 +31,6 @@ from konsilo.web.federation.models import (
     PostponementRequest,
     Sending,
 )
-from konsilo.web.ledger.models import Entry
 from tests.personas import Api, Federation, build_federation
 from tests.web import test_federation_cascade as cascade
 from tests.web.federation_support import (
@@ -41,6 +40,7 @@ from tests.web.federation_support import (
     OPENS,
     START,
     TEXT,
+    entries,
     north_item,
     open_bases,
     refresh,
@@ -59,13 +59,6 @@ AMENDS_AT = DEADLINE + dt.timedelta(hours=1)
 def clock() -> Any:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
-
-
-def _entries(fed: Federation, entry_type: str) -> list[dict[str, Any]]:
-    return [
-        canonical.loads(e.data)
-        for e in Entry.objects.filter(organisation=fed.org, entry_type=entry_type).order_by("pk")
-    ]
 
 
 def _instruction(sending: Sending, base: str, listed: str | None = None) -> Instruction:
@@ -142,9 +135,9 @@ def test_a_listed_amendment_adopted_keeps_every_delegation_within_its_mandate_an
         assert on_a.weight == main.weight
         assert on_a.mandate is not None
         assert on_a.mandate["content_hash"] == listed.sha256
-    [entry] = _entries(fed, "amendment.listed")
+    [entry] = entries(fed, "amendment.listed")
     assert (entry["label"], entry["text_sha256"], entry["round"]) == ("A", listed.sha256, 1)
-    derived = [d for d in _entries(fed, "mandate.derived") if d.get("listed")]
+    derived = [d for d in entries(fed, "mandate.derived") if d.get("listed")]
     assert sorted(d["delegation"] for d in derived) == ["bakery->north", "press->north"]
     # Only the mandates on the text sent are cast before any amendment.
     assert _votes(item) == {
@@ -152,7 +145,7 @@ def test_a_listed_amendment_adopted_keeps_every_delegation_within_its_mandate_an
         "press->north": [("no", "1", "system")],
     }
     _amend(fed, item, clock, AMENDMENT_A)
-    [amended] = _entries(fed, "proposal.amended")
+    [amended] = entries(fed, "proposal.amended")
     assert (amended["outside_mandate"], amended["listed"]) == ([], "A")
     assert {(w["delegation"], w["ballot"]["choice"]) for w in amended["withdrawn"]} == {
         ("bakery->north", "yes"),
@@ -166,7 +159,7 @@ def test_a_listed_amendment_adopted_keeps_every_delegation_within_its_mandate_an
     assert sending.out_of_mandate_since is None
     assert not PostponementRequest.objects.exists()
     assert _close(clock, item) == {"abstain": "0", "no": "0", "yes": "2"}
-    assert not _entries(fed, "out_of_mandate.settled")
+    assert not entries(fed, "out_of_mandate.settled")
     assert refresh(item).outcome == "adopted"
 
 
@@ -202,13 +195,13 @@ def test_an_amendment_to_a_text_not_listed_is_still_outside_the_mandates(
         set_policy(fed, "council", base, {"mandate.out_of_mandate_amendment": ["abstain"]})
     item = _instructed(fed, clock, bakery=(YES_BAKERY, YES_BAKERY), press=(["yes"] * 3, None))
     _amend(fed, item, clock, UNLISTED)
-    [amended] = _entries(fed, "proposal.amended")
+    [amended] = entries(fed, "proposal.amended")
     assert amended["outside_mandate"] == ["bakery->north", "press->north"]
     assert "listed" not in amended
     assert _votes(item) == {}
     assert Sending.objects.get(proposal=item).out_of_mandate_since is not None
     assert _close(clock, item) == {"abstain": "2", "no": "0", "yes": "0"}
-    [settled] = _entries(fed, "out_of_mandate.settled")
+    [settled] = entries(fed, "out_of_mandate.settled")
     assert [a["step"] for a in settled["settlement"]["actions"]] == ["abstain", "abstain"]
 
 
@@ -224,7 +217,7 @@ def test_amending_from_a_listed_amendment_to_a_text_not_listed_withdraws_the_vot
         "press->north": [("abstain", "1", "system")],
     }
     actions.amend_sent_item(actor=fed.delegate, proposal=item, text=UNLISTED)
-    last = _entries(fed, "proposal.amended")[-1]
+    last = entries(fed, "proposal.amended")[-1]
     assert last["outside_mandate"] == ["bakery->north", "press->north"]
     assert {(w["delegation"], w["ballot"]["choice"]) for w in last["withdrawn"]} == {
         ("bakery->north", "no"),
@@ -246,7 +239,7 @@ def test_a_base_with_no_vote_on_the_listed_amendment_follows_its_no_instruction_
         assert on_a is not None
         assert on_a["status"] == "no_instruction"
     _amend(fed, item, clock, AMENDMENT_A)
-    [amended] = _entries(fed, "proposal.amended")
+    [amended] = entries(fed, "proposal.amended")
     assert amended["outside_mandate"] == []  # within the mandates on A, uninstructed
     # The Press abstains (the default), the Bakery is not counted: no vote cast for it.
     assert _votes(item) == {"press->north": [("abstain", "1", "system")]}
@@ -354,7 +347,7 @@ def test_an_intermediate_council_composes_its_delegations_mandates_on_a_listed_a
         assert [v["ballot"]["choice"] for v in north_a.mandate["votes"]] == ["no"]
         [entry] = [
             d
-            for d in _entries(fed, "mandate.derived")
+            for d in entries(fed, "mandate.derived")
             if d["delegation"] == "north->congress" and d.get("listed")
         ]
         assert (entry["composition"], entry["delegations"]) == ("re_deliberation", 3)

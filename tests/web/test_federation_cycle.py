@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import time_machine
 
-from konsilo import canonical
 from konsilo.cli.main import main
 from konsilo.web.decisions import tasks
 from konsilo.web.decisions.actions import file_minority_report
@@ -19,7 +18,6 @@ from konsilo.web.decisions.models import TextVersion
 from konsilo.web.errors import InvalidInputError
 from konsilo.web.federation.actions import delegate_cast
 from konsilo.web.federation.models import DelegationVote, Instruction
-from konsilo.web.ledger.models import Entry
 from tests.personas import Federation, build_federation
 from tests.web.federation_support import (
     BASES_OPEN,
@@ -27,6 +25,7 @@ from tests.web.federation_support import (
     HIGHER_CLOSES,
     OPENS,
     START,
+    entries,
     instruction_item,
     north_item,
     open_bases,
@@ -42,13 +41,6 @@ from tests.web.federation_support import (
 def clock() -> Any:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
-
-
-def _entries(fed: Federation, entry_type: str) -> list[dict[str, Any]]:
-    return [
-        canonical.loads(e.data)
-        for e in Entry.objects.filter(organisation=fed.org, entry_type=entry_type).order_by("pk")
-    ]
 
 
 def test_sending_opens_an_instruction_vote_on_the_same_text_in_every_base_below(
@@ -82,7 +74,7 @@ def test_sending_opens_an_instruction_vote_on_the_same_text_in_every_base_below(
         HIGHER_CLOSES,
     )
     assert higher.census["weights"] == {"bakery->north": "1", "press->north": "1"}
-    opened = {d["item"]: d for d in _entries(fed, "vote.opened")}
+    opened = {d["item"]: d for d in entries(fed, "vote.opened")}
     assert opened[higher.record_id]["sent_to"] == {
         "bakery->north": bases["bakery"].record_id,
         "press->north": bases["press"].record_id,
@@ -116,7 +108,7 @@ def test_the_closing_task_derives_bound_majority_mandates_and_casts_them(
     vote(instruction_item(sending, "press"), users_of("press", fed), ["no", "no", "yes"])
     clock.move_to(DEADLINE)
     assert tasks.close_due_votes.call() == 2
-    mandates = {m["delegation"]: m for m in _entries(fed, "mandate.derived")}
+    mandates = {m["delegation"]: m for m in entries(fed, "mandate.derived")}
     assert mandates["bakery->north"]["mandate"]["status"] == "instructed"
     assert mandates["bakery->north"]["base_vote"]["ballots"] == [
         {"ballot": {"choice": "no"}, "weight": "1"},
@@ -124,7 +116,7 @@ def test_the_closing_task_derives_bound_majority_mandates_and_casts_them(
     ]
     cast = {(v.key, v.ballot["choice"], v.weight, v.cast_by) for v in DelegationVote.objects.all()}
     assert cast == {("bakery->north", "yes", "1", "system"), ("press->north", "no", "1", "system")}
-    assert len(_entries(fed, "delegation.voted")) == 2
+    assert len(entries(fed, "delegation.voted")) == 2
     assert tasks.close_due_votes.call() == 0  # nothing derived or cast twice
     assert DelegationVote.objects.count() == 2
     clock.move_to(HIGHER_CLOSES)
@@ -198,5 +190,5 @@ def test_the_delegations_vote_openly_even_where_the_higher_council_votes_in_secr
     assert item.secret
     send(fed, item)
     assert not refresh(item).secret
-    opened = {d["item"]: d for d in _entries(fed, "vote.opened")}
+    opened = {d["item"]: d for d in entries(fed, "vote.opened")}
     assert opened[item.record_id]["secret"] is False
