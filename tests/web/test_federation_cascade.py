@@ -531,3 +531,74 @@ def test_an_amendment_at_the_congress_is_postponed_and_re_sent_through_every_lev
     summary = json.loads(capsys.readouterr().out)
     assert code == 0, summary
     assert summary["mandates_rederived"] == 16  # eight delegations, on each text
+
+
+# -- an intermediate council carrying its previous position (§3.2) ----------------------------
+
+
+def _send_and_vote(
+    fed: Cascade, clock: Any, votes: dict[str, tuple[int, int]]
+) -> tuple[Proposal, Sending]:
+    """A congress item on TEXT sent down under re-deliberation, the bases voting ``votes``,
+    run to the congress result."""
+    item = top_item(fed, "congress")
+    now = dt.datetime.now(dt.UTC)
+    sending = actions.send_to_bases(
+        actor=fed.author,
+        proposal=item,
+        opens_at=now + (OPENS - START),
+        composition="re_deliberation",
+    )
+    first = min(i.opens_at for i in sending.instructions.all() if i.opens_at is not None)
+    clock.move_to(first)
+    tasks.open_due_votes.call()
+    for base, (yes, no) in votes.items():
+        instruction = Instruction.objects.get(sending=sending, base_proposal__council__key=base)
+        clock.move_to(max(first, instruction.opens_at))
+        tasks.open_due_votes.call()
+        vote_base(fed, sending, base, yes, no)
+    clock.move_to(refresh(item).closes_at)
+    for _ in range(4):
+        tasks.close_due_votes.call()
+    assert refresh(item).phase == "closed"
+    return refresh(item), sending
+
+
+def test_an_intermediate_council_without_an_instruction_carries_its_previous_position(
+    transactional_db: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(START, tick=False) as clock:
+        fed = build(FOUR_LEVELS, FOUR, FOUR_SIZES)
+        policy(
+            fed,
+            "council",
+            "harbour",
+            {"mandate.no_instruction_behavior": "carry_previous_position"},
+        )
+        # First the dock and the crane both say yes: the harbour instructs yes.
+        _, first = _send_and_vote(
+            fed, clock, {"dock": (3, 0), "crane": (2, 0), "mill": (2, 1), "farm": (1, 1)}
+        )
+        # The same text again: the dock yes, the crane no, a tie in the harbour, which
+        # carries its earlier yes to the north.
+        _, again = _send_and_vote(
+            fed, clock, {"dock": (3, 0), "crane": (0, 2), "mill": (2, 1), "farm": (1, 1)}
+        )
+    instructed = Instruction.objects.get(sending=first, key="harbour->north").mandate
+    carried = Instruction.objects.get(sending=again, key="harbour->north").mandate
+    assert (instructed["status"], instructed["reason"]) == ("instructed", "instructed")
+    assert (carried["status"], carried["reason"]) == ("instructed", "carried")
+    assert carried["flags"] == ["carried_previous_position"]
+    assert carried["content_hash"] == instructed["content_hash"]
+    assert [v["ballot"] for v in carried["votes"]] == [{"choice": "yes"}]
+    again_north = Instruction.objects.get(sending=again, key="harbour->north").higher
+    cast = DelegationVote.objects.get(proposal=again_north, key="harbour->north")
+    assert (cast.ballot, cast.cast_by) == ({"choice": "yes"}, "system")
+    # konsilo verify carries the same position from the record.
+    out = tmp_path / "export"
+    assert main(["export", "fed", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code = main(["verify", str(out), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0, summary
+    assert summary["mandates_rederived"] == 16

@@ -621,6 +621,7 @@ def derive_council_mandate(
     method: str = "motion",
     delegations: int | None = None,
     seed: str | None = None,
+    previous: Mandate | None = None,
 ) -> Mandate:
     """The mandate of an intermediate council's delegation, from its :func:`position_vote`.
 
@@ -630,7 +631,10 @@ def derive_council_mandate(
     unchanged, the full profile for multi-option and ranked items. Consent always
     re-deliberates (§3.21). A vote on another text (another content hash) gives no
     instruction (§3.5, same-text requirement). ``delegations`` is how many delegations
-    voted in the council (for the explanation only).
+    voted in the council (for the explanation only). Without an instruction the
+    delegation follows its ``no_instruction_behavior``, as a base's does: under
+    ``carry_previous_position`` it carries ``previous``, its last instructed mandate, if
+    that was on the identical text (§3.2).
     """
     _check_composition(composition)
     if composition == "direct_base_representation":
@@ -660,6 +664,7 @@ def derive_council_mandate(
         item=item,
         method=method,
         seed=seed,
+        previous=previous,
     )
 
 

@@ -1288,6 +1288,7 @@ class Replay:
                     if isinstance(delegations, int) and not isinstance(delegations, bool)
                     else None,
                     seed=data.get("seed") if isinstance(data.get("seed"), str) else None,
+                    previous=self._last_mandate.get((key, _text(recorded, "content_hash"))),
                 )
             except GovernanceError as exc:
                 raise _Refused(f"the mandate of {key} cannot be derived: {exc}") from None

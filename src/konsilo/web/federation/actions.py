@@ -1078,6 +1078,8 @@ def _derive(
     # the higher council amend its item, the vote on the new text is outside the mandate
     # (§3.10, ``settle_amended_vote``).
     content_hash = loaded.text(instruction.base_proposal)
+    carrying = policy.no_instruction_behavior == "carry_previous_position"
+    previous = _previous_position(instruction, content_hash) if carrying else None
     if _is_intermediate(instruction):
         vote = _position_vote(instruction, loaded)
         voted = loaded.voted(instruction.base_proposal)
@@ -1092,6 +1094,7 @@ def _derive(
             item=higher.record_id,
             method=str(higher.method),
             delegations=voted,
+            previous=previous,
         )
         return mandate, vote, policy, {"composition": composition, "delegations": voted}
     held = instruction.base_proposal.phase == Phase.CLOSED
@@ -1105,9 +1108,7 @@ def _derive(
         item=higher.record_id,
         method=str(top.method),
         window=window,
-        previous=_previous_position(instruction, content_hash)
-        if policy.no_instruction_behavior == "carry_previous_position"
-        else None,
+        previous=previous,
     )
     return mandate, base_vote, policy, {}
 
