@@ -157,38 +157,60 @@ def update_rows(
 
 
 def _update_copied(objs: Sequence[models.Model], every: Sequence[Any]) -> int:
-    """``update_rows`` on PostgreSQL: the new values copied (COPY) into a temporary table of
-    the same columns, then one UPDATE joining it; the values are bound by the driver, none is
-    quoted into SQL text."""
-    meta = type(objs[0])._meta
+    """``update_rows`` on PostgreSQL: the new values copied into a scratch table
+    (`copied_rows`), then one UPDATE joining it."""
     qn = connection.ops.quote_name
-    table = qn(meta.db_table)
-    names = [qn(f.column) for f in every]
-    scratch = qn(f"konsilo_update_{meta.db_table}")
+    table = type(objs[0])._meta.db_table
+    rows = (
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in every] for obj in objs
+    )
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        # Only quoted identifiers of the model are formatted into these statements.
-        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+    key, *names = (qn(f.column) for f in every)
+    assignments = ", ".join(f"{n} = v.{n}" for n in names)
+    with (
+        connection.connection.cursor() as cursor,
+        copied_rows(cursor, table, [f.column for f in every], rows) as scratch,
+    ):
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {scratch} AS "  # noqa: S608
-            f"SELECT {', '.join(names)} FROM {table} WITH NO DATA"
+            f"UPDATE {qn(table)} SET {assignments} FROM {scratch} AS v "  # noqa: S608
+            f"WHERE {qn(table)}.{key} = v.{key}"
         )
-        try:
-            with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
-                for obj in objs:
-                    copy.write_row(
-                        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in every]
-                    )
-            # Counted, so that the join below looks each row up by its key.
-            cursor.execute(f"ANALYZE {scratch}")
-            assignments = ", ".join(f"{n} = v.{n}" for n in names[1:])
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM {scratch} AS v "  # noqa: S608
-                f"WHERE {table}.{names[0]} = v.{names[0]}"
-            )
-            return cursor.rowcount
-        finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+        return int(cursor.rowcount)  # before the scratch table is dropped
+
+
+@contextlib.contextmanager
+def copied_rows(
+    cursor: Any,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    types: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """PostgreSQL: ``rows`` copied (COPY) into a temporary table made of ``columns`` of
+    ``table``, for one statement to join; yields its quoted name and drops it after. The
+    values are bound by the driver, none is quoted into SQL text; with ``types`` (the
+    columns' PostgreSQL types) they are copied in binary. The table is counted (ANALYZE), so
+    that a join looks each row up by its key instead of reading the whole of ``table``."""
+    qn = connection.ops.quote_name
+    scratch = qn(f"konsilo_copied_{table}")
+    names = ", ".join(qn(c) for c in columns)
+    # Only quoted identifiers of the models are formatted into these statements.
+    cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM {qn(table)} WITH NO DATA"  # noqa: S608
+    )
+    try:
+        binary = " (FORMAT BINARY)" if types is not None else ""
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN{binary}") as copy:
+            if types is not None:
+                copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"ANALYZE {scratch}")
+        yield scratch
+    finally:
+        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
 
 
 @contextlib.contextmanager

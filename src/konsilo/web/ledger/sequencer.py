@@ -55,7 +55,7 @@ from konsilo.record import (
     tree_root,
 )
 from konsilo.record import Checkpoint as CheckpointText
-from konsilo.web.bulk import gc_paused
+from konsilo.web.bulk import copied_rows, gc_paused
 from konsilo.web.councils.models import Organisation
 from konsilo.web.ledger import keys
 from konsilo.web.ledger.entries import EntryTooLargeError, entry_bytes, format_time
@@ -420,31 +420,26 @@ def _write_entries(updates: Sequence[tuple[int, bytes, int]], now: Any) -> None:
     batch_time = connection.ops.adapt_datetimefield_value(now)
     # Only quoted identifiers from the model are formatted in; the values are parameters.
     if connection.vendor == "postgresql":
-        # One statement for the batch, its rows copied (COPY, in binary) into a scratch
-        # table and joined from there: no body is quoted into SQL text nor built into an
-        # array value.
-        with psycopg.Cursor(connection.connection) as cursor:
+        # One statement for the batch, its rows copied (in binary) into a scratch table and
+        # joined from there: no body is quoted into SQL text nor built into an array value.
+        with (
+            psycopg.Cursor(connection.connection) as cursor,
+            copied_rows(
+                cursor,
+                Entry._meta.db_table,
+                ["index", "body", "id"],
+                updates,
+                types=["int8", "bytea", "int8"],
+            ) as scratch,
+        ):
             cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS konsilo_sequenced "
-                "(idx bigint NOT NULL, body bytea NOT NULL, pk bigint NOT NULL)"
-            )
-            cursor.execute("TRUNCATE konsilo_sequenced")
-            with cursor.copy(
-                "COPY konsilo_sequenced (idx, body, pk) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "bytea", "int8"])
-                for row in updates:
-                    copy.write_row(row)
-            # Counted, so that the join below looks each row up by its key.
-            cursor.execute("ANALYZE konsilo_sequenced")
-            cursor.execute(
-                f"UPDATE {table} AS e SET {qn('index')} = v.idx, {qn('body')} = v.body, "  # noqa: S608
+                f"UPDATE {table} AS e SET {qn('index')} = v.{qn('index')}, "  # noqa: S608
+                f"{qn('body')} = v.{qn('body')}, "
                 f"{qn('recorded_at')} = COALESCE(e.{qn('recorded_at')}, %s), "
                 f"{qn('position')} = NULL "
-                f"FROM konsilo_sequenced AS v WHERE e.{qn('id')} = v.pk",
+                f"FROM {scratch} AS v WHERE e.{qn('id')} = v.{qn('id')}",
                 [batch_time],
             )
-            cursor.execute("TRUNCATE konsilo_sequenced")
         return
     with connection.cursor() as cursor:
         cursor.executemany(
