@@ -25,6 +25,7 @@ __all__ = [
     "dumps_plain_str",
     "dumps_str",
     "fraction",
+    "instant",
     "loads",
     "string_items",
     "to_jsonable",
@@ -46,6 +47,18 @@ def fraction(value: Fraction | int) -> str:
         n, d = value.numerator, value.denominator
         return str(n) if d == 1 else f"{n}/{d}"
     return str(Fraction(value))
+
+
+def instant(value: str | dt.datetime) -> dt.datetime:
+    """An instant back from its canonical text (``2026-12-01T09:00:00Z``, what `to_jsonable`
+    makes of a datetime); a datetime is returned as it is.
+
+    >>> instant("2026-12-01T09:00:00Z").isoformat()
+    '2026-12-01T09:00:00+00:00'
+    """
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def to_jsonable(value: Any, *, path: str = "$") -> JSONValue:

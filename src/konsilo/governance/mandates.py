@@ -514,7 +514,7 @@ class VoteWindow:
         try:
             return cls(
                 *(
-                    _parse_instant(data[k])
+                    canonical.instant(data[k])
                     for k in ("instruction_deadline", "opens_at", "closes_at")
                 )
             )
@@ -522,12 +522,6 @@ class VoteWindow:
             if isinstance(err, GovernanceError):
                 raise
             raise MandateError(f"expected window data, got {err}", field="window") from None
-
-
-def _parse_instant(raw: Any) -> datetime:
-    if isinstance(raw, datetime):
-        return raw
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,7 +644,7 @@ class BaseVote:
                     None if fraction is None else _exact("rule.fraction", fraction),
                 )
             quorum = data.get("quorum")
-            closed_at = datetime.fromisoformat(str(data["closed_at"]).replace("Z", "+00:00"))
+            closed_at = canonical.instant(str(data["closed_at"]))
             return cls(
                 base=str(data["base"]),
                 item=str(data["item"]),

@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Any
 
+from konsilo import canonical
 from konsilo.governance.errors import GovernanceError
 from konsilo.governance.graph import CouncilGraph
 
@@ -71,11 +72,9 @@ def _aware(name: str, value: datetime) -> datetime:
 
 def _instant(raw: Any) -> datetime:
     """An instant from its canonical text (``...Z``) or a datetime."""
-    if isinstance(raw, datetime):
-        return _aware("instant", raw)
-    if not isinstance(raw, str):
+    if not isinstance(raw, str | datetime):
         raise TypeError(f"an instant as text, got {raw!r}")
-    return _aware("instant", datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    return _aware("instant", canonical.instant(raw))
 
 
 def _iso(value: datetime) -> str:
