@@ -184,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-setup", metavar="NAME", help="--db on PostgreSQL: start from a kept set-up NAME"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="--db: `konsilo worker` processes closing at once (default: one per core)",
+    )
     args = parser.parse_args(argv)
     if args.pure == args.db:
         print("choose one of --pure and --db", file=sys.stderr)
@@ -477,6 +483,90 @@ class _Phases:
             print(f"  {'timed' if timed else 'setup'}  {name:52} {elapsed:8.2f} s", flush=True)
 
 
+def _close_level(level: str, item_id: int, sending_id: int) -> int:
+    """Run the closing task, as a worker's task thread does, until the level is done: its
+    mandates derived (the congress: its vote closed). Returns the rounds it took."""
+    from konsilo.web.decisions import tasks
+    from konsilo.web.decisions.models import Proposal
+    from konsilo.web.federation.models import Instruction
+
+    pending = Instruction.objects.filter(
+        sending_id=sending_id, base_proposal__council__level=level, derived_at__isnull=True
+    )
+    rounds = 0
+    give_up = time.monotonic() + 600
+    while True:
+        rounds += 1
+        closed = tasks.close_due_votes.call()
+        done = (
+            Proposal.objects.get(pk=item_id).phase == Proposal.Phase.CLOSED
+            if level == LEVELS[-1]
+            else not pending.exists()
+        )
+        if done:
+            return rounds
+        if time.monotonic() > give_up:
+            raise RuntimeError(f"the {level} level did not finish in 600 s")
+        if not closed:
+            time.sleep(0.05)  # another worker holds what is left: its next round, shortly
+
+
+class _TaskWorkers:
+    """The task threads of the other workers: processes forked here (before any of them
+    opens a connection), each moving its own clock to a level's deadline and running the
+    closing task until the level is done, at the same moment as this process."""
+
+    def __init__(self, count: int, clock: Any, item_id: int, sending_id: int) -> None:
+        import multiprocessing
+
+        from django.db import connections
+
+        fork = multiprocessing.get_context("fork")
+        self.commands: list[Any] = []
+        self.results = fork.Queue()
+        self.processes: list[Any] = []
+        connections.close_all()
+        for _ in range(count):
+            commands = fork.Queue()
+            process = fork.Process(
+                target=self._run, args=(commands, self.results, clock, item_id, sending_id)
+            )
+            process.start()
+            self.commands.append(commands)
+            self.processes.append(process)
+
+    @staticmethod
+    def _run(commands: Any, results: Any, clock: Any, item_id: int, sending_id: int) -> None:
+        from django.db import connection
+
+        try:
+            while (command := commands.get()) is not None:
+                level, deadline = command
+                clock.move_to(deadline)
+                try:
+                    results.put(("done", _close_level(level, item_id, sending_id)))
+                except Exception as error:  # reported by the main process
+                    results.put(("failed", f"{type(error).__name__}: {error}"))
+        finally:
+            connection.close()
+
+    def start(self, level: str, deadline: dt.datetime) -> None:
+        for commands in self.commands:
+            commands.put((level, deadline))
+
+    def wait(self) -> None:
+        for _ in self.processes:
+            status, detail = self.results.get(timeout=600)
+            if status != "done":
+                raise RuntimeError(f"a worker failed: {detail}")
+
+    def stop(self) -> None:
+        for commands in self.commands:
+            commands.put(None)
+        for process in self.processes:
+            process.join(timeout=60)
+
+
 def _save_setup(pg_url: str, name: str) -> None:
     """Copy the database as it stands to ``name`` (no one may be connected to it meanwhile)."""
     import psycopg
@@ -506,11 +596,9 @@ def run_db(args: argparse.Namespace) -> int:
     from konsilo.web.councils import actions as council_actions
     from konsilo.web.councils.models import Member
     from konsilo.web.decisions import actions as decisions
-    from konsilo.web.decisions import tasks
     from konsilo.web.decisions.models import Proposal
     from konsilo.web.federation import actions as federation_actions
     from konsilo.web.federation import selectors
-    from konsilo.web.federation.models import Instruction
     from konsilo.web.ledger.models import Entry
     from konsilo.web.ledger.sequencer import sequence_all
     from konsilo.web.worker import heartbeat
@@ -640,9 +728,13 @@ def run_db(args: argparse.Namespace) -> int:
             )
             paused.clear()
 
-        # The worker from here on, as ``konsilo worker`` runs it: its record round (heartbeat
-        # and sequencing, every KONSILO_WORKER_INTERVAL seconds) in one thread, the tasks
-        # (``close_due_votes``) in another, here the main thread.
+        # The workers from here on, as ``konsilo worker`` runs them (one per core): in this
+        # process its record round (heartbeat and sequencing, every KONSILO_WORKER_INTERVAL
+        # seconds) in one thread, the tasks (``close_due_votes``) in another, here the main
+        # thread; the other workers' task threads run ``close_due_votes`` at the same moments
+        # in processes of their own (their record rounds would find this one sequencing).
+        helpers = _TaskWorkers(args.workers - 1, clock, item.pk, sending.pk)
+
         def record_rounds(stopped: threading.Event) -> None:
             try:
                 while not stopped.is_set():
@@ -652,24 +744,11 @@ def run_db(args: argparse.Namespace) -> int:
             finally:
                 connection.close()
 
-        def worker_rounds(level: str, stopped: threading.Event) -> int:
-            rounds = 0
-            pending = Instruction.objects.filter(
-                sending=sending, base_proposal__council__level=level, derived_at__isnull=True
-            )
+        def worker_rounds(level: str, deadline: dt.datetime, stopped: threading.Event) -> int:
+            helpers.start(level, deadline)
             try:
-                while True:
-                    rounds += 1
-                    tasks.close_due_votes.call()
-                    done = (
-                        Proposal.objects.get(pk=item.pk).phase == Proposal.Phase.CLOSED
-                        if level == LEVELS[-1]
-                        else not pending.exists()
-                    )
-                    if done:
-                        break
-                    if rounds > 20:
-                        raise RuntimeError(f"the {level} level did not finish in 20 rounds")
+                rounds = _close_level(level, item.pk, sending.pk)
+                helpers.wait()
             finally:
                 stopped.set()
             # The level is done once its entries are in the record (sequenced here or by
@@ -695,10 +774,13 @@ def run_db(args: argparse.Namespace) -> int:
                 f"{level}: close the votes, derive the mandates"
                 if level != LEVELS[-1]
                 else "congress: close the vote (the top tally)",
-                lambda level=level, stopped=stopped: worker_rounds(level, stopped),
+                lambda level=level, deadline=deadline, stopped=stopped: worker_rounds(
+                    level, deadline, stopped
+                ),
             )
             record.join()  # its last round, an audit of the quiet log, is not waited for
-            print(f"         ({rounds} worker rounds)")
+            print(f"         ({rounds} rounds of this worker; {args.workers} workers)")
+        helpers.stop()
         state = phases.run(
             "member-level support (federated_item)",
             lambda: selectors.federated_item(Proposal.objects.get(pk=item.pk)),

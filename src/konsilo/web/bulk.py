@@ -36,12 +36,13 @@ def in_batches(
     failure: str,
     *,
     what: str,
-    size: int = BATCH,
+    size: int | None = None,
 ) -> int:
     """Run ``batch`` on the ids, ``size`` at a time (each call its own transaction), and
     count what it did (the length of what it returns); a batch that fails is logged (``what``
     it did) and its ids run again one by one (``step``, see `each`, logging ``failure``), after
-    the other batches."""
+    the other batches. ``size``: `BATCH` unless given."""
+    size = BATCH if size is None else size
     done = 0
     failed: list[int] = []
     for start in range(0, len(ids), size):

@@ -4,12 +4,18 @@
 thread in development. Every ``KONSILO_WORKER_INTERVAL`` seconds it records a heartbeat (so
 that the write path leaves sequencing to it), sequences every organisation's pending record
 entries, and enqueues the periodic tasks named in ``KONSILO_PERIODIC_TASKS`` (dotted paths of
-django-tasks ``@task`` functions) unless one of them is still waiting or running. The
-enqueued tasks, and any others, are run by django_tasks_db's database worker in a thread.
+django-tasks ``@task`` functions) unless one of them is still waiting, or running in as many
+workers as are alive. The enqueued tasks, and any others, are run by django_tasks_db's
+database worker in a thread.
+
+Any number of ``konsilo worker`` processes may run at once, on one machine or several: each
+sequences the logs no other is sequencing, and a large closing (a federation's bases at
+one deadline) is shared among the workers running ``close_due_votes`` at that moment.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from typing import Any
@@ -35,17 +41,43 @@ def heartbeat(worker_id: str) -> None:
     )
 
 
+def live_workers() -> set[str]:
+    """The ids of the workers that reported in recently."""
+    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
+    since = timezone.now() - dt.timedelta(seconds=stale)
+    return set(
+        WorkerHeartbeat.objects.filter(seen_at__gte=since).values_list("worker_id", flat=True)
+    )
+
+
 def enqueue_periodic_tasks() -> int:
-    """Enqueue each task of ``KONSILO_PERIODIC_TASKS`` that is not already waiting or running."""
+    """Enqueue each task of ``KONSILO_PERIODIC_TASKS`` that is not already waiting, and is
+    running in fewer workers than are alive.
+
+    Several workers therefore run a periodic task at once when there is work for more
+    than one (``close_due_votes`` shares a federation's closing among them, see
+    ``decisions.tasks``), and never more than one run of it waits in the queue. A run left
+    RUNNING by a worker that stopped reporting (killed mid-task) no longer counts, so it
+    never holds the task back.
+    """
     enqueued = 0
+    live: set[str] | None = None
     for path in getattr(settings, "KONSILO_PERIODIC_TASKS", []):
         task = import_string(path)
-        busy = DBTaskResult.objects.filter(
-            task_path=task.module_path, status__in=["READY", "RUNNING"]
-        ).exists()
-        if not busy:
-            task.enqueue()
-            enqueued += 1
+        runs = list(
+            DBTaskResult.objects.filter(
+                task_path=task.module_path, status__in=["READY", "RUNNING"]
+            ).values_list("status", "worker_ids")
+        )
+        if any(status == "READY" for status, _ in runs):
+            continue
+        if runs:
+            live = live_workers() if live is None else live
+            running = sum(1 for _, ids in runs if ids and ids[-1] in live)
+            if running >= max(1, len(live)):
+                continue
+        task.enqueue()
+        enqueued += 1
     return enqueued
 
 

@@ -1433,10 +1433,13 @@ def close_open_votes(
     votes, counts that may draw lots (their seed waits for a checkpoint), and votes not due
     or not voting are left for `close_vote` (skipped here). ``closed`` receives each vote
     closed (`ClosedVote`), for what the worker does next with it.
+
+    Votes whose rows another transaction holds are skipped, not waited for: another worker
+    is closing them, so that workers running the closing at once share its batches.
     """
     now = timezone.now()
     proposals = list(
-        Proposal.objects.select_for_update(of=("self",))
+        Proposal.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("council")
         .filter(pk__in=list(proposal_ids), phase=Phase.VOTING, secret=False, closes_at__lte=now)
         .exclude(method__in=LOT_METHODS)

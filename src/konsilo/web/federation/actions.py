@@ -1118,12 +1118,14 @@ def _locked_instructions(
 ) -> list[Instruction]:
     """The underived instructions of these instruction votes, locked, with what deriving
     their mandates reads (their sending, the vote above), in the order of their deadlines.
-    The votes in ``closed`` are taken as their closes left them, not read again."""
+    The votes in ``closed`` are taken as their closes left them, not read again.
+    Instructions whose rows another transaction holds are skipped: another worker is
+    deriving them."""
     closed = closed or {}
     # A narrow join: planning one query over every related row costs more than the few
     # small ones that follow, once the instructions are due.
     instructions = list(
-        Instruction.objects.select_for_update(of=("self",))
+        Instruction.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("delegation__from_council", "delegation__to_council")
         .filter(base_proposal_id__in=list(proposal_ids), derived_at__isnull=True)
         .order_by("base_proposal__closes_at", "pk")
@@ -1490,8 +1492,9 @@ def derive_due_mandates(*, closed: Closed | None = None) -> int:
     """Derive every mandate whose instruction vote has closed, in transactions of up to 500.
 
     Run by the closing task after it closes votes (``closed``: those votes, as closed);
-    safe to run any number of times. A batch that fails is derived again vote by vote, so
-    one broken mandate never stops the others. Returns how many mandates this run derived.
+    safe to run any number of times, in several workers at once. A batch that fails is
+    derived again vote by vote, so one broken mandate never stops the others. Returns how
+    many mandates this run derived.
     """
     # Lower levels close first, so their mandates come before those of the councils above.
     due = list(
@@ -1501,6 +1504,10 @@ def derive_due_mandates(*, closed: Closed | None = None) -> int:
         .order_by("base_proposal__closes_at", "pk")
         .values_list("base_proposal_id", flat=True)
     )
+    if closed:
+        # The votes this worker has just closed first (it holds them as closed); another
+        # worker closing at once derives those it closed (see `_locked_instructions`).
+        due.sort(key=lambda pk: pk not in closed)
     return in_batches(
         due,
         lambda chunk: derive_mandates(proposal_ids=chunk, closed=closed),

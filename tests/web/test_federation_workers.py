@@ -1,0 +1,136 @@
+"""Several workers close a federation's votes at once: they share the work, and every vote
+is still closed once and every mandate derived once.
+
+Twelve bases of three members send their delegations to a congress. Two workers run the
+closing task at the same moment, in batches of two votes (``bulk.BATCH``), so that each takes
+the batches the other is not holding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django_tasks_db.models import DBTaskResult
+
+from konsilo import canonical
+from konsilo.web import bulk
+from konsilo.web.decisions import tasks
+from konsilo.web.decisions.models import Proposal
+from konsilo.web.federation import actions
+from konsilo.web.federation.models import DelegationVote, Instruction
+from konsilo.web.ledger.models import Entry, WorkerHeartbeat
+from konsilo.web.worker import enqueue_periodic_tasks, heartbeat
+from tests.web.test_federation_cascade import START, build, top_item, vote_base
+
+BASES = [f"shop{n:02d}" for n in range(12)]
+OPENS = START + dt.timedelta(days=16)
+CLOSING = "konsilo.web.decisions.tasks.close_due_votes"
+
+
+@pytest.fixture
+def clock() -> Any:
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def _types(org: Any, entry_type: str) -> list[dict[str, Any]]:
+    return [
+        canonical.loads(e.data)
+        for e in Entry.objects.filter(organisation=org, entry_type=entry_type)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_closing_at_once_close_every_vote_and_derive_every_mandate_once(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    councils = [("congress", "congress", None)] + [(b, "shop", "congress") for b in BASES]
+    fed = build(["shop", "congress"], councils, dict.fromkeys(BASES, 3))
+    item = top_item(fed, "congress")
+    sending = actions.send_to_bases(actor=fed.author, proposal=item, opens_at=OPENS)
+    rows = list(sending.instructions.select_related("base_proposal"))
+    clock.move_to(min(r.opens_at for r in rows))
+    assert tasks.open_due_votes.call() == len(BASES)
+    # Half the bases for (3 to 0), half against (1 to 2): 18 + 6 of 36 members for.
+    for n, base in enumerate(BASES):
+        vote_base(fed, sending, base, *((3, 0) if n % 2 == 0 else (1, 2)))
+    clock.move_to(max(r.base_proposal.closes_at for r in rows))
+    monkeypatch.setattr(bulk, "BATCH", 2)
+
+    start = threading.Barrier(2)
+    closed: list[int] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            closed.append(tasks.close_due_votes.call())
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures
+    assert sum(closed) == len(BASES)  # each vote closed by one worker only
+    # A later run finds nothing left: every mandate was derived by one or the other.
+    tasks.close_due_votes.call()
+    assert not Instruction.objects.filter(sending=sending, derived_at__isnull=True).exists()
+
+    tallies = Counter(d["item"] for d in _types(fed.org, "tally.recorded"))
+    assert sorted(tallies.values()) == [1] * len(BASES)
+    mandates = Counter(d["delegation"] for d in _types(fed.org, "mandate.derived"))
+    assert len(mandates) == len(BASES)
+    assert set(mandates.values()) == {1}
+    votes = DelegationVote.objects.filter(proposal=item)
+    assert votes.count() == len(BASES)
+    assert Counter(v.ballot["choice"] for v in votes) == {"yes": 6, "no": 6}
+
+    clock.move_to(Proposal.objects.get(pk=item.pk).closes_at)
+    assert tasks.close_due_votes.call() == 1
+    top = Proposal.objects.get(pk=item.pk)
+    assert top.phase == "closed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_closing_task_runs_in_as_many_workers_as_are_alive(
+    settings: pytest.FixtureRequest,
+) -> None:
+    settings.KONSILO_PERIODIC_TASKS = [CLOSING]  # type: ignore[attr-defined]
+    heartbeat("w-one")
+    assert enqueue_periodic_tasks() == 1
+    assert enqueue_periodic_tasks() == 0  # one waits already
+    DBTaskResult.objects.filter(task_path=CLOSING).update(status="RUNNING", worker_ids=["w-one"])
+    assert enqueue_periodic_tasks() == 0  # the only worker is running it
+    heartbeat("w-two")
+    assert enqueue_periodic_tasks() == 1  # a second worker may share the closing
+    DBTaskResult.objects.filter(task_path=CLOSING, status="READY").update(
+        status="RUNNING", worker_ids=["w-two"]
+    )
+    assert enqueue_periodic_tasks() == 0  # both are running it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_left_running_by_a_worker_that_died_does_not_hold_the_task_back(
+    settings: pytest.FixtureRequest,
+) -> None:
+    settings.KONSILO_PERIODIC_TASKS = [CLOSING]  # type: ignore[attr-defined]
+    heartbeat("w-killed")
+    assert enqueue_periodic_tasks() == 1
+    DBTaskResult.objects.filter(task_path=CLOSING).update(status="RUNNING", worker_ids=["w-killed"])
+    # The worker was killed mid-task: its heartbeat grows old, its run stays RUNNING.
+    WorkerHeartbeat.objects.filter(worker_id="w-killed").update(
+        seen_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    heartbeat("w-new")
+    assert enqueue_periodic_tasks() == 1
