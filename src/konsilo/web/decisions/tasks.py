@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.utils import timezone
 from django_tasks import task
 
-from konsilo.web.bulk import each, in_batches
+from konsilo.web.bulk import each, gc_paused, in_batches
 from konsilo.web.decisions import actions
 from konsilo.web.decisions.models import Proposal
 
@@ -69,6 +69,13 @@ def close_due_votes() -> int:
     intermediate council's instruction vote) closes only once every one of their mandates is
     derived: the mandates are derived level by level, lower councils first.
     """
+    # The collector waits until the run ends: the votes closed are kept for the mandates'
+    # derivation, and a collection after each batch would walk all of them again.
+    with gc_paused():
+        return _close_due()
+
+
+def _close_due() -> int:
     from konsilo.web.federation import actions as federation  # noqa: PLC0415
 
     _open_due()
