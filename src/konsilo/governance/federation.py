@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from konsilo import canonical
 from konsilo.counting import tally as counting_tally
 from konsilo.counting.consent import Stance
 from konsilo.counting.consent import count as count_consent
@@ -66,6 +67,7 @@ from konsilo.counting.result import Result
 from konsilo.governance.errors import GraphError
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
+    Ballot,
     BaseVote,
     Mandate,
     MandateError,
@@ -73,6 +75,7 @@ from konsilo.governance.mandates import (
     VoteWindow,
     WeightedBallot,
     _n,
+    ballot_key,
     delegation_key,
     delegation_weight,
     derive_mandate,
@@ -752,6 +755,7 @@ def compose(
     inbox: dict[str, list[tuple[str, WeightedBallot]]] = {}
     councils: dict[str, CouncilTally] = {}
     base_status: dict[str, bool] = {}
+    summaries = _support_summaries(votes, content_hash)
 
     def deliver(lower: str, mandate: Mandate) -> None:
         mandates[mandate.delegation] = mandate
@@ -790,10 +794,9 @@ def compose(
         support = _member_support(
             graph,
             key,
-            votes=votes,
+            summaries=summaries,
             represented=represented,
             instructed=base_status,
-            content_hash=content_hash,
         )
         own = None if composition_used == "pass_through" else count(key, tally, received)
         mandate = derive_council_mandate(
@@ -832,10 +835,9 @@ def compose(
     support = _member_support(
         graph,
         top,
-        votes=votes,
+        summaries=summaries,
         represented=represented,
         instructed=base_status,
-        content_hash=content_hash,
     )
     councils[top] = CouncilTally(top, tally, result, support, result.summary)
     total = sum(represented.get(b, 0) for b in bases)
@@ -930,33 +932,73 @@ def member_support(
     composition_used = _composition_used(composition, method)
     order, _ = _subtree(graph, top)
     shown = [] if composition_used == "direct_base_representation" else order
+    summaries = _support_summaries(votes, content_hash)
     return {
         key: _member_support(
             graph,
             key,
-            votes=votes,
+            summaries=summaries,
             represented=represented,
             instructed=instructed,
-            content_hash=content_hash,
         )
         for key in [*shown, top]
         if key == top or not graph.is_base(key)
     }
 
 
+# A base's ballots on the text by canonical key (with whole weights as ints), and the weight
+# of all its ballots: what the support of every council above it adds up.
+_Summary = tuple[dict[str, tuple[Ballot, Fraction | int]], Fraction | int]
+
+
+def _support_summaries(votes: Mapping[str, BaseVote], content_hash: str) -> dict[str, _Summary]:
+    """Each base's vote on ``content_hash`` prepared once for every council above it: a
+    vote's ballots are grouped already (`BaseVote`), so each needs only its key, and sums
+    of whole numbers stay ints (adding Fractions is what a large federation's support took)."""
+    keys: dict[tuple[tuple[str, str | None], ...], str] = {}
+    out: dict[str, _Summary] = {}
+    for base, vote in votes.items():
+        if vote.content_hash != content_hash:
+            continue
+        ballots: dict[str, tuple[Ballot, Fraction | int]] = {}
+        total: Fraction | int = 0
+        for ballot, weight in vote.ballots:
+            items = canonical.string_items(ballot)
+            key = keys.get(items) if items is not None else None
+            if key is None:
+                key = ballot_key(ballot)
+                if items is not None:
+                    keys[items] = key
+            w: Fraction | int = weight.numerator if weight.denominator == 1 else weight
+            ballots[key] = (ballot, w)
+            total += w
+        out[base] = (ballots, total)
+    return out
+
+
 def _member_support(
     graph: CouncilGraph,
     council: str,
     *,
-    votes: Mapping[str, BaseVote],
+    summaries: Mapping[str, _Summary],
     represented: Mapping[str, int],
     instructed: Mapping[str, bool],
-    content_hash: str,
 ) -> MemberSupport:
     below = sorted(graph.bases_below(council))
-    counted = [votes[b] for b in below if b in votes and votes[b].content_hash == content_hash]
-    ballots = group_ballots(bw for v in counted for bw in v.ballots)
-    voted = sum((v.participants for v in counted), Fraction(0))
+    sums: dict[str, list[Any]] = {}
+    voted: Fraction | int = 0
+    for base in below:
+        summary = summaries.get(base)
+        if summary is None:
+            continue
+        for key, (ballot, weight) in summary[0].items():
+            slot = sums.get(key)
+            if slot is None:
+                sums[key] = [ballot, weight]
+            else:
+                slot[1] += weight
+        voted += summary[1]
+    ballots = tuple((dict(b), Fraction(w)) for _, (b, w) in sorted(sums.items()) if w)
     eligible = sum(represented.get(b, 0) for b in below)
     missing = [b for b in below if not instructed.get(b, False)]
     return MemberSupport(

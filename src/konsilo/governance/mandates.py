@@ -197,6 +197,8 @@ def _choice(name: str, value: str, allowed: Sequence[str]) -> str:
 
 def _exact(name: str, value: Any) -> Fraction:
     """An exact number from canonical data: a string ("7/2") or an integer, never a float."""
+    if type(value) is str and value.isdigit() and value.isascii():
+        return Fraction(int(value))  # a whole number, the most common: no parsing of a ratio
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MandateError(f"expected an exact number, got {value!r}", field=name)
     try:
@@ -208,7 +210,7 @@ def _exact(name: str, value: Any) -> Fraction:
 def _weight(name: str, value: Fraction | int) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, int | Fraction):
         raise MandateError(f"expected an int or Fraction, got {value!r}", field=name)
-    exact = Fraction(value)
+    exact = value if type(value) is Fraction else Fraction(value)
     if exact < 0:
         raise MandateError(f"expected a weight ≥ 0, got {_n(exact)}", field=name, code="negative")
     return exact
@@ -276,6 +278,9 @@ def ballot_key(ballot: Ballot | None) -> str:
     return canonical.dumps_str(ballot)
 
 
+_BALLOT_KEYS: dict[tuple[tuple[str, str | None], ...], str] = {}
+
+
 def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[WeightedBallot, ...]:
     """Merge equal ballots and add their weights; sorted by canonical key, zero weights dropped.
 
@@ -283,9 +288,10 @@ def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[Wei
     (({'choice': 'no'}, Fraction(2, 1)), ({'choice': 'yes'}, Fraction(2, 1)))
     """
     merged: dict[str, tuple[Ballot, Fraction]] = {}
-    # Ballots repeat a few shapes and weights: each distinct one is encoded (checked) once;
-    # a ballot of strings is told apart by its items (canonical.string_items).
-    keys: dict[tuple[tuple[str, str | None], ...], str] = {}
+    # Ballots repeat a few shapes and weights: each distinct one is encoded (checked) once,
+    # and a few thousand of a ballot of strings, told apart by its items
+    # (canonical.string_items), once for all calls (a federation's bases repeat them).
+    keys = _BALLOT_KEYS
     weights: dict[tuple[type, Any], Fraction] = {}
     for i, (ballot, weight) in enumerate(ballots):
         try:
@@ -294,13 +300,13 @@ def group_ballots(ballots: Iterable[tuple[Ballot, Fraction | int]]) -> tuple[Wei
             w = _weight(f"ballots[{i}].weight", weight)
             with contextlib.suppress(TypeError):
                 weights[(type(weight), weight)] = w
-        if not isinstance(ballot, Mapping):
+        if type(ballot) is not dict and not isinstance(ballot, Mapping):
             raise MandateError(f"expected a ballot mapping, got {ballot!r}", field=f"ballots[{i}]")
         items = canonical.string_items(ballot)
         key = keys.get(items) if items is not None else None
         if key is None:
             key = ballot_key(ballot)
-            if items is not None:
+            if items is not None and len(keys) < 4096:
                 keys[items] = key
         old = merged.get(key)
         merged[key] = (dict(ballot) if old is None else old[0], w if old is None else old[1] + w)
