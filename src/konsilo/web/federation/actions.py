@@ -1266,10 +1266,11 @@ def derive_mandate_for(*, proposal_id: int) -> Instruction | None:
     Level by level: an intermediate council's vote closes only once the mandates of the
     delegations voting in it are derived (``inputs_pending``), so its own mandate is derived
     from final inputs. Idempotent: returns None when the proposal is no instruction vote,
-    its vote is not closed (a base's withdrawn for want of voters gives no instruction) or
-    the mandate was derived already. The tally it comes from was written by the close, an
-    earlier transaction, so the mandate follows it in the record. Under ``system_casts`` the
-    bound votes are cast in the council the delegation sits in, in the same transaction.
+    its vote is not closed (a base's withdrawn for want of voters gives no instruction), the
+    mandate was derived already or another worker holds it (deriving it). The tally it
+    comes from was written by the close, an earlier transaction, so the mandate follows it
+    in the record. Under ``system_casts`` the bound votes are cast in the council the
+    delegation sits in, in the same transaction.
     """
     derived = _derive_locked([proposal_id])
     return derived[0] if derived else None
