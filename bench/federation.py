@@ -20,12 +20,13 @@ the organisation, the councils and delegations (bulk inserts that append the sam
 ``send_to_bases`` (timed and printed on its own), the bases' votes opened by
 ``open_due_instruction_votes`` (likewise), and the ballots of ``fill_tallies`` (bulk inserts of
 the rows and the ``ballot.cast`` entries that ``cast_ballot`` writes: setup bypasses the
-ballot action, not the record). Timed against the floor is what the worker does from the
+ballot action, not the record). Timed against the floor is what the workers do from the
 bases' deadline until the congress result and its member-level support exist, run as
-``konsilo worker`` runs it: at each level's deadline its task thread runs ``close_due_votes``
-(closing the votes, deriving every mandate, casting the bound votes) while its record round
-(heartbeat and sequencing every ``KONSILO_WORKER_INTERVAL`` seconds) runs in another thread;
-a level is done once its votes are closed, its mandates derived and every entry sequenced.
+``konsilo worker`` runs them, one per core (``--workers``): at each level's deadline every
+worker's task thread runs ``close_due_votes`` (closing the votes, deriving every mandate,
+casting the bound votes; the workers share the batches) while the record round (heartbeat
+and sequencing every ``KONSILO_WORKER_INTERVAL`` seconds) runs in another thread; a level is
+done once its votes are closed, its mandates derived and every entry sequenced.
 Then the member-level support (``federation.selectors.federated_item``). Top tally and
 member-level support must equal the pure computation's exactly.
 
@@ -193,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pure == args.db:
         print("choose one of --pure and --db", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print(f"--workers: expected 1 or more, got {args.workers}", file=sys.stderr)
         return 2
     if (args.save_setup or args.from_setup) and (args.sqlite or not args.db):
         print("--save-setup and --from-setup need --db on PostgreSQL", file=sys.stderr)
