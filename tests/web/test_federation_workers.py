@@ -100,6 +100,9 @@ def test_two_workers_closing_at_once_close_every_vote_and_derive_every_mandate_o
     assert tasks.close_due_votes.call() == 1
     top = Proposal.objects.get(pk=item.pk)
     assert top.phase == "closed"
+    # One delegation, one vote: six workplaces for, six against, and a tie fails.
+    counted = canonical.loads(top.result)["rounds"][0]["tallies"]
+    assert (counted, top.outcome) == ({"yes": "6", "no": "6", "abstain": "0"}, "rejected")
 
 
 @pytest.mark.django_db(transaction=True)
