@@ -105,6 +105,13 @@ def test_two_workers_closing_at_once_close_every_vote_and_derive_every_mandate_o
     assert (counted, top.outcome) == ({"yes": "6", "no": "6", "abstain": "0"}, "rejected")
 
 
+def _claimed_by(worker_id: str) -> None:
+    """The waiting run of the closing task, claimed by ``worker_id``'s task thread."""
+    DBTaskResult.objects.filter(task_path=CLOSING, status="READY").update(
+        status="RUNNING", worker_ids=[worker_id]
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_closing_task_runs_in_as_many_workers_as_are_alive(
     settings: pytest.FixtureRequest,
@@ -113,13 +120,11 @@ def test_the_closing_task_runs_in_as_many_workers_as_are_alive(
     heartbeat("w-one")
     assert enqueue_periodic_tasks() == 1
     assert enqueue_periodic_tasks() == 0  # one waits already
-    DBTaskResult.objects.filter(task_path=CLOSING).update(status="RUNNING", worker_ids=["w-one"])
+    _claimed_by("w-one")
     assert enqueue_periodic_tasks() == 0  # the only worker is running it
     heartbeat("w-two")
     assert enqueue_periodic_tasks() == 1  # a second worker may share the closing
-    DBTaskResult.objects.filter(task_path=CLOSING, status="READY").update(
-        status="RUNNING", worker_ids=["w-two"]
-    )
+    _claimed_by("w-two")
     assert enqueue_periodic_tasks() == 0  # both are running it
 
 
@@ -130,7 +135,7 @@ def test_a_run_left_running_by_a_worker_that_died_does_not_hold_the_task_back(
     settings.KONSILO_PERIODIC_TASKS = [CLOSING]  # type: ignore[attr-defined]
     heartbeat("w-killed")
     assert enqueue_periodic_tasks() == 1
-    DBTaskResult.objects.filter(task_path=CLOSING).update(status="RUNNING", worker_ids=["w-killed"])
+    _claimed_by("w-killed")
     # The worker was killed mid-task: its heartbeat grows old, its run stays RUNNING.
     WorkerHeartbeat.objects.filter(worker_id="w-killed").update(
         seen_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

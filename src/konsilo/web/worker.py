@@ -15,7 +15,6 @@ one deadline) is shared among the workers running ``close_due_votes`` at that mo
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from typing import Any
@@ -28,7 +27,7 @@ from django.utils.module_loading import import_string
 from django_tasks_db.management.commands.db_worker import Worker as TaskWorker
 from django_tasks_db.models import DBTaskResult
 
-from konsilo.web.ledger.actions import forget_worker_state
+from konsilo.web.ledger.actions import forget_worker_state, live_heartbeats
 from konsilo.web.ledger.models import WorkerHeartbeat
 from konsilo.web.ledger.sequencer import sequence_all
 
@@ -43,11 +42,7 @@ def heartbeat(worker_id: str) -> None:
 
 def live_workers() -> set[str]:
     """The ids of the workers that reported in recently."""
-    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
-    since = timezone.now() - dt.timedelta(seconds=stale)
-    return set(
-        WorkerHeartbeat.objects.filter(seen_at__gte=since).values_list("worker_id", flat=True)
-    )
+    return set(live_heartbeats().values_list("worker_id", flat=True))
 
 
 def enqueue_periodic_tasks() -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from konsilo import canonical
@@ -267,6 +268,13 @@ def _worker_recently_seen() -> bool:
     return bool(_worker_seen) and time.monotonic() - _worker_seen[0] < 1.0
 
 
+def live_heartbeats() -> QuerySet[WorkerHeartbeat]:
+    """The heartbeats of the workers that reported in within ``KONSILO_WORKER_STALE_SECONDS``."""
+    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
+    since = timezone.now() - dt.timedelta(seconds=stale)
+    return WorkerHeartbeat.objects.filter(seen_at__gte=since)
+
+
 def worker_alive() -> bool:
     """Whether a `konsilo worker` reported in recently (it then does the sequencing).
 
@@ -274,9 +282,7 @@ def worker_alive() -> bool:
     """
     if _worker_recently_seen():
         return True
-    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
-    since = timezone.now() - dt.timedelta(seconds=stale)
-    alive = WorkerHeartbeat.objects.filter(seen_at__gte=since).exists()
+    alive = live_heartbeats().exists()
     _worker_seen[:] = [time.monotonic()] if alive else []
     return alive
 
