@@ -3,23 +3,28 @@ is still closed once and every mandate derived once.
 
 Twelve bases of three members send their delegations to a congress. Two workers run the
 closing task at the same moment, in batches of two votes (``bulk.BATCH``), so that each takes
-the batches the other is not holding.
+the batches the other is not holding. A vote or a mandate whose row another worker holds
+is skipped, not waited for (PostgreSQL: SQLite has no row locks), and the cycle collector
+waits until a closing run ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from konsilo import canonical
 from konsilo.web import bulk
+from konsilo.web.decisions import actions as decisions
 from konsilo.web.decisions import tasks
 from konsilo.web.decisions.models import Proposal
 from konsilo.web.federation import actions
@@ -142,3 +147,101 @@ def test_a_run_left_running_by_a_worker_that_died_does_not_hold_the_task_back(
     )
     heartbeat("w-new")
     assert enqueue_periodic_tasks() == 1
+
+
+def _due_bases(clock: Any, count: int) -> tuple[Any, Any, list[int]]:
+    """``count`` bases that voted (3 to 0) on an item sent from the congress, past their
+    deadline: the federation, the sending and the bases' instruction votes."""
+    bases = BASES[:count]
+    councils = [("congress", "congress", None)] + [(b, "shop", "congress") for b in bases]
+    fed = build(["shop", "congress"], councils, dict.fromkeys(bases, 3))
+    sending = actions.send_to_bases(
+        actor=fed.author, proposal=top_item(fed, "congress"), opens_at=OPENS
+    )
+    rows = list(sending.instructions.select_related("base_proposal").order_by("pk"))
+    clock.move_to(min(r.opens_at for r in rows))
+    tasks.open_due_votes.call()
+    for base in bases:
+        vote_base(fed, sending, base, 3, 0)
+    clock.move_to(max(r.base_proposal.closes_at for r in rows))
+    return fed, sending, [r.base_proposal_id for r in rows]
+
+
+def _held(model: Any, pk: int, released: threading.Event) -> threading.Event:
+    """Hold the row of ``model`` ``pk`` locked in another transaction, as another worker
+    closing or deriving it does, until ``released`` (at most 30 s); returns once held."""
+    holding = threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update().get(pk=pk)
+                holding.set()
+                released.wait(timeout=30)
+        finally:
+            connection.close()
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert holding.wait(timeout=30)
+    return holding
+
+
+def _row_locks_or_skip() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no row locks: one transaction writes at a time")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_vote_another_worker_holds_is_skipped_not_waited_for(clock: Any) -> None:
+    _row_locks_or_skip()
+    _, _, votes = _due_bases(clock, 3)
+    released = threading.Event()
+    _held(Proposal, votes[0], released)
+    try:
+        start = time.monotonic()
+        closed = decisions.close_open_votes(proposal_ids=votes)
+        waited = time.monotonic() - start
+    finally:
+        released.set()
+    assert sorted(p.pk for p in closed) == sorted(votes[1:])
+    assert waited < 20  # it did not wait for the other worker's transaction
+    assert Proposal.objects.get(pk=votes[0]).phase == "voting"  # left for its holder
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mandate_another_worker_is_deriving_is_skipped_not_waited_for(clock: Any) -> None:
+    _row_locks_or_skip()
+    _, sending, votes = _due_bases(clock, 3)
+    decisions.close_open_votes(proposal_ids=votes)
+    held = Instruction.objects.get(sending=sending, base_proposal_id=votes[0])
+    released = threading.Event()
+    _held(Instruction, held.pk, released)
+    try:
+        start = time.monotonic()
+        derived = actions.derive_mandates(proposal_ids=votes)
+        waited = time.monotonic() - start
+    finally:
+        released.set()
+    assert sorted(i.base_proposal_id for i in derived) == sorted(votes[1:])
+    assert waited < 20
+    assert Instruction.objects.get(pk=held.pk).derived_at is None  # left for its holder
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cycle_collector_waits_until_the_closing_run_ends(
+    clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _due_bases(clock, 2)
+    seen: list[bool] = []
+    derive = actions.derive_due_mandates
+
+    def derive_and_look(**kwargs: Any) -> int:
+        seen.append(gc.isenabled())  # between the closes and the derivation of mandates
+        return derive(**kwargs)
+
+    monkeypatch.setattr(actions, "derive_due_mandates", derive_and_look)
+    assert gc.isenabled()
+    assert tasks.close_due_votes.call() == 2
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()  # and resumes after
