@@ -185,6 +185,10 @@ def test_demo_serves_the_federation_over_http(tmp_path: Path) -> None:
             lines.append(line)
             if "running at" in line:
                 break
+        if not any("running at" in line for line in lines):
+            # The demo stopped before serving: say why.
+            assert proc.stderr is not None
+            pytest.fail(f"exit {proc.wait(timeout=30)}: {''.join(lines)}{proc.stderr.read()}")
         assert f"http://127.0.0.1:{port}/" in "".join(lines)
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

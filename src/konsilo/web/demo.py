@@ -7,9 +7,7 @@ organisation. The names are generated from a fixed seed: every demo is the same.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -165,10 +163,66 @@ def _names(count: int) -> list[str]:
 
 
 def load_demo() -> DemoInfo:
-    """Create the demo federation unless it exists; return it and the demo logins."""
+    """Create the demo federation unless it exists; return it and the demo logins.
+
+    The federation's history (its founding, a completed cycle from the congress to every
+    workplace) is dated in the weeks before the demo loads, with the councils' normal
+    windows: see `_Clock`. The second congress item is sent an hour before, and its
+    workplaces' votes are open when the demo has loaded.
+    """
     existing = Organisation.objects.filter(slug=SLUG).first()
     if existing is not None:
         return DemoInfo(existing, False, PASSWORDS)
+    with _Clock(behind=HISTORY) as clock:
+        return _load(clock)
+
+
+# How long before it loads the demo federation was founded: longer than its completed cycle
+# takes with the councils' normal windows (about four weeks).
+HISTORY = dt.timedelta(days=42)
+# When, before the demo loads, the second congress item is sent to the councils below.
+SECOND_ITEM_SENT = dt.timedelta(hours=1)
+
+
+class _Clock:
+    """The demo's own clock: the real one, set back by ``behind``.
+
+    A federation waits for a deliberation, a vote window or an instruction deadline; the
+    demo, recording its history in seconds, moves this clock on to the moment instead
+    (`wait_until`). Its ballots are cast with days to spare however slow the machine, and its
+    record reads as a federation's weeks do. While the demo loads, Django's clock
+    (``django.utils.timezone.now``, which konsilo and Django's own ``auto_now`` read) is this
+    one; the demo loads in a process of its own, before the server or the worker start, and
+    the real clock is back when it returns. The clock never runs ahead of the real one:
+    a wait past the real time is refused.
+    """
+
+    def __init__(self, behind: dt.timedelta) -> None:
+        self.behind = behind
+        self._real: Callable[[], dt.datetime] = timezone.now
+
+    def now(self) -> dt.datetime:
+        return self._real() - self.behind
+
+    def wait_until(self, moment: dt.datetime) -> None:
+        ahead = moment - self.now()
+        if ahead <= dt.timedelta(0):
+            return
+        if ahead > self.behind:
+            raise RuntimeError(
+                f"the demo's history would run past the real time by {ahead - self.behind}"
+            )
+        self.behind -= ahead
+
+    def __enter__(self) -> _Clock:
+        timezone.now = self.now  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        timezone.now = self._real  # type: ignore[assignment]
+
+
+def _load(clock: _Clock) -> DemoInfo:
     user_model = get_user_model()
     with transaction.atomic():
         users = {}
@@ -231,7 +285,6 @@ def load_demo() -> DemoInfo:
     names = iter(_names(total))
     members: dict[str, list[Member]] = {}
     workplace_keys = list(WORKPLACES)
-    started = time.monotonic()
     for index, (key, (_, size)) in enumerate(WORKPLACES.items()):
         members[key] = []
         for n in range(size):
@@ -249,9 +302,6 @@ def load_demo() -> DemoInfo:
                     secondary=secondary,
                 )
             )
-    # How long one recorded action takes on this machine and database: the completed
-    # cycle's windows of seconds are sized by it.
-    per_action = (time.monotonic() - started) / total
     # The three demo logins are members too.
     delegate_member = members["bakery-north"][0]
     plain_member = members["bakery-north"][1]
@@ -268,7 +318,7 @@ def load_demo() -> DemoInfo:
         skip={plain_member.pk, steward_member.pk},
         congress={"north": delegate_member},
     )
-    _federation_cycle(organisation, users, members, per_action=per_action)
+    _federation_cycle(organisation, users, members, clock=clock)
     return DemoInfo(organisation, True, PASSWORDS)
 
 
@@ -315,16 +365,6 @@ def _assign_delegates(
 
 # -- one federation-wide cycle ----------------------------------------------------------------
 
-# The completed cycle runs while the demo loads, so for it (and only for it) the policy gives
-# the councils windows of seconds: the workplaces' instruction votes are open long enough
-# for every demo ballot to be cast (sized by how fast this machine records an action), the
-# regions' and the congress's votes (of delegations, all cast by the platform) for a second.
-# The demo then sets the normal windows back, all as policy versions on the record.
-_FAST_INSTRUCTION = {
-    "agenda.base_deliberation_window": "PT1S",
-    "mandate.instruction_deadline": "PT0S",
-}
-_FAST_COUNCIL = {"timing.vote_window": "PT1S"}
 # Workplaces voting by secret ballot.
 _SECRET = ("print-shop", "dairy-coop", "care-home")
 # The workplaces' instruction votes: (yes, no, abstain) of the members who vote, over half
@@ -361,22 +401,16 @@ def _voters(steward: object, members: list[Member], count: int) -> list[object]:
     return out
 
 
-def _wait_until(moment: dt.datetime) -> None:
-    delay = (moment - timezone.now()).total_seconds()
-    if delay > 0:
-        time.sleep(delay)
-
-
-def _close_until(done: Callable[[], bool], moment: dt.datetime) -> None:
-    """From ``moment`` on, run the closing task (as the worker does every few seconds) until
+def _close_until(clock: _Clock, done: Callable[[], bool], moment: dt.datetime) -> None:
+    """At ``moment``, run the closing task (as the worker does every few seconds) until
     ``done``: secret ballots take their place in the record before their tally, a tally
-    before the mandate derived from it."""
-    _wait_until(moment)
-    for _ in range(6):
+    before the mandate derived from it, each in a later run when the record is busy."""
+    clock.wait_until(moment)
+    for _ in range(20):
         tasks.close_due_votes.call()
         if done():
             return
-        time.sleep(0.2)
+        clock.wait_until(clock.now() + dt.timedelta(seconds=5))
     raise RuntimeError("the demo's federation cycle did not complete")  # pragma: no cover
 
 
@@ -392,54 +426,52 @@ def _policy(
     )
 
 
+def _top_vote_opens(organisation: Organisation, regions: list[str]) -> dt.datetime:
+    """When a congress item sent now may open its vote: once the workplaces have deliberated
+    and voted, and the regions' delegations after them, each council by its own windows."""
+
+    def timing(key: str) -> gov.TimingPolicy:
+        council = organisation.councils.get(key=key)
+        return gov.TimingPolicy.from_policy(
+            selectors.resolve_policy(organisation, council=council, decision_type="instruction")
+        )
+
+    base, region = timing(next(iter(WORKPLACES))), timing(regions[0])
+    return (
+        timezone.now()
+        + _MARGIN
+        + max(base.deliberation_window, base.vote_window)
+        + base.instruction_deadline
+        + region.vote_window
+        + region.instruction_deadline
+    )
+
+
+# Time for the sending itself, before the councils' deliberation windows begin.
+_MARGIN = dt.timedelta(minutes=1)
+
+
 def _federation_cycle(
     organisation: Organisation,
     users: dict[str, object],
     members: dict[str, list[Member]],
     *,
-    per_action: float,
+    clock: _Clock,
 ) -> None:
     """The congress sends an item to every council below it and the cycle completes (open
     and secret instruction votes in every workplace, mandates derived and cast at every level,
-    the congress result with member-level support and a minority report); a second item is
-    left open for voting in every workplace."""
+    the congress result with member-level support and a minority report), with the councils'
+    normal windows; a second item is left open for voting in every workplace."""
     steward, delegate = users["steward"], users["delegate"]
     regions = list(REGIONS)
-    # A ballot costs about as much as a recorded action: give them four times that (a
-    # machine whose load changes while the demo loads must not close the votes on its last
-    # voters), and the sending (about two actions for each council below) twice that too
-    # before the workplaces' votes open.
-    ballots = sum(sum(tally) for tally in _INSTRUCTIONS.values())
-    window = max(6, math.ceil(4 * per_action * ballots + 2))
-    margin = dt.timedelta(seconds=max(1.0, 4 * per_action * (len(WORKPLACES) + len(REGIONS))))
     _policy(
         steward,
         organisation,
-        "decision_type",
-        "instruction",
-        set_values=_FAST_INSTRUCTION,
-        reason="demo: instructions due at once after deliberations of a second, so that a "
-        "cycle completes as the demo loads",
+        "council",
+        "congress",
+        set_values={"agenda.member_item_right": "any_member"},
+        reason="any delegate may put an item on the congress's agenda",
     )
-    _policy(
-        steward,
-        organisation,
-        "organisation",
-        "",
-        set_values={"timing.vote_window": f"PT{window}S"},
-        reason="demo: votes of seconds, so that a cycle completes as the demo loads",
-    )
-    for key in ("congress", *regions):
-        extra = {"agenda.member_item_right": "any_member"} if key == "congress" else {}
-        _policy(
-            steward,
-            organisation,
-            "council",
-            key,
-            set_values={**_FAST_COUNCIL, **extra},
-            reason="demo: a vote of delegations of a second"
-            + ("; any delegate may put an item on the agenda" if extra else ""),
-        )
     for key in _SECRET:
         _policy(
             steward,
@@ -462,32 +494,31 @@ def _federation_cycle(
     voters = {
         key: _voters(steward, members[key], sum(tally)) for key, tally in _INSTRUCTIONS.items()
     }
-    # The workplaces' votes open once the sending is done, the regions' a workplace window
-    # later, and the congress's a second after them.
     sending = federation.send_to_bases(
         actor=delegate,  # type: ignore[arg-type]
         proposal=item,
-        opens_at=timezone.now() + margin + dt.timedelta(seconds=window + 1),
+        opens_at=_top_vote_opens(organisation, regions),
     )
     instructions = {
         i.base_proposal.council.key: i
         for i in sending.instructions.select_related("base_proposal__council")
     }
     bases = [instructions[key] for key in _INSTRUCTIONS]
-    _wait_until(max(i.opens_at for i in bases if i.opens_at is not None))
+    clock.wait_until(max(i.opens_at for i in bases if i.opens_at is not None))
     tasks.open_due_votes.call()
+    votes = {key: Proposal.objects.get(pk=instructions[key].base_proposal_id) for key in voters}
     dissenter = None
     for key, (yes, no, abstain) in _INSTRUCTIONS.items():
-        base = instructions[key].base_proposal
         choices = ["yes"] * yes + ["no"] * no + ["abstain"] * abstain
         for user, choice in zip(voters[key], choices, strict=True):
-            decisions.cast_ballot(actor=user, proposal=base, ballot={"choice": choice})  # type: ignore[arg-type]
+            decisions.cast_ballot(actor=user, proposal=votes[key], ballot={"choice": choice})  # type: ignore[arg-type]
         if key == _DISSENT:
-            dissenter = (voters[key][yes], base)
+            dissenter = (voters[key][yes], votes[key])
     pending = Instruction.objects.filter(sending=sending, derived_at__isnull=True)
     # The workplaces' mandates, cast by the platform in the regions' votes ...
-    deadline = max(i.base_proposal.closes_at for i in bases if i.base_proposal.closes_at)
+    deadline = max(v.closes_at for v in votes.values() if v.closes_at is not None)
     _close_until(
+        clock,
         lambda: not pending.filter(base_proposal__council__key__in=list(_INSTRUCTIONS)).exists(),
         deadline,
     )
@@ -501,14 +532,17 @@ def _federation_cycle(
     )
     # ... then the regions' mandates, passing their workplaces' tallies up to the congress,
     # and the congress's result.
-    _close_until(lambda: not pending.exists(), instructions["north"].base_proposal.closes_at)
+    north = Proposal.objects.get(pk=instructions["north"].base_proposal_id)
+    assert north.closes_at is not None
+    _close_until(clock, lambda: not pending.exists(), north.closes_at)
     higher = Proposal.objects.get(pk=item.pk)
     assert higher.closes_at is not None
     _close_until(
+        clock,
         lambda: Proposal.objects.filter(pk=item.pk, phase=Proposal.Phase.CLOSED).exists(),
         higher.closes_at,
     )
-    _open_item(organisation, steward, delegate, congress, regions, margin=margin)
+    _open_item(organisation, steward, delegate, congress, regions, clock=clock)
 
 
 def _open_item(
@@ -518,37 +552,20 @@ def _open_item(
     congress: Council,
     regions: list[str],
     *,
-    margin: dt.timedelta,
+    clock: _Clock,
 ) -> None:
-    """Normal windows again, and a second congress item left open for voting in every
-    workplace: their instruction votes stay open through the whole deliberation window."""
+    """A second congress item, sent an hour before the demo has loaded and open for voting
+    in every workplace: their instruction votes stay open through the whole deliberation
+    window."""
+    clock.wait_until(clock.now() + clock.behind - SECOND_ITEM_SENT)
     _policy(
         steward,
         organisation,
         "decision_type",
         "instruction",
-        unset=list(_FAST_INSTRUCTION),
         set_values={"timing.vote_window": "P14D"},
-        reason="demo: the normal windows again; instruction votes open for the whole "
-        "deliberation window",
+        reason="instruction votes open for the whole deliberation window",
     )
-    _policy(
-        steward,
-        organisation,
-        "organisation",
-        "",
-        unset=["timing.vote_window"],
-        reason="demo: the normal vote window again",
-    )
-    for key in ("congress", *regions):
-        _policy(
-            steward,
-            organisation,
-            "council",
-            key,
-            unset=list(_FAST_COUNCIL),
-            reason="demo: the normal vote window again",
-        )
     second = decisions.create_proposal(
         actor=delegate,  # type: ignore[arg-type]
         council=congress,
@@ -557,24 +574,11 @@ def _open_item(
         "the next season.",
     )
     decisions.open_discussion(actor=delegate, proposal=second)  # type: ignore[arg-type]
-
-    def timing(key: str) -> gov.TimingPolicy:
-        council = organisation.councils.get(key=key)
-        return gov.TimingPolicy.from_policy(
-            selectors.resolve_policy(organisation, council=council, decision_type="instruction")
-        )
-
-    base, region = timing(next(iter(WORKPLACES))), timing(regions[0])
     # The workplaces' votes open once the sending is done and stay open until their deadline.
     sending = federation.send_to_bases(
         actor=delegate,  # type: ignore[arg-type]
         proposal=second,
-        opens_at=timezone.now()
-        + margin
-        + max(base.deliberation_window, base.vote_window)
-        + base.instruction_deadline
-        + region.vote_window
-        + region.instruction_deadline,
+        opens_at=_top_vote_opens(organisation, regions),
     )
-    _wait_until(min(i.opens_at for i in sending.instructions.all() if i.opens_at is not None))
+    clock.wait_until(min(i.opens_at for i in sending.instructions.all() if i.opens_at is not None))
     tasks.open_due_votes.call()
