@@ -25,25 +25,24 @@ from konsilo.web.ledger.models import Entry
 REAL_NOW = timezone.now
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def slowed(
-    django_db_setup: Any,
-    django_db_blocker: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    django_db_setup: Any, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Any:
+    # Loaded once for the module, outside the tests' transactions (the demo's actions are
+    # durable), as tests/web/test_federation_demo.py does.
     cast = demo.decisions.cast_ballot
 
     def slow_cast_ballot(**kw: Any) -> Any:
         time.sleep(0.02)
         return cast(**kw)
 
-    monkeypatch.setattr(demo.decisions, "cast_ballot", slow_cast_ballot)
     same = override_settings(
         DATA_DIR=tmp_path_factory.getbasetemp() / "data",
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     )
-    with same, django_db_blocker.unblock():
+    with pytest.MonkeyPatch.context() as patch, same, django_db_blocker.unblock():
+        patch.setattr(demo.decisions, "cast_ballot", slow_cast_ballot)
         started = timezone.now()
         try:
             yield started, demo.load_demo(), timezone.now()
