@@ -425,6 +425,33 @@ TWO_BASES = {"m-ana": "1", "m-ben": "1", "m-cy": "0"}  # cy's primary base is th
 INSTRUCTING = {"instruction_of": "i-top"}
 
 
+def _sent_item(builder: RecordBuilder) -> None:
+    """North weighs its delegations by the members they represent (a card vote), and
+    creates the item i-top that it sends to its bases."""
+    builder.add(
+        "policy.versioned",
+        {
+            "scope": "council",
+            "target": "north",
+            "number": 1,
+            "preset": None,
+            "values": {"structure.vote_weight": "represented_members"},
+            "reason": "a card vote",
+        },
+        council="north",
+    )
+    builder.add(
+        "proposal.created",
+        {
+            "item": "i-top",
+            "council": "north",
+            "decision_type": "ordinary_motion",
+            "ballot_shape": "yes_no_abstain",
+        },
+        council="north",
+    )
+
+
 def _send_to_bases(builder: RecordBuilder, *, cy_in_bakery: bool = True) -> None:
     """North sends i-top to the bakery (i-base) and the press; cy, whose primary base is
     the press, is a member of the bakery too (unless ``cy_in_bakery`` is False)."""
@@ -434,6 +461,7 @@ def _send_to_bases(builder: RecordBuilder, *, cy_in_bakery: bool = True) -> None
             {"member": "m-cy", "council": "bakery", "primary": False, "start": "2026-11-05"},
             council="bakery",
         )
+    _sent_item(builder)
     open_vote(
         builder,
         "i-top",
@@ -847,7 +875,8 @@ def test_a_member_of_two_bases_weighs_0_where_the_item_reaches_their_primary_bas
     federation(builder)
     _send_to_bases(builder)
     open_vote(builder, "i-base", voters=TWO_BASES, extra=INSTRUCTING)
-    assert _replay(_entries(builder)).counts()["vote_censuses_rederived"] == 1
+    # The delegations' census of i-top and the bakery's.
+    assert _replay(_entries(builder)).counts()["vote_censuses_rederived"] == 2
     # The same member in full, as if the item did not reach the press: refused.
     builder = RecordBuilder()
     federation(builder)
@@ -867,3 +896,91 @@ def test_an_instruction_vote_on_an_item_never_sent_to_the_bases_is_refused() -> 
     index, err = _census_refusal(builder)
     assert index == opened
     assert "instructs on 'i-nowhere', which no item sent to the bases leads to" in err.reason
+
+
+# -- the delegations' weights of a sent item, from the memberships (§2.1, §3.6) -------------
+
+
+def _sent_with(voters: Mapping[str, str], *, card_vote: bool = True) -> list[dict[str, Any]]:
+    builder = RecordBuilder()
+    federation(builder)
+    if card_vote:
+        _sent_item(builder)
+    else:
+        builder.add(
+            "proposal.created",
+            {
+                "item": "i-top",
+                "council": "north",
+                "decision_type": "ordinary_motion",
+                "ballot_shape": "yes_no_abstain",
+            },
+            council="north",
+        )
+    open_vote(
+        builder,
+        "i-top",
+        council="north",
+        voters=voters,
+        extra={
+            "opens_at": "2026-12-09T12:00:00Z",
+            "texts": {"i-top": "h-1"},
+            "cascade": {"bakery->north": "i-base", "press->north": "i-press"},
+        },
+    )
+    return _entries(builder)
+
+
+def test_a_sent_items_delegations_weigh_what_their_bases_represent() -> None:
+    # Under a card vote the bakery's delegation carries its 2 members, the press's its 1.
+    replay = _replay(_sent_with({"bakery->north": "2", "press->north": "1"}))
+    assert replay.counts()["vote_censuses_rederived"] == 1
+    # One weight per delegate (the default): 1 each.
+    replay = _replay(_sent_with({"bakery->north": "1", "press->north": "1"}, card_vote=False))
+    assert replay.counts()["vote_censuses_rederived"] == 1
+
+
+@pytest.mark.parametrize(
+    ("voters", "card_vote", "expected"),
+    [
+        # A delegation given more weight than the members it represents.
+        (
+            {"bakery->north": "3", "press->north": "1"},
+            True,
+            "delegation bakery->north weighs 2 on item 'i-top', the record says 3",
+        ),
+        # A card vote recorded where the policy gives one weight per delegate.
+        (
+            {"bakery->north": "2", "press->north": "1"},
+            False,
+            "delegation bakery->north weighs 1 on item 'i-top', the record says 2",
+        ),
+        # A delegation left out of the vote.
+        (
+            {"bakery->north": "2"},
+            True,
+            "delegation press->north weighs 1 on item 'i-top', the record says nothing",
+        ),
+        # A delegation that does not vote in north.
+        (
+            {"bakery->north": "2", "press->north": "1", "press->bakery": "1"},
+            True,
+            "delegation press->bakery weighs nothing on item 'i-top', the record says 1",
+        ),
+    ],
+)
+def test_a_sent_items_census_that_does_not_follow_from_the_memberships_is_refused(
+    voters: Mapping[str, str], card_vote: bool, expected: str
+) -> None:
+    entries = _sent_with(voters, card_vote=card_vote)
+    with pytest.raises(ReplayError) as err:
+        _replay(entries)
+    assert err.value.index == len(entries) - 1
+    assert expected in err.value.reason
+
+
+def test_a_sent_item_without_its_proposal_is_refused() -> None:
+    entries = _sent_with({"bakery->north": "2", "press->north": "1"})
+    entries = [e for e in entries if e["type"] != "proposal.created"]
+    with pytest.raises(ReplayError, match=r"no proposal\.created for the sent item 'i-top'"):
+        _replay(entries)

@@ -173,3 +173,9 @@ def test_the_demo_export_verifies_every_decision_and_mandate(
     assert summary["mandates_rederived"] == len(EVERY_COUNCIL_BELOW)
     assert summary["decisions_recounted"] >= len(EVERY_COUNCIL_BELOW) + 1
     assert Entry.objects.filter(entry_type="mandate.derived").count() == 16
+    # Every vote's census re-derived: the workplaces' from their memberships, the regions'
+    # and the congress's (votes of delegations, opened in the sending before the congress's)
+    # from the members each delegation represents, passed through to the congress.
+    assert (
+        summary["vote_censuses_rederived"] == Entry.objects.filter(entry_type="vote.opened").count()
+    )

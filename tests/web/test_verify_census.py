@@ -76,15 +76,15 @@ def test_an_exported_cycle_verifies_re_deriving_the_census_of_every_base_vote(
 ) -> None:
     out, sending = _exported_cycle(tmp_path, capsys)
     entries = [canonical.loads(line) for line in (out / "entries.jsonl").read_bytes().splitlines()]
-    member_censuses = [
-        e["data"]["census"]
-        for e in entries
-        if e["type"] == "vote.opened" and e["data"]["census"]["basis"] != "delegations"
-    ]
+    censuses = [e["data"]["census"] for e in entries if e["type"] == "vote.opened"]
+    member_censuses = [c for c in censuses if c["basis"] != "delegations"]
     assert len(member_censuses) == 2  # the Bakery's and the Press's instruction votes
     code, summary = _verify(out, capsys)
     assert code == 0, summary
-    assert summary["vote_censuses_rederived"] == len(member_censuses)
+    # Every census: the bases' from their memberships, and North's, of the delegations sent
+    # the item, from the members each delegation represents.
+    assert len(censuses) == 3
+    assert summary["vote_censuses_rederived"] == len(censuses)
     # What the web froze (the voter roll behind the ballots) is what the record holds.
     press = instruction_item(sending, "press")
     census = next(
@@ -139,6 +139,36 @@ def test_a_vote_census_rewritten_and_re_signed_fails_at_its_vote_opened(
     assert (failure["index"], failure["code"]) == (k, "replay")
     assert "the recorded census does not follow from the memberships" in failure["reason"]
     assert named in failure["reason"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sent_items_delegation_weight_rewritten_and_re_signed_fails_at_its_vote_opened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, sending = _exported_cycle(tmp_path, capsys)
+    lines = (out / "entries.jsonl").read_bytes().splitlines()
+    entries = [canonical.loads(line) for line in lines]
+    k = _opened(entries, sending.proposal.record_id)
+    entry = entries[k]
+    census, rule = entry["data"]["census"], entry["data"]["rule"]
+    assert census["basis"] == "delegations"
+    weights = {key: Fraction(w) for key, w in census["weights"].items()}
+    key = sorted(weights)[0]
+    recorded = weights[key]
+    weights[key] += 1  # the Bakery's delegation weighs one member more than it represents
+    total = sum(weights.values(), Fraction(0))
+    census["weights"] = {k2: canonical.fraction(w) for k2, w in weights.items()}
+    census["total_weight"] = str(total)
+    rule["eligible_weight"] = canonical.fraction(total)
+    _rewrite_and_resign(out, lines, k, entry)
+    code, summary = _verify(out, capsys)
+    assert code == 1, summary
+    failure = summary["failure"]
+    assert (failure["index"], failure["code"]) == (k, "replay")
+    assert (
+        f"delegation {key} weighs {recorded} on item {sending.proposal.record_id!r}, "
+        f"the record says {recorded + 1}"
+    ) in failure["reason"]
 
 
 @pytest.mark.django_db(transaction=True)

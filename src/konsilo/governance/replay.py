@@ -22,8 +22,12 @@ the state so far, with the same rules the actions applied when they wrote them:
   instruction vote for a member whose primary base the same sent item reaches (its
   ``cascade``, §3.4); a council of delegates' own vote from the delegates seated there
   (`delegate_vote_weights`). Its head count, total weight and the rule's electorate must
-  add up from its weights. The delegations' weights of a sent item are taken as recorded
-  (``mandate.derived`` checks each delegation's against them);
+  add up from its weights. The delegations' votes of a sent item and of the intermediate
+  councils below it (`Replay._check_delegations`): every delegation's weight from the
+  members each council represents on the sending's census day (`take_census`), the sending
+  council's ``structure.vote_weight`` for the item's decision type (``proposal.created``)
+  and the item's composition, as the platform derived them at the sending
+  (``mandate.derived`` then checks each delegation's against them);
 - ``vote.opened``, ``ballot.cast``, ``ballot.participated`` and ``tally.recorded``: the ballots
   of each item are collected while its vote is open (a later ballot of the same voter or
   receipt replaces the earlier one), and each recorded tally is recounted with
@@ -95,7 +99,14 @@ from konsilo.governance.census import (
     vote_census_basis,
 )
 from konsilo.governance.errors import GovernanceError
-from konsilo.governance.federation import derive_council_mandate
+from konsilo.governance.federation import (
+    COMPOSITIONS,
+    composition_of,
+    delegation_weights,
+    derive_council_mandate,
+    forwarded_weights,
+    item_delegations,
+)
 from konsilo.governance.graph import CouncilGraph, CouncilSpec
 from konsilo.governance.mandates import (
     BaseVote,
@@ -105,12 +116,13 @@ from konsilo.governance.mandates import (
     OutOfMandate,
     OutOfMandateVote,
     VoteWindow,
+    delegation_key,
     derive_mandate,
     mandate_on_text,
     out_of_mandate,
     settle_out_of_mandate,
 )
-from konsilo.governance.policy import PolicyVersion, resolve, validate
+from konsilo.governance.policy import PolicyLayer, PolicyVersion, ResolvedPolicy, resolve, validate
 
 __all__ = [
     "INFORMATIONAL_TYPES",
@@ -132,7 +144,6 @@ INFORMATIONAL_TYPES: frozenset[str] = frozenset(
     {
         # The life of a proposal before and around its vote: texts are checked by their
         # SHA-256 (long-text references), the vote itself by vote.opened and tally.recorded.
-        "proposal.created",
         "proposal.revised",
         "proposal.seconded",
         "proposal.phase_changed",
@@ -372,6 +383,14 @@ class Replay:
         # The item each instruction vote instructs on, and the bases each sent item reaches.
         self._instruction_of: dict[str, str] = {}
         self._reach: dict[str, frozenset[str]] = {}
+        # Each item's decision type and ballot shape (``proposal.created``); each sent item's
+        # delegations (lower council -> the council its delegation votes in) and their
+        # weights, re-derived from the memberships when its vote opened; and the
+        # intermediate councils' votes of delegations opened before the sent item's own
+        # vote (in the same sending), whose weights are checked once it has opened.
+        self._kinds: dict[str, tuple[str, str]] = {}
+        self._sent_weights: dict[str, tuple[dict[str, str], dict[str, Fraction]]] = {}
+        self._delegations_unchecked: list[VoteState] = []
         self.votes: dict[str, VoteState] = {}
         self.decisions_recounted = 0
         self.mandates_rederived = 0
@@ -392,6 +411,7 @@ class Replay:
             "member.status_changed": self._status_changed,
             "office.assigned": self._office_assigned,
             "census.frozen": self._census_frozen,
+            "proposal.created": self._proposal_created,
             "vote.opened": self._vote_opened,
             "ballot.cast": self._ballot_cast,
             "ballot.participated": self._ballot_participated,
@@ -871,6 +891,8 @@ class Replay:
             self._texts[item] = digest
             self._opens[item] = opens
             self._reach[item] = self._cascade_bases(data)
+        if census.get("basis") == "delegations":
+            self._check_delegations(vote, entry, data)
 
     # -- the census of a vote ---------------------------------------------------------------
 
@@ -882,8 +904,7 @@ class Replay:
         A base's vote: its members on the census day (`base_vote_weights`), on the basis
         the organisation's policy gives, with weight 0 for a member whose primary base the
         same sent item reaches (§3.4). A council of delegates' own vote: the delegates
-        seated there that day. The delegations' votes of a sent item keep the weights frozen
-        at the sending (``mandate.derived`` checks each delegation's against them).
+        seated there that day. The delegations' votes of a sent item: `_check_delegations`.
         """
         census = vote.census
         basis = census.get("basis")
@@ -935,6 +956,132 @@ class Replay:
                 "the recorded census does not follow from the memberships and seats: "
                 + difference.explain(council, on)
             )
+        self.vote_censuses_rederived += 1
+
+    def _proposal_created(
+        self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        item = _text(data, "item")
+        self._kinds[item] = (_text(data, "decision_type"), _text(data, "ballot_shape"))
+
+    def _resolved(self, council: str | None, decision_type: str | None) -> ResolvedPolicy:
+        """A council's policy for a decision type as the platform resolves it now: the latest
+        versions of the decision type's, the council's and the organisation's policies."""
+
+        def latest(scope: str, target: str) -> PolicyVersion | None:
+            versions = self.policies.get((scope, target))
+            return versions[-1] if versions else None
+
+        layers: list[PolicyLayer] = []
+        for scope, target in (("decision_type", decision_type), ("council", council)):
+            version = latest(scope, target) if target else None
+            if version is not None:
+                layers.append(version.layer(scope))
+        organisation = latest("organisation", "")
+        if organisation is not None:
+            layers.append(organisation.layer("organisation"))
+        return resolve(
+            layers,
+            preset=organisation.preset if organisation is not None else None,
+            level_rank=self._require_graph().level_rank(council) if council else None,
+            decision_type=decision_type,
+        )
+
+    def _check_delegations(
+        self, vote: VoteState, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> None:
+        """Re-derive the weights of the delegations voting in a sent item's vote, or in an
+        intermediate council's vote on it, and refuse a census that differs.
+
+        The weights are the platform's at the sending (§2.1, §3.6): `delegation_weights`
+        from the members each council represents on the census day (`take_census`, on the
+        organisation's ``structure.represented_count_basis``), the sending council's
+        ``structure.vote_weight`` for the item's decision type and the item's composition;
+        under ``pass_through`` (not for consent) an intermediate delegation carries its
+        delegations' weights summed (`forwarded_weights`). They are derived when the sent
+        item's own vote opens; an intermediate council's vote opened before it, in the same
+        sending, is checked then.
+        """
+        item = vote.item
+        if item in self._sent and item not in self._sent_weights:
+            self._sent_weights[item] = self._sending_weights(vote, entry, data)
+            waiting, self._delegations_unchecked = self._delegations_unchecked, []
+            for other in (vote, *waiting):
+                root = self._sent_root(other)
+                if root is None:
+                    self._delegations_unchecked.append(other)
+                else:
+                    self._delegations_match(other, *self._sent_weights[root])
+            return
+        root = self._sent_root(vote)
+        if root is None:
+            self._delegations_unchecked.append(vote)
+        else:
+            self._delegations_match(vote, *self._sent_weights[root])
+
+    def _sent_root(self, vote: VoteState) -> str | None:
+        """The sent item whose delegations vote in ``vote``, once its weights are derived."""
+        item, seen = vote.item, {vote.item}
+        while item not in self._sent_weights:
+            higher = self._instruction_of.get(item)
+            if higher is None or higher in seen:
+                return None
+            item = higher
+            seen.add(item)
+        return item
+
+    def _sending_weights(
+        self, vote: VoteState, entry: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, Fraction]]:
+        graph = self._require_graph()
+        top = vote.council
+        kind = self._kinds.get(vote.item)
+        if kind is None:
+            raise _Refused(f"data.item: no proposal.created for the sent item {vote.item!r}")
+        decision_type, shape = kind
+        policy = self._resolved(top, decision_type)
+        composition = data.get("composition", composition_of(policy))
+        if composition not in COMPOSITIONS:
+            raise _Refused(
+                f"data.composition: expected one of {', '.join(COMPOSITIONS)}, got {composition!r}"
+            )
+        on = self._census_day(vote.census, entry)
+        basis = self._resolved(None, None).value("structure.represented_count_basis")
+        census = take_census(
+            graph,
+            self.membership_specs(),
+            on=on,
+            basis=basis if basis in {"members", "members_in_good_standing"} else "members",
+        )
+        weights = delegation_weights(
+            graph,
+            top=top,
+            represented=census.represented_by_council(),
+            vote_weight=policy.value("structure.vote_weight"),
+            composition=str(composition),
+        )
+        if composition == "pass_through" and shape != "consent":
+            weights = forwarded_weights(graph, top=top, weights=weights)
+        return item_delegations(graph, top=top, composition=str(composition)), weights
+
+    def _delegations_match(
+        self, vote: VoteState, plan: Mapping[str, str], weights: Mapping[str, Fraction]
+    ) -> None:
+        expected = {
+            delegation_key(lower, above): weights[delegation_key(lower, above)]
+            for lower, above in plan.items()
+            if above == vote.council
+        }
+        recorded = vote.weights
+        if recorded is None:
+            raise _Refused("data.census.weights: expected the delegations and their weights")
+        for key in sorted(set(expected) | set(recorded)):
+            if expected.get(key) != recorded.get(key):
+                derived, said = expected.get(key, "nothing"), recorded.get(key, "nothing")
+                raise _Refused(
+                    f"the recorded census does not follow from the memberships: delegation "
+                    f"{key} weighs {derived} on item {vote.item!r}, the record says {said}"
+                )
         self.vote_censuses_rederived += 1
 
     def _base_census(

@@ -705,7 +705,10 @@ def send_to_bases(
     top_weights = {keys[k]: weights[keys[k]] for k, v in plan.items() if v == top}
     top_window = schedule.councils[top]
     proposal.secret = False
-    method, options, rule, frozen = decisions.vote_terms(proposal, top_weights, basis="delegations")
+    # The census names its day: `konsilo verify` re-derives the delegations' weights from it.
+    method, options, rule, frozen = decisions.vote_terms(
+        proposal, top_weights, basis="delegations", on=census.on
+    )
     decisions._move(proposal, Phase.VOTING)
     proposal.method, proposal.rule, proposal.census = method, rule, frozen
     proposal.voting_opened_at = top_window.opens_at
