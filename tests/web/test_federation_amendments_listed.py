@@ -22,7 +22,7 @@ from konsilo.governance.replay import Replay, ReplayError
 from konsilo.web.decisions import tasks
 from konsilo.web.decisions.models import Proposal
 from konsilo.web.errors import ConflictError, InvalidInputError
-from konsilo.web.federation import actions
+from konsilo.web.federation import actions, selectors
 from konsilo.web.federation.models import (
     Breach,
     DelegationVote,
@@ -161,6 +161,12 @@ def test_a_listed_amendment_adopted_keeps_every_delegation_within_its_mandate_an
     assert _close(clock, item) == {"abstain": "0", "no": "0", "yes": "2"}
     assert not entries(fed, "out_of_mandate.settled")
     assert refresh(item).outcome == "adopted"
+    # The member-level support is the members' on A, the text voted on (on the text sent
+    # it was 5 to 4): the Bakery's 4 to 2 and the Press's 3 to 0.
+    state = selectors.federated_item(refresh(item))
+    assert state is not None
+    assert state.members is not None
+    assert (state.members.count("yes"), state.members.count("no")) == (7, 2)
 
 
 def test_a_base_that_instructed_yes_on_the_text_and_no_on_amendment_a_votes_no_on_a(

@@ -201,8 +201,8 @@ def _member_support(
             i.base_proposal.council.key: int(i.represented or 0)  # federated_item annotates it
             for i in bases
         }
-        # The text the members voted on: the one sent to them (the item's own text may
-        # have been amended since, outside the mandates).
+        # The text the members voted on: the one sent to them, or the listed amendment
+        # (the item's own text may have been amended since, outside the mandates).
         content_hash = (
             bases[0].base_proposal.versions.order_by("-number")[0].sha256
             if bases
@@ -281,10 +281,10 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
     highers = {
         p.pk: p
         for p in Proposal.objects.select_related("council").filter(
-            pk__in={i.higher_id for i in instructions if i.higher_id is not None}
+            pk__in={i.higher_id for i in every if i.higher_id is not None}
         )
     }
-    for i in instructions:
+    for i in every:
         i.sending = sending
         if i.higher_id is not None:
             i.higher = highers[i.higher_id]
@@ -316,10 +316,16 @@ def federated_item(proposal: Proposal) -> FederatedItem | None:
         )
         for i in instructions
     ]
-    support = _member_support(sending, instructions)
     top = proposal.council.key
     voted = proposal.versions.order_by("-number")[0].sha256
     listed = list(ListedAmendment.objects.filter(sending=sending, round=sending.round))
+    # The members' support for the text voted on: the text sent, or the listed amendment
+    # the item was amended to, on which every base instructed in a vote of its own.
+    on_voted = next((a for a in listed if a.sha256 == voted), None)
+    support = _member_support(
+        sending,
+        instructions if on_voted is None else [i for i in on_listed if i.listed_id == on_voted.pk],
+    )
     amendment = {a.pk: a for a in listed}
     by_row = {(r.key, r.instruction.council_id): r for r in rows}
     for i in sorted(on_listed, key=lambda i: (amendment[i.listed_id].number, i.key)):
