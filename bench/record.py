@@ -378,6 +378,17 @@ def run_child(section: str, db: str, args: argparse.Namespace, work: Path) -> di
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def postgres_problem(url: str) -> str:
+    """Why the benchmark's PostgreSQL database cannot be used, or "" when it can."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[-1]
+    return ""
+
+
 def verify_available() -> bool:
     """Whether `konsilo verify` exists in this tree."""
     from konsilo.cli.main import build_parser
@@ -466,6 +477,14 @@ def main() -> int:
 
     sections = set(args.sections.split(","))
     dbs = ["sqlite"] if args.skip_postgres else ["sqlite", "postgres"]
+    if "postgres" in dbs and sections & {"appends", "proofs"}:
+        problem = postgres_problem(args.pg_url)
+        if problem:
+            sys.stderr.write(
+                f"record.py: cannot use PostgreSQL at {args.pg_url}: {problem}"
+                " (create the database with createdb, or pass --pg-url or --skip-postgres)\n"
+            )
+            return 2
     rate = sha256_rate()
     print(f"pure SHA-256 on this machine: {rate:,.0f} leaf hashes/s (0x00 || 250-byte entry)")
     work = Path(tempfile.mkdtemp(prefix="konsilo-bench-record-"))
