@@ -425,21 +425,23 @@ TWO_BASES = {"m-ana": "1", "m-ben": "1", "m-cy": "0"}  # cy's primary base is th
 INSTRUCTING = {"instruction_of": "i-top"}
 
 
-def _sent_item(builder: RecordBuilder) -> None:
-    """North weighs its delegations by the members they represent (a card vote), and
-    creates the item i-top that it sends to its bases."""
-    builder.add(
-        "policy.versioned",
-        {
-            "scope": "council",
-            "target": "north",
-            "number": 1,
-            "preset": None,
-            "values": {"structure.vote_weight": "represented_members"},
-            "reason": "a card vote",
-        },
-        council="north",
-    )
+def _sent_item(builder: RecordBuilder, *, card_vote: bool = True) -> None:
+    """North weighs its delegations by the members they represent (a card vote; else one
+    weight per delegate, the default), and creates the item i-top that it sends to its
+    bases."""
+    if card_vote:
+        builder.add(
+            "policy.versioned",
+            {
+                "scope": "council",
+                "target": "north",
+                "number": 1,
+                "preset": None,
+                "values": {"structure.vote_weight": "represented_members"},
+                "reason": "a card vote",
+            },
+            council="north",
+        )
     builder.add(
         "proposal.created",
         {
@@ -904,19 +906,7 @@ def test_an_instruction_vote_on_an_item_never_sent_to_the_bases_is_refused() -> 
 def _sent_with(voters: Mapping[str, str], *, card_vote: bool = True) -> list[dict[str, Any]]:
     builder = RecordBuilder()
     federation(builder)
-    if card_vote:
-        _sent_item(builder)
-    else:
-        builder.add(
-            "proposal.created",
-            {
-                "item": "i-top",
-                "council": "north",
-                "decision_type": "ordinary_motion",
-                "ballot_shape": "yes_no_abstain",
-            },
-            council="north",
-        )
+    _sent_item(builder, card_vote=card_vote)
     open_vote(
         builder,
         "i-top",
