@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from konsilo import canonical
@@ -30,7 +31,7 @@ from konsilo.web.decisions.models import Proposal
 from konsilo.web.federation import actions
 from konsilo.web.federation.models import DelegationVote, Instruction
 from konsilo.web.ledger.models import Entry, WorkerHeartbeat
-from konsilo.web.worker import enqueue_periodic_tasks, heartbeat
+from konsilo.web.worker import enqueue_periodic_tasks, fail_abandoned_runs, heartbeat
 from tests.web.test_federation_cascade import START, build, top_item, vote_base
 
 BASES = [f"shop{n:02d}" for n in range(12)]
@@ -147,6 +148,35 @@ def test_a_run_left_running_by_a_worker_that_died_does_not_hold_the_task_back(
     )
     heartbeat("w-new")
     assert enqueue_periodic_tasks() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_left_running_by_a_worker_that_died_is_marked_failed_saying_why(
+    settings: pytest.FixtureRequest,
+) -> None:
+    settings.KONSILO_PERIODIC_TASKS = [CLOSING]  # type: ignore[attr-defined]
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    for worker in ("w-killed", "w-alive", "w-starting"):
+        heartbeat(worker)
+        enqueue_periodic_tasks()
+        DBTaskResult.objects.filter(task_path=CLOSING, status="READY").update(
+            status="RUNNING",
+            worker_ids=[worker],
+            started_at=long_ago if worker != "w-starting" else timezone.now(),
+        )
+    # w-killed stopped reporting; w-starting has just claimed its run and not yet reported.
+    WorkerHeartbeat.objects.filter(worker_id__in=["w-killed", "w-starting"]).update(
+        seen_at=long_ago
+    )
+    assert fail_abandoned_runs() == 1
+    failed = DBTaskResult.objects.get(status="FAILED")
+    assert failed.worker_ids == ["w-killed"]
+    assert failed.exception_class_path == "konsilo.web.worker.WorkerStopped"
+    assert f"the worker w-killed running {CLOSING} stopped reporting" in failed.traceback
+    assert failed.finished_at is not None
+    running = DBTaskResult.objects.filter(status="RUNNING").values_list("worker_ids", flat=True)
+    assert sorted(ids[0] for ids in running) == ["w-alive", "w-starting"]
+    assert fail_abandoned_runs() == 0  # once
 
 
 def _due_bases(clock: Any, count: int) -> tuple[Any, Any, list[int]]:

@@ -5,7 +5,8 @@ thread in development. Every ``KONSILO_WORKER_INTERVAL`` seconds it records a he
 that the write path leaves sequencing to it), sequences every organisation's pending record
 entries, and enqueues the periodic tasks named in ``KONSILO_PERIODIC_TASKS`` (dotted paths of
 django-tasks ``@task`` functions) unless one of them is still waiting, or running in as many
-workers as are alive. The enqueued tasks, and any others, are run by django_tasks_db's
+workers as are alive. A run left RUNNING by a worker that stopped reporting is marked FAILED,
+saying which worker stopped. The enqueued tasks, and any others, are run by django_tasks_db's
 database worker in a thread.
 
 Any number of ``konsilo worker`` processes may run at once, on one machine or several: each
@@ -15,6 +16,7 @@ one deadline) is shared among the workers running ``close_due_votes`` at that mo
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from typing import Any
@@ -76,11 +78,54 @@ def enqueue_periodic_tasks() -> int:
     return enqueued
 
 
+class WorkerStopped(Exception):  # noqa: N818 (the name a failed run shows)
+    """The worker running a task stopped reporting before the task ended."""
+
+
+def fail_abandoned_runs() -> int:
+    """Mark FAILED the runs left RUNNING by workers that stopped reporting (killed
+    mid-task, their machine down), so that the task's history says what became of them.
+
+    Only runs that started longer than ``KONSILO_WORKER_STALE_SECONDS`` ago are looked at,
+    so a worker that has just claimed a run and not yet reported in keeps it; a run that
+    ends meanwhile keeps its own result. Returns how many runs were marked.
+    """
+    stale = getattr(settings, "KONSILO_WORKER_STALE_SECONDS", 15)
+    now = timezone.now()
+    runs = list(
+        DBTaskResult.objects.filter(
+            status="RUNNING", started_at__lt=now - dt.timedelta(seconds=stale)
+        ).values_list("pk", "task_path", "worker_ids")
+    )
+    if not runs:
+        return 0
+    live = live_workers()
+    failed = 0
+    for pk, path, ids in runs:
+        if ids and ids[-1] in live:
+            continue
+        worker = ids[-1] if ids else "unknown"
+        error = WorkerStopped(
+            f"the worker {worker} running {path} stopped reporting before the task ended"
+        )
+        # Only while still RUNNING: never over the result of a run that ended meanwhile.
+        failed += DBTaskResult.objects.filter(pk=pk, status="RUNNING").update(
+            status="FAILED",
+            finished_at=now,
+            return_value=None,
+            exception_class_path=f"{WorkerStopped.__module__}.{WorkerStopped.__qualname__}",
+            traceback=f"{WorkerStopped.__qualname__}: {error}\n",
+        )
+        logger.warning("%s", error)
+    return failed
+
+
 def tick(worker_id: str) -> int:
-    """One round: heartbeat, sequence every log (or audit it when quiet), enqueue the periodic
-    tasks."""
+    """One round: heartbeat, sequence every log (or audit it when quiet), mark the runs of
+    stopped workers failed, enqueue the periodic tasks."""
     heartbeat(worker_id)
     signed = sequence_all(drain=False, audit_idle=True)
+    fail_abandoned_runs()
     enqueue_periodic_tasks()
     return signed
 
