@@ -972,5 +972,5 @@ def test_a_sent_items_census_that_does_not_follow_from_the_memberships_is_refuse
 def test_a_sent_item_without_its_proposal_is_refused() -> None:
     entries = _sent_with({"bakery->north": "2", "press->north": "1"})
     entries = [e for e in entries if e["type"] != "proposal.created"]
-    with pytest.raises(ReplayError, match=r"no proposal\.created for the sent item 'i-top'"):
+    with pytest.raises(ReplayError, match=r"no proposal\.created with its decision type"):
         _replay(entries)

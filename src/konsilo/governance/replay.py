@@ -961,8 +961,11 @@ class Replay:
     def _proposal_created(
         self, index: int, entry: Mapping[str, Any], data: Mapping[str, Any]
     ) -> None:
-        item = _text(data, "item")
-        self._kinds[item] = (_text(data, "decision_type"), _text(data, "ballot_shape"))
+        # Read when the item is sent to the bases (its delegations' weights); a proposal
+        # created before a field was recorded is refused only then, if ever.
+        item, kind, shape = data.get("item"), data.get("decision_type"), data.get("ballot_shape")
+        if isinstance(item, str) and isinstance(kind, str):
+            self._kinds[item] = (kind, shape if isinstance(shape, str) else "")
 
     def _resolved(self, council: str | None, decision_type: str | None) -> ResolvedPolicy:
         """A council's policy for a decision type as the platform resolves it now: the latest
@@ -1037,7 +1040,10 @@ class Replay:
         top = vote.council
         kind = self._kinds.get(vote.item)
         if kind is None:
-            raise _Refused(f"data.item: no proposal.created for the sent item {vote.item!r}")
+            raise _Refused(
+                f"data.item: no proposal.created with its decision type for the sent item "
+                f"{vote.item!r}"
+            )
         decision_type, shape = kind
         policy = self._resolved(top, decision_type)
         composition = data.get("composition", composition_of(policy))
