@@ -15,7 +15,8 @@ import gc
 import threading
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 import time_machine
@@ -37,6 +38,7 @@ from tests.web.test_federation_cascade import START, build, top_item, vote_base
 BASES = [f"shop{n:02d}" for n in range(12)]
 OPENS = START + dt.timedelta(days=16)
 CLOSING = "konsilo.web.decisions.tasks.close_due_votes"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -197,10 +199,12 @@ def _due_bases(clock: Any, count: int) -> tuple[Any, Any, list[int]]:
     return fed, sending, [r.base_proposal_id for r in rows]
 
 
-def _held(model: Any, pk: int, released: threading.Event) -> threading.Event:
-    """Hold the row of ``model`` ``pk`` locked in another transaction, as another worker
-    closing or deriving it does, until ``released`` (at most 30 s); returns once held."""
-    holding = threading.Event()
+def _while_held(model: Any, pk: int, call: Callable[[], T]) -> tuple[T, float]:
+    """Run ``call`` while another transaction holds the row of ``model`` ``pk`` locked, as
+    another worker closing or deriving it does; returns what it returned and the seconds it
+    took. The holder's connection is closed before this returns (the test database is
+    dropped after the test)."""
+    holding, released = threading.Event(), threading.Event()
 
     def hold() -> None:
         try:
@@ -211,9 +215,16 @@ def _held(model: Any, pk: int, released: threading.Event) -> threading.Event:
         finally:
             connection.close()
 
-    threading.Thread(target=hold, daemon=True).start()
-    assert holding.wait(timeout=30)
-    return holding
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert holding.wait(timeout=30)
+        start = time.monotonic()
+        result = call()
+        return result, time.monotonic() - start
+    finally:
+        released.set()
+        holder.join(timeout=30)
 
 
 def _row_locks_or_skip() -> None:
@@ -225,14 +236,9 @@ def _row_locks_or_skip() -> None:
 def test_a_vote_another_worker_holds_is_skipped_not_waited_for(clock: Any) -> None:
     _row_locks_or_skip()
     _, _, votes = _due_bases(clock, 3)
-    released = threading.Event()
-    _held(Proposal, votes[0], released)
-    try:
-        start = time.monotonic()
-        closed = decisions.close_open_votes(proposal_ids=votes)
-        waited = time.monotonic() - start
-    finally:
-        released.set()
+    closed, waited = _while_held(
+        Proposal, votes[0], lambda: decisions.close_open_votes(proposal_ids=votes)
+    )
     assert sorted(p.pk for p in closed) == sorted(votes[1:])
     assert waited < 20  # it did not wait for the other worker's transaction
     assert Proposal.objects.get(pk=votes[0]).phase == "voting"  # left for its holder
@@ -244,14 +250,9 @@ def test_a_mandate_another_worker_is_deriving_is_skipped_not_waited_for(clock: A
     _, sending, votes = _due_bases(clock, 3)
     decisions.close_open_votes(proposal_ids=votes)
     held = Instruction.objects.get(sending=sending, base_proposal_id=votes[0])
-    released = threading.Event()
-    _held(Instruction, held.pk, released)
-    try:
-        start = time.monotonic()
-        derived = actions.derive_mandates(proposal_ids=votes)
-        waited = time.monotonic() - start
-    finally:
-        released.set()
+    derived, waited = _while_held(
+        Instruction, held.pk, lambda: actions.derive_mandates(proposal_ids=votes)
+    )
     assert sorted(i.base_proposal_id for i in derived) == sorted(votes[1:])
     assert waited < 20
     assert Instruction.objects.get(pk=held.pk).derived_at is None  # left for its holder
